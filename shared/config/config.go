@@ -1,0 +1,209 @@
+// Package config defines integration.yaml, the one file that tells pilotsync what
+// to sync, and loads it with every problem reported at once.
+package config
+
+import "time"
+
+// Userpilot environments.
+const (
+	EnvProduction = "production"
+	EnvStaging    = "staging"
+)
+
+// HubSpot API versions.
+const (
+	APIVersion202603 = "2026-03"
+	APIVersionV3     = "v3"
+)
+
+// Activity sinks.
+const (
+	SinkCustomEvents = "custom_events"
+	SinkTimeline     = "timeline"
+	SinkAppEvents    = "app_events"
+	SinkNone         = "none"
+)
+
+// Config is the whole of integration.yaml after defaults are applied.
+type Config struct {
+	Userpilot     Userpilot     `yaml:"userpilot" json:"userpilot"`
+	HubSpot       HubSpot       `yaml:"hubspot" json:"hubspot"`
+	Mapping       Mapping       `yaml:"mapping" json:"mapping"`
+	Measured      Measured      `yaml:"measured" json:"measured"`
+	Activity      Activity      `yaml:"activity" json:"activity"`
+	Notifications Notifications `yaml:"notifications" json:"notifications"`
+	Schedule      Schedule      `yaml:"schedule" json:"schedule"`
+}
+
+// Userpilot selects the Userpilot environment and endpoint.
+type Userpilot struct {
+	// Environment is "production" or "staging". "staging" binds the whole
+	// integration to Userpilot's staging environment (staging-only mode).
+	Environment string `yaml:"environment" json:"environment"`
+	// BaseURL is the write API host, e.g. https://analytex.userpilot.io (US, default)
+	// or https://analytex-eu.userpilot.io (EU). USERPILOT_BASE_URL overrides it.
+	BaseURL string `yaml:"base_url" json:"base_url"`
+	// IdentifyCompanyKey names the company inside identify ("id" or "company_id").
+	IdentifyCompanyKey string `yaml:"identify_company_key" json:"identify_company_key"`
+}
+
+// HubSpot selects the HubSpot API version, auth and pacing tier.
+type HubSpot struct {
+	// BaseURL defaults to https://api.hubapi.com. HUBSPOT_BASE_URL overrides it.
+	BaseURL string `yaml:"base_url" json:"base_url"`
+	// APIVersion is "2026-03" (default) or "v3".
+	APIVersion string `yaml:"api_version" json:"api_version"`
+	// Auth is "token" (private app token or service key; default) or "oauth".
+	Auth string `yaml:"auth" json:"auth"`
+	// Tier sets the pacing limits: "free", "starter", "professional", "enterprise"
+	// (default "professional").
+	Tier string `yaml:"tier" json:"tier"`
+	// APILimitIncreases is the number of API limit increase add-ons bought.
+	APILimitIncreases int `yaml:"api_limit_increases" json:"api_limit_increases"`
+	// PublicApp marks an OAuth public app (110 requests per 10 s, no daily budget).
+	PublicApp bool `yaml:"public_app" json:"public_app"`
+}
+
+// Mapping says how Userpilot users and companies map to HubSpot records.
+type Mapping struct {
+	Users     ObjectMapping `yaml:"users" json:"users"`
+	Companies ObjectMapping `yaml:"companies" json:"companies"`
+}
+
+// ObjectMapping maps one Userpilot kind (users or companies) to one HubSpot object.
+type ObjectMapping struct {
+	// Enabled turns syncing of this kind on (default true).
+	Enabled *bool `yaml:"enabled" json:"enabled"`
+	// HubSpotObject is "contacts" (default for users), "companies" (default for
+	// companies), or a custom object type id such as "2-1234567".
+	HubSpotObject string `yaml:"hubspot_object" json:"hubspot_object"`
+	// Match is the pair of properties that links records on first sight.
+	Match Match `yaml:"match" json:"match"`
+	// Inbound lists HubSpot properties copied to Userpilot every poll.
+	Inbound []PropertyMapping `yaml:"inbound" json:"inbound"`
+	// Outbound lists Userpilot custom properties sent to HubSpot when they change.
+	Outbound []PropertyMapping `yaml:"outbound" json:"outbound"`
+	// Measured lists metrics computed from activity and sent to HubSpot daily.
+	Measured []MeasuredMapping `yaml:"measured" json:"measured"`
+}
+
+// IsEnabled reports whether this kind is synced.
+func (m ObjectMapping) IsEnabled() bool { return m.Enabled == nil || *m.Enabled }
+
+// Match is the pair of properties that links a Userpilot record to a HubSpot one.
+type Match struct {
+	// Userpilot is the Userpilot property: "email" (a metadata key, recommended
+	// for users) or "user_id" / "company_id" (the id itself).
+	Userpilot string `yaml:"userpilot" json:"userpilot"`
+	// HubSpot is the HubSpot property, e.g. "email" or "domain"; it must hold
+	// unique values.
+	HubSpot string `yaml:"hubspot" json:"hubspot"`
+	// AdditionalEmails also matches HubSpot's hs_additional_emails (default true
+	// when HubSpot is "email").
+	AdditionalEmails *bool `yaml:"additional_emails" json:"additional_emails"`
+}
+
+// PropertyMapping pairs a HubSpot property with a Userpilot property. When one
+// side is empty it takes the other side's name.
+type PropertyMapping struct {
+	HubSpot   string `yaml:"hubspot" json:"hubspot"`
+	Userpilot string `yaml:"userpilot" json:"userpilot"`
+}
+
+// MeasuredMapping sends one computed metric to one HubSpot property.
+type MeasuredMapping struct {
+	// Metric is one of sessions, events, active_days, time_spent_seconds,
+	// first_seen, last_seen.
+	Metric string `yaml:"metric" json:"metric"`
+	// HubSpot is the target HubSpot property.
+	HubSpot string `yaml:"hubspot" json:"hubspot"`
+}
+
+// Measured configures the daily measured-properties job.
+type Measured struct {
+	// PeriodDays is the trailing window the metrics cover (default 30).
+	PeriodDays int `yaml:"period_days" json:"period_days"`
+	// SessionTimeout ends a session after this much inactivity (default 30m).
+	SessionTimeout Duration `yaml:"session_timeout" json:"session_timeout"`
+}
+
+// Activity configures real-time activity forwarding.
+type Activity struct {
+	// Sink is custom_events (default), timeline, app_events or none.
+	Sink string `yaml:"sink" json:"sink"`
+	// EnabledAt: events that happened before it are never sent. When empty, the
+	// time of the first activity invocation is recorded and used.
+	EnabledAt *time.Time `yaml:"enabled_at" json:"enabled_at"`
+	// EventNamePrefix prefixes custom event names (default "userpilot").
+	EventNamePrefix string `yaml:"event_name_prefix" json:"event_name_prefix"`
+	// Categories lists the categories to forward, each with the statuses to send
+	// (empty statuses = all). Empty = every category with every status.
+	Categories []CategoryFilter `yaml:"categories" json:"categories"`
+	// Rules extend the built-in classification table.
+	Rules []ClassifyRule `yaml:"rules" json:"rules"`
+	// Pages are the tagged-page rules that turn page_view events into the
+	// tagged_pages category.
+	Pages []PageRule `yaml:"pages" json:"pages"`
+	// UnmatchedGrace re-checks users not yet in HubSpot for this long before
+	// dropping their events (default 0: drop at once).
+	UnmatchedGrace Duration `yaml:"unmatched_grace" json:"unmatched_grace"`
+	// TimelineTemplates maps "<category>_<status>" to a timeline event template id
+	// (sink timeline only).
+	TimelineTemplates map[string]string `yaml:"timeline_templates" json:"timeline_templates"`
+}
+
+// CategoryFilter selects one activity category and some of its statuses.
+type CategoryFilter struct {
+	// Name is a category: feature_tags, tracked_events, labeled_events,
+	// tagged_pages, checklists, flows, mobile_content, nps, surveys, forms.
+	Name string `yaml:"name" json:"name"`
+	// Statuses limits the statuses sent (e.g. completed, dismissed); empty = all.
+	Statuses []string `yaml:"statuses" json:"statuses"`
+}
+
+// ClassifyRule maps (event_type, entity_type, status) to a category and status.
+type ClassifyRule struct {
+	EventType  string `yaml:"event_type" json:"event_type"`
+	EntityType string `yaml:"entity_type" json:"entity_type"`
+	Status     string `yaml:"status" json:"status"`
+	Category   string `yaml:"category" json:"category"`
+	// AsStatus is the status name sent to HubSpot (default: Status lower-cased).
+	AsStatus string `yaml:"as_status" json:"as_status"`
+}
+
+// PageRule tags page views whose host and path match.
+type PageRule struct {
+	Name string `yaml:"name" json:"name"`
+	// Host matches the hostname exactly; empty matches any host.
+	Host string `yaml:"host" json:"host"`
+	// Path is a path.Match pattern, e.g. "/settings/*".
+	Path string `yaml:"path" json:"path"`
+}
+
+// Notifications configures SES failure emails.
+type Notifications struct {
+	// Recipients are the admins' addresses.
+	Recipients []string `yaml:"recipients" json:"recipients"`
+	// Sender is a verified SES identity.
+	Sender string `yaml:"sender" json:"sender"`
+	// RepeatAfter re-sends a still-open problem after this long (default 24h).
+	RepeatAfter Duration `yaml:"repeat_after" json:"repeat_after"`
+}
+
+// Schedule documents the job intervals; the deployed schedules come from the
+// template parameters, the local runner uses these.
+type Schedule struct {
+	// PollEvery is the inbound/outbound poll interval (default 5m).
+	PollEvery Duration `yaml:"poll_every" json:"poll_every"`
+	// DailyAt is the UTC time of the daily measured job, "HH:MM" (default "03:00").
+	DailyAt string `yaml:"daily_at" json:"daily_at"`
+	// SearchOverlap re-reads this much before the inbound cursor, since HubSpot
+	// search lags writes (default 2m).
+	SearchOverlap Duration `yaml:"search_overlap" json:"search_overlap"`
+}
+
+// Duration is a time.Duration written as "5m", "30s" or "24h" in YAML.
+type Duration time.Duration
+
+// D returns d as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
