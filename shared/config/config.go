@@ -1,6 +1,14 @@
 // Package config defines integration.yaml, the one file that tells pilotsync what
 // to sync, and loads it with every problem reported at once.
+//
+// Load (or Parse) decodes the file, applies the documented defaults (see
+// integration.example.yaml at the repo root) and validates everything that can
+// be checked without calling HubSpot; every problem carries its file, line and
+// field. CheckHubSpot adds the checks that need HubSpot's property catalog.
+// Schema returns the JSON Schema of the file, generated from these types.
 package config
+
+//go:generate go run ./cmd/genschema -o ../../integration.schema.json
 
 import "time"
 
@@ -16,12 +24,50 @@ const (
 	APIVersionV3     = "v3"
 )
 
+// HubSpot auth modes.
+const (
+	AuthToken = "token"
+	AuthOAuth = "oauth"
+)
+
+// HubSpot subscription tiers (they set the pacing limits).
+const (
+	TierFree         = "free"
+	TierStarter      = "starter"
+	TierProfessional = "professional"
+	TierEnterprise   = "enterprise"
+)
+
 // Activity sinks.
 const (
 	SinkCustomEvents = "custom_events"
 	SinkTimeline     = "timeline"
 	SinkAppEvents    = "app_events"
 	SinkNone         = "none"
+)
+
+// Measured metrics.
+const (
+	MetricSessions         = "sessions"
+	MetricEvents           = "events"
+	MetricActiveDays       = "active_days"
+	MetricTimeSpentSeconds = "time_spent_seconds"
+	MetricFirstSeen        = "first_seen"
+	MetricLastSeen         = "last_seen"
+)
+
+// Activity categories (USERPILOT.md "Activity categories the integration forwards").
+const (
+	CategoryFeatureTags   = "feature_tags"
+	CategoryTrackedEvents = "tracked_events"
+	CategoryLabeledEvents = "labeled_events"
+	CategoryTaggedPages   = "tagged_pages"
+	CategoryChecklists    = "checklists"
+	CategoryFlows         = "flows"
+	CategoryMobileContent = "mobile_content"
+	CategoryNPS           = "nps"
+	CategorySurveys       = "surveys"
+	CategoryForms         = "forms"
 )
 
 // Config is the whole of integration.yaml after defaults are applied.
@@ -33,17 +79,42 @@ type Config struct {
 	Activity      Activity      `yaml:"activity" json:"activity"`
 	Notifications Notifications `yaml:"notifications" json:"notifications"`
 	Schedule      Schedule      `yaml:"schedule" json:"schedule"`
+
+	// file is the name the config was parsed from; pos maps a field path
+	// ("mapping.users.inbound[2].hubspot") to its line, for problems found later
+	// (CheckHubSpot).
+	file string
+	pos  map[string]int
+}
+
+// File returns the file name the config was loaded from.
+func (c *Config) File() string { return c.file }
+
+// Line returns the line of field (a path such as "mapping.users.match.hubspot"
+// or "mapping.users.outbound[1].hubspot") in the file, or of its nearest
+// ancestor written in the file when the field itself took a default; 0 when
+// unknown.
+func (c *Config) Line(field string) int {
+	for field != "" {
+		if l, ok := c.pos[field]; ok {
+			return l
+		}
+		field = parentPath(field)
+	}
+	return 0
 }
 
 // Userpilot selects the Userpilot environment and endpoint.
 type Userpilot struct {
-	// Environment is "production" or "staging". "staging" binds the whole
-	// integration to Userpilot's staging environment (staging-only mode).
+	// Environment is "production" (default) or "staging". "staging" binds the
+	// whole integration to Userpilot's staging environment (staging-only mode).
 	Environment string `yaml:"environment" json:"environment"`
 	// BaseURL is the write API host, e.g. https://analytex.userpilot.io (US, default)
 	// or https://analytex-eu.userpilot.io (EU). USERPILOT_BASE_URL overrides it.
 	BaseURL string `yaml:"base_url" json:"base_url"`
-	// IdentifyCompanyKey names the company inside identify ("id" or "company_id").
+	// IdentifyCompanyKey names the company inside identify: "id" (default, as in
+	// Userpilot's documented example) or "company_id". Which one Userpilot reads
+	// is unconfirmed, hence the setting.
 	IdentifyCompanyKey string `yaml:"identify_company_key" json:"identify_company_key"`
 }
 
@@ -75,7 +146,8 @@ type ObjectMapping struct {
 	// Enabled turns syncing of this kind on (default true).
 	Enabled *bool `yaml:"enabled" json:"enabled"`
 	// HubSpotObject is "contacts" (default for users), "companies" (default for
-	// companies), or a custom object type id such as "2-1234567".
+	// companies), "deals", "tickets", an object type id ("0-1", "2-1234567") or a
+	// custom object's fully qualified name ("p_name" or "p1234_name").
 	HubSpotObject string `yaml:"hubspot_object" json:"hubspot_object"`
 	// Match is the pair of properties that links records on first sight.
 	Match Match `yaml:"match" json:"match"`
@@ -92,11 +164,12 @@ func (m ObjectMapping) IsEnabled() bool { return m.Enabled == nil || *m.Enabled 
 
 // Match is the pair of properties that links a Userpilot record to a HubSpot one.
 type Match struct {
-	// Userpilot is the Userpilot property: "email" (a metadata key, recommended
-	// for users) or "user_id" / "company_id" (the id itself).
+	// Userpilot is the Userpilot property: "email" (a metadata key; the default
+	// and recommended for users), "user_id" / "company_id" (the id itself;
+	// "company_id" is the default for companies) or another metadata key.
 	Userpilot string `yaml:"userpilot" json:"userpilot"`
-	// HubSpot is the HubSpot property, e.g. "email" or "domain"; it must hold
-	// unique values.
+	// HubSpot is the HubSpot property, e.g. "email" (the default for users); it
+	// must hold unique values. Companies have no default: name a unique property.
 	HubSpot string `yaml:"hubspot" json:"hubspot"`
 	// AdditionalEmails also matches HubSpot's hs_additional_emails (default true
 	// when HubSpot is "email").
@@ -106,7 +179,9 @@ type Match struct {
 // PropertyMapping pairs a HubSpot property with a Userpilot property. When one
 // side is empty it takes the other side's name.
 type PropertyMapping struct {
-	HubSpot   string `yaml:"hubspot" json:"hubspot"`
+	// HubSpot is the HubSpot property's internal name (lower case, e.g. "lifecyclestage").
+	HubSpot string `yaml:"hubspot" json:"hubspot"`
+	// Userpilot is the Userpilot property (metadata key), e.g. "plan".
 	Userpilot string `yaml:"userpilot" json:"userpilot"`
 }
 
@@ -163,16 +238,24 @@ type CategoryFilter struct {
 
 // ClassifyRule maps (event_type, entity_type, status) to a category and status.
 type ClassifyRule struct {
-	EventType  string `yaml:"event_type" json:"event_type"`
+	// EventType is the event record's event_type: interaction, track,
+	// track_feature or page_view.
+	EventType string `yaml:"event_type" json:"event_type"`
+	// EntityType is the entity type of an interaction (the first part of its
+	// event_name, e.g. "experience"); empty matches any.
 	EntityType string `yaml:"entity_type" json:"entity_type"`
-	Status     string `yaml:"status" json:"status"`
-	Category   string `yaml:"category" json:"category"`
+	// Status is the source status (e.g. "SEEN", compared case-insensitively);
+	// empty matches any.
+	Status string `yaml:"status" json:"status"`
+	// Category is the activity category the event is counted in.
+	Category string `yaml:"category" json:"category"`
 	// AsStatus is the status name sent to HubSpot (default: Status lower-cased).
 	AsStatus string `yaml:"as_status" json:"as_status"`
 }
 
 // PageRule tags page views whose host and path match.
 type PageRule struct {
+	// Name identifies the page in the events sent to HubSpot, e.g. "pricing".
 	Name string `yaml:"name" json:"name"`
 	// Host matches the hostname exactly; empty matches any host.
 	Host string `yaml:"host" json:"host"`
