@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -185,9 +186,14 @@ func (s *Store) EnabledAt(ctx context.Context, env string, now time.Time) (time.
 	if err == nil {
 		return now.UTC(), nil
 	}
-	if !isConditionFailed(err) {
+	var cc *types.ConditionalCheckFailedException
+	if !errors.As(err, &cc) {
 		return time.Time{}, fmt.Errorf("store: record enabled time: %w", err)
 	}
+	if t, err := time.Parse(time.RFC3339Nano, getS(cc.Item, attrAt)); err == nil {
+		return t, nil
+	}
+	// Older DynamoDB Local builds do not return the item on failure.
 	res, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:      aws.String(s.table),
 		Key:            key(enabledPK(env), skEnabled),

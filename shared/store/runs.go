@@ -1,0 +1,139 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+const (
+	// runRetention is how long run records are kept (TTL).
+	runRetention = 90 * 24 * time.Hour
+	// maxRunFailures caps the failures stored with a run, so a run with
+	// thousands of failed records stays well under the 400 KB item limit; the
+	// last entry then says how many were left out.
+	maxRunFailures = 500
+	// runSKTime is a fixed-width UTC layout, so run sort keys order by time.
+	runSKTime = "2006-01-02T15:04:05.000000000Z"
+
+	attrRun = "run"
+)
+
+// RunRecord is what one job run did.
+type RunRecord struct {
+	Env, Job, ID      string
+	Started, Finished time.Time
+	Counts            map[string]int64
+	APICalls          map[string]int64
+	Failures          []Failure
+	Error             string
+}
+
+// Failure is one record that failed in a run. Record is an id, never a raw
+// email.
+type Failure struct {
+	Record, Field, Reason string
+}
+
+// runBody is the stored form of a run record (one JSON string attribute:
+// run records are written once and read whole, never queried by field).
+type runBody struct {
+	ID       string           `json:"id"`
+	Started  time.Time        `json:"started"`
+	Finished time.Time        `json:"finished"`
+	Counts   map[string]int64 `json:"counts,omitempty"`
+	APICalls map[string]int64 `json:"api_calls,omitempty"`
+	Failures []Failure        `json:"failures,omitempty"`
+	Error    string           `json:"error,omitempty"`
+}
+
+func runPK(env, job string) string { return env + "#run#" + job }
+
+// PutRun stores a run record for 90 days. A second PutRun with the same Job,
+// Started and ID replaces the first (a run may be saved as it progresses).
+// Failures beyond 500 are summarised in one last entry.
+func (s *Store) PutRun(ctx context.Context, r RunRecord) error {
+	if err := checkEnv(r.Env); err != nil {
+		return err
+	}
+	if err := checkName("run job", r.Job); err != nil {
+		return err
+	}
+	if err := checkName("run id", r.ID); err != nil {
+		return err
+	}
+	fs := r.Failures
+	if len(fs) > maxRunFailures {
+		fs = append(fs[:maxRunFailures-1:maxRunFailures-1], Failure{Reason: fmt.Sprintf("%d more failures not stored", len(r.Failures)-(maxRunFailures-1))})
+	}
+	body, err := json.Marshal(runBody{
+		ID: r.ID, Started: r.Started.UTC(), Finished: r.Finished.UTC(),
+		Counts: r.Counts, APICalls: r.APICalls, Failures: fs, Error: r.Error,
+	})
+	if err != nil {
+		return fmt.Errorf("store: encode run %s: %w", r.ID, err)
+	}
+	item := key(runPK(r.Env, r.Job), r.Started.UTC().Format(runSKTime)+"#"+r.ID)
+	item[attrRun] = str(string(body))
+	item[attrExpires] = expiresAt(s.now().Add(runRetention))
+	if n := itemSize(item); n > maxItemBytes {
+		return fmt.Errorf("store: run %s is %d bytes, over the %d-byte item limit: %w", r.ID, n, maxItemBytes, ErrItemTooLarge)
+	}
+	if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: item}); err != nil {
+		return fmt.Errorf("store: put run %s: %w", r.ID, err)
+	}
+	return nil
+}
+
+// ListRuns returns up to limit (all when limit <= 0) unexpired runs of job,
+// newest first by Started.
+func (s *Store) ListRuns(ctx context.Context, env, job string, limit int) ([]RunRecord, error) {
+	if err := checkEnv(env); err != nil {
+		return nil, err
+	}
+	if err := checkName("run job", job); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	in := &dynamodb.QueryInput{
+		TableName:                 aws.String(s.table),
+		KeyConditionExpression:    aws.String("#pk = :pk"),
+		ExpressionAttributeNames:  map[string]string{"#pk": attrPK},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(runPK(env, job))},
+		ScanIndexForward:          aws.Bool(false),
+	}
+	if limit > 0 {
+		in.Limit = aws.Int32(int32(min(limit, 1000)))
+	}
+	p := dynamodb.NewQueryPaginator(s.db, in)
+	var out []RunRecord
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("store: list runs of %s: %w", job, err)
+		}
+		for _, item := range page.Items {
+			if expired(item, now) {
+				continue
+			}
+			var b runBody
+			if err := json.NewDecoder(strings.NewReader(getS(item, attrRun))).Decode(&b); err != nil {
+				return nil, fmt.Errorf("store: decode run of %s: %w", job, err)
+			}
+			out = append(out, RunRecord{
+				Env: env, Job: job, ID: b.ID, Started: b.Started, Finished: b.Finished,
+				Counts: b.Counts, APICalls: b.APICalls, Failures: b.Failures, Error: b.Error,
+			})
+			if limit > 0 && len(out) == limit {
+				return out, nil
+			}
+		}
+	}
+	return out, nil
+}
