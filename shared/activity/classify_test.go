@@ -212,4 +212,3 @@ func TestEncodeProperties(t *testing.T) {
 		t.Errorf("got metadata_json of %d characters, want %d", n, MaxPropertyValueLen)
 	}
 }
-
