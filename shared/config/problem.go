@@ -52,17 +52,30 @@ func (e *Error) Error() string {
 	return strings.Join(lines, "\n")
 }
 
-// sortProblems orders problems by line, keeping the order they were found in
-// for problems on the same line.
+// sortProblems orders problems by line, then those without a line, keeping
+// the order they were found in for problems on the same line.
 func sortProblems(ps []Problem) {
+	key := func(p Problem) int {
+		if p.Line == 0 {
+			return int(^uint(0) >> 1)
+		}
+		return p.Line
+	}
 	slices.SortStableFunc(ps, func(a, b Problem) int {
-		return cmp.Compare(a.Line, b.Line)
+		return cmp.Compare(key(a), key(b))
 	})
 }
 
 // suggest returns the candidate closest to s when it is close enough to be a
 // likely typo, or "".
 func suggest(s string, candidates []string) string {
+	if len(s) >= 3 {
+		for _, c := range candidates {
+			if strings.HasPrefix(strings.ToLower(c), strings.ToLower(s)) {
+				return c
+			}
+		}
+	}
 	best, bestDist := "", -1
 	for _, c := range candidates {
 		d := editDistance(strings.ToLower(s), strings.ToLower(c))
