@@ -1,0 +1,119 @@
+package userpilottest
+
+import (
+	"net/http"
+	"time"
+)
+
+// Fault is injected trouble for one endpoint. Each request draws once
+// (seeded by Options.Seed): with probability RateDrop the connection is
+// closed without an answer, Rate5xx answers Status (default 503), Rate429
+// answers 429 with Retry-After: 1, RateEmpty2xx answers 2xx but writes
+// nothing (identify: 202 and no change; bulk: 202 with an empty body and
+// no job; background_jobs: 200 with an empty body). Independently, with
+// probability RateSlow the answer is delayed by Slow (default 2s).
+type Fault struct {
+	Rate5xx      float64
+	Rate429      float64
+	RateSlow     float64
+	RateDrop     float64
+	RateEmpty2xx float64
+	// Slow is the delay of slow answers.
+	Slow time.Duration
+	// Status is the 5xx status to answer (default 503).
+	Status int
+	// Max stops the fault after it has hit this many requests (0 = no end),
+	// e.g. Fault{Rate5xx: 1, Max: 2} fails exactly the next two requests.
+	Max int
+}
+
+// AllEndpoints, given to SetFault, applies a fault to every endpoint that
+// has none of its own.
+const AllEndpoints = "*"
+
+type faultKind int
+
+const (
+	faultNone faultKind = iota
+	faultDrop
+	fault5xx
+	fault429
+	faultEmpty2xx
+)
+
+type faultState struct {
+	f    Fault
+	hits int
+}
+
+type faultDraw struct {
+	kind   faultKind
+	status int
+	slow   time.Duration
+}
+
+// SetFault sets (replaces) the fault for endpoint (an Endpoint* name or
+// AllEndpoints). A zero Fault clears it.
+func (s *Server) SetFault(endpoint string, f Fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if f == (Fault{}) {
+		delete(s.faults, endpoint)
+		return
+	}
+	if f.Status == 0 {
+		f.Status = http.StatusServiceUnavailable
+	}
+	if f.Slow == 0 {
+		f.Slow = 2 * time.Second
+	}
+	s.faults[endpoint] = &faultState{f: f}
+}
+
+// ClearFaults removes every fault.
+func (s *Server) ClearFaults() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	clear(s.faults)
+}
+
+// FailNextJob makes the next n bulk jobs end "failed" (writing only the
+// first half of their records).
+func (s *Server) FailNextJob(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failNext += n
+}
+
+func (s *Server) drawFault(endpoint string) faultDraw {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	fs, ok := s.faults[endpoint]
+	if !ok {
+		if fs, ok = s.faults[AllEndpoints]; !ok {
+			return faultDraw{}
+		}
+	}
+	if fs.f.Max > 0 && fs.hits >= fs.f.Max {
+		return faultDraw{}
+	}
+	var d faultDraw
+	if fs.f.RateSlow > 0 && s.rng.Float64() < fs.f.RateSlow {
+		d.slow = fs.f.Slow
+	}
+	x := s.rng.Float64()
+	switch f := fs.f; {
+	case x < f.RateDrop:
+		d.kind = faultDrop
+	case x < f.RateDrop+f.Rate5xx:
+		d.kind, d.status = fault5xx, f.Status
+	case x < f.RateDrop+f.Rate5xx+f.Rate429:
+		d.kind = fault429
+	case x < f.RateDrop+f.Rate5xx+f.Rate429+f.RateEmpty2xx:
+		d.kind = faultEmpty2xx
+	}
+	if d.kind != faultNone || d.slow > 0 {
+		fs.hits++
+	}
+	return d
+}
