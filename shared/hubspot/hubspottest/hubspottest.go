@@ -1,0 +1,673 @@
+// Package hubspottest is a faithful in-memory HubSpot for tests and the local run.
+//
+// It speaks HubSpot's REST API over raw HTTP/JSON (it deliberately does not import
+// shared/hubspot, so it can test that client independently) on both the numbered
+// (v3) and date-based (2026-03) paths, and reproduces the behaviour documented in
+// shared/HUBSPOT.md: search filters, paging, the 10,000-result cap, the 3,000-character
+// body limit, search lag, batch limits and 207 partial results, property validation,
+// merges, custom events with uuid de-duplication, timeline and app events, OAuth
+// refresh, rate limits with the documented 429 bodies and headers, and seedable
+// fault injection. Tests inspect what the server received and what it stores.
+//
+// Behaviour that HUBSPOT.md marks unconfirmed is an Option, so clients can be tested
+// under each variant.
+package hubspottest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// Limits and defaults, with where the numbers come from (shared/HUBSPOT.md unless noted).
+const (
+	// DefaultPerTenSeconds is the Professional private-app / service-key limit per 10 s.
+	DefaultPerTenSeconds = 190
+	// DefaultDaily is the Professional daily limit.
+	DefaultDaily = 625000
+	// DefaultSearchPerSecond is the CRM search limit per account.
+	DefaultSearchPerSecond = 5
+	// DefaultWindow is the rolling window of the general limit.
+	DefaultWindow = 10 * time.Second
+	// DefaultSearchWindow is the window of the search limit.
+	DefaultSearchWindow = time.Second
+	// DefaultPortalID is the portal (account) id used when Options.PortalID is zero.
+	DefaultPortalID = 12345678
+	// DefaultToken is the accepted static bearer token when Options.Tokens is empty.
+	DefaultToken = "pilotsync-sandbox-token"
+	// DefaultClientID, DefaultClientSecret and DefaultRefreshToken are the OAuth app
+	// credentials accepted by POST /oauth/v1/token when Options.OAuth is zero.
+	DefaultClientID = "sandbox-client-id"
+	// DefaultClientSecret: see DefaultClientID.
+	DefaultClientSecret = "sandbox-client-secret"
+	// DefaultRefreshToken: see DefaultClientID.
+	DefaultRefreshToken = "sandbox-refresh-token"
+	// AccessTokenTTL is the lifetime of OAuth access tokens (30 minutes).
+	AccessTokenTTL = 30 * time.Minute
+
+	maxBatchInputs      = 100    // batch read / update inputs per call
+	maxEventBatch       = 500    // custom events per batch send
+	maxTimelineBatch    = 500    // timeline / app events per batch (sandbox choice, same as events)
+	maxSearchLimit      = 200    // search page size
+	defaultSearchLimit  = 10     // HubSpot's default search page size
+	maxListLimit        = 100    // list page size
+	defaultListLimit    = 10     // HubSpot's default list page size
+	searchResultCap     = 10000  // results reachable through one search query
+	maxSearchBodyChars  = 3000   // search request body limit
+	maxFilterGroups     = 5      // per search
+	maxFiltersPerGroup  = 6      // per filter group
+	maxFiltersTotal     = 18     // per search
+	maxEventDefinitions = 500    // custom event definitions per account
+	maxEventProperties  = 50     // properties per event occurrence
+	maxEventValueChars  = 256    // characters per event property value
+	maxStringValueChars = 65536  // HubSpot string property limit
+	maxRecordedRequests = 200000 // the inspection log keeps the most recent requests
+	maxBodyBytes        = 16 << 20
+	uuidDedupeWindow    = 365 * 24 * time.Hour // "rejects repeats within a year"
+	defaultSlow         = 2 * time.Second
+)
+
+// Values of Options.BatchUpdateInvalid.
+const (
+	// InvalidPartial207 answers a batch update holding invalid records with 207 and
+	// per-record errors, writing the valid records.
+	InvalidPartial207 = "207"
+	// InvalidWhole400 rejects the whole batch with 400 and writes nothing.
+	InvalidWhole400 = "400"
+)
+
+// Values of Options.EventsSendPath: which 2026-03 custom-event send path exists.
+const (
+	// EventsSendDefault serves /events/2026-03/send[/batch] and 404s the other.
+	EventsSendDefault = ""
+	// EventsSendCustom serves /events/custom/2026-03/send[/batch] and 404s the other.
+	EventsSendCustom = "custom"
+	// EventsSendBoth serves both.
+	EventsSendBoth = "both"
+)
+
+// Endpoint names used by Count, Counts, Request.Endpoint, SetFault and FailNext.
+const (
+	EndpointSearch           = "search"
+	EndpointList             = "list"
+	EndpointGet              = "get"
+	EndpointBatchRead        = "batch_read"
+	EndpointBatchUpdate      = "batch_update"
+	EndpointProperties       = "properties"
+	EndpointPropertyGroups   = "property_groups"
+	EndpointEventDefinitions = "event_definitions"
+	EndpointEventsSend       = "events_send"
+	EndpointTimeline         = "timeline"
+	EndpointAppEvents        = "app_events"
+	EndpointOAuth            = "oauth"
+	EndpointUnknown          = "unknown"
+	// EndpointAll in SetFault applies a fault to every endpoint without its own.
+	EndpointAll = "*"
+)
+
+// OAuthApp holds the OAuth app credentials the token endpoint accepts.
+type OAuthApp struct {
+	ClientID, ClientSecret, RefreshToken string
+}
+
+// Options configures a Server. The zero value is a Professional account with
+// HubSpot's documented limits, no lag and no faults.
+type Options struct {
+	// Tokens are the accepted static bearer tokens (private app / service key).
+	// Empty means DefaultToken.
+	Tokens []string
+	// RequireOAuth rejects static tokens: only access tokens from /oauth/v1/token work.
+	RequireOAuth bool
+	// OAuth is the app the token endpoint accepts; zero means the Default* credentials.
+	OAuth OAuthApp
+	// AccessTokenTTL overrides the 30-minute access token lifetime.
+	AccessTokenTTL time.Duration
+	// AppEventsAllowStaticToken lets static tokens use timeline and app events, which
+	// HubSpot only allows for OAuth (per-installation) apps; default 403.
+	AppEventsAllowStaticToken bool
+
+	// PortalID is the account id (fully qualified event names are pe<PortalID>_<name>).
+	PortalID int64
+
+	// PerTenSeconds is the general limit per Window: 0 = DefaultPerTenSeconds, <0 = unlimited.
+	PerTenSeconds int
+	// Daily is the daily limit: 0 = DefaultDaily, <0 = unlimited (public OAuth apps).
+	Daily int
+	// SearchPerSecond is the search limit per SearchWindow: 0 = 5, <0 = unlimited.
+	SearchPerSecond int
+	// Window is the rolling window of PerTenSeconds (default 10 s; shorten for fast tests).
+	Window time.Duration
+	// SearchWindow is the window of SearchPerSecond (default 1 s).
+	SearchWindow time.Duration
+	// TimeZone is the account's zone, whose midnight resets the daily limit (default UTC).
+	TimeZone *time.Location
+
+	// SearchLag delays when writes become visible to search (batch read, get and list
+	// see them at once). Seeded records are visible at once.
+	SearchLag time.Duration
+	// BatchUpdateInvalid is InvalidPartial207 (default) or InvalidWhole400: what a batch
+	// update holding an invalid or unknown record answers (unconfirmed in HUBSPOT.md).
+	BatchUpdateInvalid string
+	// BatchReadMatchesAdditionalEmails makes batch read with idProperty=email also
+	// match hs_additional_emails (unconfirmed; default off).
+	BatchReadMatchesAdditionalEmails bool
+	// EventsSendPath selects the 2026-03 custom-event send path (EventsSend*).
+	EventsSendPath string
+	// CustomEventsForbidden answers custom-event calls with 403, as for an account
+	// without an Enterprise hub.
+	CustomEventsForbidden bool
+
+	// Clock gives the current time (default time.Now). Rate windows, search lag,
+	// token expiry, last-modified stamps and de-duplication all use it.
+	Clock func() time.Time
+	// Seed seeds fault injection and generated ids.
+	Seed int64
+	// Logger receives the standalone server's errors (Serve); default discards.
+	Logger *slog.Logger
+}
+
+// Request is one request the server received.
+type Request struct {
+	Endpoint string
+	Method   string
+	Path     string
+	Query    url.Values
+	Body     []byte
+	// Header holds the request headers without Authorization.
+	Header http.Header
+	// Status is the status the server answered (0 for a dropped connection).
+	Status int
+	Time   time.Time
+}
+
+// Server is the in-memory HubSpot. It is an http.Handler and safe for concurrent use.
+type Server struct {
+	// URL is the base URL of a server started by NewTestServer or Serve.
+	URL string
+
+	opts     Options
+	clock    func() time.Time
+	mux      *http.ServeMux
+	patterns map[string]string // mux pattern -> endpoint name
+	tokens   map[string]bool
+	oauthApp OAuthApp
+	tokenTTL time.Duration
+	corr     atomic.Int64
+
+	mu           sync.Mutex // guards the data below
+	types        map[string]*objectStore
+	typeOrder    []string
+	nextID       int64
+	defs         map[string]*eventDef // by name
+	defOrder     []string
+	nextDefID    int64
+	events       []Event
+	seenUUIDs    map[string]time.Time
+	dropped      int
+	timeline     []TimelineEvent
+	timelineIDs  map[string]bool
+	appEvents    []TimelineEvent
+	appEventIDs  map[string]bool
+	accessTokens map[string]time.Time
+	tokenSeq     int
+	createdByEml int
+
+	reqMu       sync.Mutex
+	requests    []*Request
+	counts      map[string]int
+	statusCount map[int]int
+
+	lim *limiter
+
+	faultMu  sync.Mutex
+	rnd      *rand.Rand
+	faults   map[string]Fault
+	failNext map[string][]int
+}
+
+// New builds a Server. It does not listen: use it as an http.Handler, or call
+// NewTestServer or Serve.
+func New(opts Options) *Server {
+	if opts.PortalID == 0 {
+		opts.PortalID = DefaultPortalID
+	}
+	if opts.Clock == nil {
+		opts.Clock = time.Now
+	}
+	if opts.TimeZone == nil {
+		opts.TimeZone = time.UTC
+	}
+	if opts.BatchUpdateInvalid == "" {
+		opts.BatchUpdateInvalid = InvalidPartial207
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{
+		opts:         opts,
+		clock:        opts.Clock,
+		patterns:     map[string]string{},
+		tokens:       map[string]bool{},
+		oauthApp:     opts.OAuth,
+		tokenTTL:     opts.AccessTokenTTL,
+		types:        map[string]*objectStore{},
+		nextID:       1001,
+		defs:         map[string]*eventDef{},
+		nextDefID:    100001,
+		seenUUIDs:    map[string]time.Time{},
+		timelineIDs:  map[string]bool{},
+		appEventIDs:  map[string]bool{},
+		accessTokens: map[string]time.Time{},
+		counts:       map[string]int{},
+		statusCount:  map[int]int{},
+		rnd:          rand.New(rand.NewSource(opts.Seed)),
+		faults:       map[string]Fault{},
+		failNext:     map[string][]int{},
+	}
+	if len(opts.Tokens) == 0 {
+		s.tokens[DefaultToken] = true
+	}
+	for _, t := range opts.Tokens {
+		s.tokens[t] = true
+	}
+	if s.oauthApp == (OAuthApp{}) {
+		s.oauthApp = OAuthApp{ClientID: DefaultClientID, ClientSecret: DefaultClientSecret, RefreshToken: DefaultRefreshToken}
+	}
+	if s.tokenTTL <= 0 {
+		s.tokenTTL = AccessTokenTTL
+	}
+	s.lim = newLimiter(opts)
+	s.seedDefaultTypes()
+	s.routes()
+	return s
+}
+
+// NewTestServer starts s on an httptest server closed when the test ends; URL is set.
+func NewTestServer(t testing.TB, opts Options) *Server {
+	t.Helper()
+	s := New(opts)
+	ts := httptest.NewServer(s)
+	s.URL = ts.URL
+	t.Cleanup(ts.Close)
+	return s
+}
+
+// Serve listens on addr (e.g. "127.0.0.1:8090") until ctx ends, for the local run.
+// URL is set once the listener is open.
+func (s *Server) Serve(ctx context.Context, addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("hubspottest: listen on %s: %w", addr, err)
+	}
+	s.URL = "http://" + ln.Addr().String()
+	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.opts.Logger.Handler(), slog.LevelError)}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		<-ctx.Done()
+		shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutCtx)
+	}()
+	err = srv.Serve(ln)
+	<-done
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return fmt.Errorf("hubspottest: serve on %s: %w", addr, err)
+}
+
+// Handler returns the server as an http.Handler.
+func (s *Server) Handler() http.Handler { return s }
+
+// Token returns a static bearer token the server accepts.
+func (s *Server) Token() string {
+	if len(s.opts.Tokens) > 0 {
+		return s.opts.Tokens[0]
+	}
+	return DefaultToken
+}
+
+// Now returns the server clock's current time.
+func (s *Server) Now() time.Time { return s.clock() }
+
+// PortalID returns the account id.
+func (s *Server) PortalID() int64 { return s.opts.PortalID }
+
+// route registers a handler under a pattern and names its endpoint.
+func (s *Server) route(pattern, endpoint string, h http.HandlerFunc) {
+	s.patterns[pattern] = endpoint
+	s.mux.HandleFunc(pattern, h)
+}
+
+func (s *Server) routes() {
+	s.mux = http.NewServeMux()
+	for _, v := range []struct{ objects, props string }{
+		{"/crm/v3/objects/{type}", "/crm/v3/properties/{type}"},
+		{"/crm/objects/2026-03/{type}", "/crm/properties/2026-03/{type}"},
+	} {
+		s.route("POST "+v.objects+"/search", EndpointSearch, s.handleSearch)
+		s.route("GET "+v.objects, EndpointList, s.handleList)
+		s.route("GET "+v.objects+"/{id}", EndpointGet, s.handleGet)
+		s.route("POST "+v.objects+"/batch/read", EndpointBatchRead, s.handleBatchRead)
+		s.route("POST "+v.objects+"/batch/update", EndpointBatchUpdate, s.handleBatchUpdate)
+		s.route("GET "+v.props, EndpointProperties, s.handleListProperties)
+		s.route("POST "+v.props, EndpointProperties, s.handleCreateProperty)
+		s.route("GET "+v.props+"/{name}", EndpointProperties, s.handleGetProperty)
+		s.route("GET "+v.props+"/groups", EndpointPropertyGroups, s.handleListGroups)
+		s.route("POST "+v.props+"/groups", EndpointPropertyGroups, s.handleCreateGroup)
+	}
+	sendPrefixes := []string{"/events/v3"}
+	switch s.opts.EventsSendPath {
+	case EventsSendCustom:
+		sendPrefixes = append(sendPrefixes, "/events/custom/2026-03")
+	case EventsSendBoth:
+		sendPrefixes = append(sendPrefixes, "/events/2026-03", "/events/custom/2026-03")
+	default:
+		sendPrefixes = append(sendPrefixes, "/events/2026-03")
+	}
+	for _, p := range sendPrefixes {
+		s.route("POST "+p+"/send", EndpointEventsSend, s.handleSendEvent)
+		s.route("POST "+p+"/send/batch", EndpointEventsSend, s.handleSendEventBatch)
+	}
+	for _, p := range []string{"/events/v3/event-definitions", "/events/2026-03/event-definitions"} {
+		s.route("GET "+p, EndpointEventDefinitions, s.handleListDefinitions)
+		s.route("POST "+p, EndpointEventDefinitions, s.handleCreateDefinition)
+		s.route("GET "+p+"/{name}", EndpointEventDefinitions, s.handleGetDefinition)
+		s.route("POST "+p+"/{name}/property", EndpointEventDefinitions, s.handleAddDefinitionProperty)
+	}
+	s.route("POST /integrators/timeline/v3/events", EndpointTimeline, s.handleTimelineOne)
+	s.route("POST /integrators/timeline/v3/events/batch/create", EndpointTimeline, s.handleTimelineBatch)
+	s.route("POST /integrators/timeline/2026-03/events", EndpointAppEvents, s.handleAppEventOne)
+	s.route("POST /integrators/timeline/2026-03/events/batch", EndpointAppEvents, s.handleAppEventBatch)
+	s.route("POST /oauth/v1/token", EndpointOAuth, s.handleOAuthToken)
+	s.route("/", EndpointUnknown, func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, http.StatusNotFound, "OBJECT_NOT_FOUND", "resource not found", nil)
+	})
+}
+
+type ctxKey struct{}
+
+// reqState carries per-request decisions from the pipeline to the handlers.
+type reqState struct {
+	emptyWrite bool // "2xx but nothing written" fault
+	oauth      bool // authenticated with an OAuth access token
+}
+
+func stateOf(r *http.Request) *reqState {
+	if st, ok := r.Context().Value(ctxKey{}).(*reqState); ok {
+		return st
+	}
+	return &reqState{}
+}
+
+// statusWriter remembers the status a handler wrote.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// ServeHTTP records the request, then applies auth, injected faults and rate limits
+// before the endpoint's handler runs.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes))
+	if err != nil {
+		http.Error(w, "read body", http.StatusBadRequest)
+		return
+	}
+	_ = r.Body.Close()
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	_, pattern := s.mux.Handler(r)
+	endpoint, ok := s.patterns[pattern]
+	if !ok {
+		endpoint = EndpointUnknown
+	}
+	rec := s.record(endpoint, r, body)
+	sw := &statusWriter{ResponseWriter: w}
+	defer func() { s.finish(rec, sw.status) }()
+
+	st := &reqState{}
+	if endpoint != EndpointOAuth {
+		oauth, ok := s.authenticate(sw, r)
+		if !ok {
+			return
+		}
+		st.oauth = oauth
+	}
+	if endpoint != EndpointOAuth && endpoint != EndpointUnknown {
+		act := s.decideFault(endpoint)
+		switch act.kind {
+		case faultDrop:
+			dropConnection(sw)
+			return
+		case faultStatus:
+			s.writeInjected(sw, endpoint, act.status)
+			return
+		case faultEmpty:
+			st.emptyWrite = true
+		}
+		if act.slow > 0 {
+			select {
+			case <-time.After(act.slow):
+			case <-r.Context().Done():
+				return
+			}
+		}
+		if !s.admit(sw, endpoint) {
+			return
+		}
+	}
+	s.mux.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), ctxKey{}, st)))
+}
+
+func (s *Server) record(endpoint string, r *http.Request, body []byte) *Request {
+	h := r.Header.Clone()
+	h.Del("Authorization")
+	q, _ := url.ParseQuery(r.URL.RawQuery)
+	rec := &Request{Endpoint: endpoint, Method: r.Method, Path: r.URL.Path, Query: q, Body: body, Header: h, Time: s.clock()}
+	s.reqMu.Lock()
+	defer s.reqMu.Unlock()
+	s.counts[endpoint]++
+	if len(s.requests) >= maxRecordedRequests {
+		s.requests = append(s.requests[:0], s.requests[len(s.requests)/2:]...)
+	}
+	s.requests = append(s.requests, rec)
+	return rec
+}
+
+func (s *Server) finish(rec *Request, status int) {
+	s.reqMu.Lock()
+	defer s.reqMu.Unlock()
+	rec.Status = status
+	s.statusCount[status]++
+}
+
+// Requests returns copies of the requests received since the last ResetRequests,
+// oldest first.
+func (s *Server) Requests() []Request {
+	s.reqMu.Lock()
+	defer s.reqMu.Unlock()
+	out := make([]Request, len(s.requests))
+	for i, r := range s.requests {
+		out[i] = *r
+	}
+	return out
+}
+
+// RequestsTo returns the requests to one endpoint.
+func (s *Server) RequestsTo(endpoint string) []Request {
+	var out []Request
+	for _, r := range s.Requests() {
+		if r.Endpoint == endpoint {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// Count returns how many requests an endpoint received (whatever the answer).
+func (s *Server) Count(endpoint string) int {
+	s.reqMu.Lock()
+	defer s.reqMu.Unlock()
+	return s.counts[endpoint]
+}
+
+// Counts returns the request count per endpoint.
+func (s *Server) Counts() map[string]int {
+	s.reqMu.Lock()
+	defer s.reqMu.Unlock()
+	out := make(map[string]int, len(s.counts))
+	for k, v := range s.counts {
+		out[k] = v
+	}
+	return out
+}
+
+// StatusCount returns how many responses had the given status (0 = dropped).
+func (s *Server) StatusCount(status int) int {
+	s.reqMu.Lock()
+	defer s.reqMu.Unlock()
+	return s.statusCount[status]
+}
+
+// ResetRequests forgets the recorded requests, counts and status counts.
+func (s *Server) ResetRequests() {
+	s.reqMu.Lock()
+	defer s.reqMu.Unlock()
+	s.requests = nil
+	s.counts = map[string]int{}
+	s.statusCount = map[int]int{}
+}
+
+func (s *Server) correlationID() string {
+	n := s.corr.Add(1)
+	return fmt.Sprintf("5a1d0c0e-0000-4000-8000-%012x", n)
+}
+
+// authenticate checks the bearer token; it writes the 401/403 itself.
+func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (oauth, ok bool) {
+	auth := r.Header.Get("Authorization")
+	tok, found := strings.CutPrefix(auth, "Bearer ")
+	if !found || tok == "" {
+		s.writeError(w, http.StatusUnauthorized, "INVALID_AUTHENTICATION",
+			"Authentication credentials not found. This API supports OAuth 2.0 authentication and you can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview", nil)
+		return false, false
+	}
+	now := s.clock()
+	s.mu.Lock()
+	exp, isOAuth := s.accessTokens[tok]
+	s.mu.Unlock()
+	switch {
+	case isOAuth && now.Before(exp):
+		return true, true
+	case isOAuth:
+		s.writeError(w, http.StatusUnauthorized, "EXPIRED_AUTHENTICATION",
+			fmt.Sprintf("The OAuth token used to make this call expired %d second(s) ago.", int(now.Sub(exp).Seconds())), nil)
+		return false, false
+	case s.tokens[tok] && !s.opts.RequireOAuth:
+		return false, true
+	}
+	s.writeError(w, http.StatusUnauthorized, "INVALID_AUTHENTICATION",
+		"Authentication credentials not found. This API supports OAuth 2.0 authentication and you can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview", nil)
+	return false, false
+}
+
+// writeJSON writes v with a status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json;charset=utf-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// apiError is HubSpot's error body.
+type apiError struct {
+	Status        string         `json:"status"`
+	Message       string         `json:"message"`
+	CorrelationID string         `json:"correlationId"`
+	Category      string         `json:"category,omitempty"`
+	Errors        []fieldError   `json:"errors,omitempty"`
+	Context       map[string]any `json:"context,omitempty"`
+}
+
+// fieldError is one entry of an error body's errors list.
+type fieldError struct {
+	Message string              `json:"message"`
+	Code    string              `json:"code,omitempty"`
+	Context map[string][]string `json:"context,omitempty"`
+}
+
+func (s *Server) writeError(w http.ResponseWriter, status int, category, message string, errs []fieldError) {
+	writeJSON(w, status, apiError{Status: "error", Message: message, CorrelationID: s.correlationID(), Category: category, Errors: errs})
+}
+
+// badRequest writes a 400 VALIDATION_ERROR.
+func (s *Server) badRequest(w http.ResponseWriter, format string, args ...any) {
+	s.writeError(w, http.StatusBadRequest, "VALIDATION_ERROR", fmt.Sprintf(format, args...), nil)
+}
+
+// decodeBody decodes a JSON body, answering 400 on failure.
+func (s *Server) decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
+	body, _ := io.ReadAll(r.Body)
+	if err := json.Unmarshal(body, v); err != nil {
+		s.writeError(w, http.StatusBadRequest, "VALIDATION_ERROR", "Invalid input JSON on line 1: "+err.Error(), nil)
+		return false
+	}
+	return true
+}
+
+// scalarString turns a JSON scalar (string, number, bool) into HubSpot's string form.
+func scalarString(raw json.RawMessage) (string, bool) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return "", false
+	}
+	var str string
+	if err := json.Unmarshal(raw, &str); err == nil {
+		return str, true
+	}
+	var n json.Number
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(&n); err == nil {
+		return n.String(), true
+	}
+	var b bool
+	if err := json.Unmarshal(raw, &b); err == nil {
+		if b {
+			return "true", true
+		}
+		return "false", true
+	}
+	return "", false
+}
+
+// isoMillis formats a time the way HubSpot does in record bodies.
+func isoMillis(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
