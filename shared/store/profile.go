@@ -196,6 +196,9 @@ func encodeProfile(p *Profile, version int64, updatedAt time.Time) (map[string]t
 	if len(p.Properties) > 0 {
 		props := make(map[string]types.AttributeValue, len(p.Properties))
 		for name, prop := range p.Properties {
+			if name == "" {
+				return nil, fmt.Errorf("%w: empty property name", ErrInvalid)
+			}
 			v, err := encodeValue(prop.Value)
 			if err != nil {
 				return nil, fmt.Errorf("property %q: %w", name, err)
