@@ -1,0 +1,90 @@
+package forward
+
+import (
+	"maps"
+	"slices"
+	"sync"
+)
+
+// Count names, the keys of Report.Counts.
+const (
+	CountMessages          = "messages"
+	CountEvents            = "events"
+	CountInvalidEvents     = "invalid_events"
+	CountInvalidMessages   = "invalid_messages"
+	CountOtherEnvironment  = "dropped_other_environment"
+	CountBeforeEnabled     = "dropped_before_enabled"
+	CountEcho              = "dropped_echo"
+	CountCategoryFiltered  = "dropped_category_filtered"
+	CountSinkNone          = "dropped_sink_none"
+	CountNoTarget          = "dropped_no_target"
+	CountRejected          = "dropped_rejected"
+	CountDuplicateInBatch  = "duplicates_in_batch"
+	CountDuplicateLedger   = "duplicates_ledger"
+	CountIdentify          = "identify"
+	CountProfilesChanged   = "profiles_changed"
+	CountIdentifyFailed    = "identify_failed"
+	CountAggregated        = "aggregated"
+	CountAggregateFailed   = "aggregate_failed"
+	CountUnknownEntityType = "unknown_entity_type"
+	CountUnknownStatus     = "unknown_status"
+	CountActivity          = "activity"
+	CountResolvedCache     = "resolved_cache"
+	CountResolvedStore     = "resolved_store"
+	CountResolvedHubSpot   = "resolved_hubspot"
+	CountUnmatched         = "unmatched"
+	CountUnmatchedWaiting  = "unmatched_waiting"
+	CountResolveFailed     = "resolve_failed"
+	CountSent              = "sent"
+	CountSendCalls         = "send_calls"
+	CountSendFailed        = "send_failed"
+	CountLedgerErrors      = "ledger_errors"
+	CountLinkErrors        = "link_errors"
+	CountDeadLettered      = "dead_lettered"
+	CountFailedMessages    = "failed_messages"
+)
+
+// counts is one invocation's tally; safe for concurrent use.
+type counts struct {
+	mu      sync.Mutex
+	n       map[string]int64
+	unknown map[string]int64
+}
+
+func newCounts() *counts { return &counts{n: map[string]int64{}, unknown: map[string]int64{}} }
+
+func (c *counts) add(name string, d int) {
+	if d == 0 {
+		return
+	}
+	c.mu.Lock()
+	c.n[name] += int64(d)
+	c.mu.Unlock()
+}
+
+func (c *counts) addUnknown(key string) {
+	c.mu.Lock()
+	c.unknown[key]++
+	c.mu.Unlock()
+}
+
+func (c *counts) snapshot() (map[string]int64, map[string]int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return maps.Clone(c.n), maps.Clone(c.unknown)
+}
+
+// Report is the outcome of one batch.
+type Report struct {
+	// Failed lists the ids of the messages to retry (not deleted from the queue).
+	Failed []string
+	// DeadLettered lists the ids of the messages sent to the dead-letter queue
+	// (reported as processed, so the queue deletes them).
+	DeadLettered []string
+	// Counts tallies everything, keyed by the Count* names.
+	Counts map[string]int64
+	// Unknown counts unclassified activity by "<event_type>/<entity_type>:<status>".
+	Unknown map[string]int64
+}
+
+func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }

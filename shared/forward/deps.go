@@ -1,0 +1,69 @@
+package forward
+
+import (
+	"context"
+	"time"
+
+	"github.com/pilotsync/pilotsync/shared/activity"
+	"github.com/pilotsync/pilotsync/shared/store"
+)
+
+// Store is what the forwarder needs from shared/store.
+type Store interface {
+	MergeIdentify(ctx context.Context, env string, kind store.Kind, id string, in store.IdentifyInput) (*store.MergeResult, error)
+	GetProfiles(ctx context.Context, env string, kind store.Kind, ids []string) (map[string]*store.Profile, error)
+	PutProfile(ctx context.Context, p *store.Profile) error
+	LedgerSeen(ctx context.Context, env string, ids []string) (map[string]bool, error)
+	LedgerRecord(ctx context.Context, env string, ids []string, ttl time.Duration) error
+	AddActivity(ctx context.Context, env string, deltas []store.ActivityDelta) error
+	EnabledAt(ctx context.Context, env string, now time.Time) (time.Time, error)
+}
+
+var _ Store = (*store.Store)(nil)
+
+// Finder looks HubSpot records up by match value: one batch read for all the
+// values it is given. It returns normalized value → HubSpot record id for the
+// values found; values not found are absent. It never creates records.
+type Finder interface {
+	FindByMatch(ctx context.Context, objectType, property string, values []string) (map[string]string, error)
+}
+
+// Item is one activity event ready for a sink.
+type Item struct {
+	activity.Occurrence
+	// ObjectID is the HubSpot record id the event is attached to.
+	ObjectID string
+	// Target is what Sink.Prepare returned for the event name (e.g. the
+	// fully qualified custom event name, or a timeline template id).
+	Target string
+}
+
+// Sink delivers activity events to HubSpot.
+type Sink interface {
+	// Name names the sink in logs and counts ("custom_events", ...).
+	Name() string
+	// MaxBatch is the most items one Send may carry (one API call).
+	MaxBatch() int
+	// Prepare returns the target of each event name it can deliver; names it
+	// cannot (no definition, no template) are absent and their events dropped.
+	// Implementations cache, so this costs API calls only on first sight.
+	Prepare(ctx context.Context, names []string) (map[string]string, error)
+	// Send delivers items in one call. It must be idempotent per item: a
+	// redelivered item (same event id and name) must not show twice in HubSpot.
+	Send(ctx context.Context, items []Item) error
+	// Permanent reports whether err from Send means the items can never be
+	// delivered as they are (validation), rather than "retry later".
+	Permanent(err error) bool
+}
+
+// DeadLetterQueue takes messages that can never succeed.
+type DeadLetterQueue interface {
+	// DeadLetter stores msg with reason (free of personal data).
+	DeadLetter(ctx context.Context, msg Message, reason string) error
+}
+
+// Message is one SQS message of the batch.
+type Message struct {
+	ID   string
+	Body []byte
+}

@@ -1,0 +1,150 @@
+package forward
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/pilotsync/pilotsync/shared/store"
+)
+
+// idCache maps (environment, user id) to a HubSpot record id for the life of
+// the process. It is bounded: when full, an arbitrary tenth is evicted (map
+// iteration order is random), which is cheap and good enough for a cache
+// whose misses cost one store read.
+type idCache struct {
+	mu  sync.Mutex
+	max int
+	m   map[string]string
+}
+
+func newIDCache(max int) *idCache {
+	if max <= 0 {
+		max = DefaultCacheSize
+	}
+	return &idCache{max: max, m: map[string]string{}}
+}
+
+func cacheKey(env, id string) string { return env + "\x00" + id }
+
+func (c *idCache) get(env, id string) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v, ok := c.m[cacheKey(env, id)]
+	return v, ok
+}
+
+func (c *idCache) put(env, id, hubspotID string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) >= c.max {
+		drop := max(c.max/10, 1)
+		for k := range c.m {
+			delete(c.m, k)
+			drop--
+			if drop == 0 {
+				break
+			}
+		}
+	}
+	c.m[cacheKey(env, id)] = hubspotID
+}
+
+func (c *idCache) forget(env, id string) {
+	c.mu.Lock()
+	delete(c.m, cacheKey(env, id))
+	c.mu.Unlock()
+}
+
+func (c *idCache) len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.m)
+}
+
+// resolve returns user id → HubSpot record id for the users it can link:
+// from the cache, then the stored profiles' links, then one batch read by
+// match value for the rest (linking what it finds in the store). Users absent
+// from the result are not in HubSpot, or could not be looked up when err is
+// set.
+func (f *Forwarder) resolve(ctx context.Context, c *counts, users []string) (map[string]string, error) {
+	out := make(map[string]string, len(users))
+	var misses []string
+	for _, u := range users {
+		if id, ok := f.cache.get(f.env, u); ok {
+			out[u] = id
+			c.add(CountResolvedCache, 1)
+			continue
+		}
+		misses = append(misses, u)
+	}
+	if len(misses) == 0 {
+		return out, nil
+	}
+	profiles, err := f.st.GetProfiles(ctx, f.env, store.KindUser, misses)
+	if err != nil {
+		return out, fmt.Errorf("forward: read %d profiles: %w", len(misses), err)
+	}
+	byValue := map[string][]string{}
+	var values []string
+	for _, u := range misses {
+		p := profiles[u]
+		if p != nil && p.HubSpotID != "" && (p.HubSpotObject == "" || p.HubSpotObject == f.usersObject) {
+			out[u] = p.HubSpotID
+			f.cache.put(f.env, u, p.HubSpotID)
+			c.add(CountResolvedStore, 1)
+			continue
+		}
+		v := f.matchValue(p, u)
+		if v == "" {
+			continue // nothing to match on: unmatched
+		}
+		if _, ok := byValue[v]; !ok {
+			values = append(values, v)
+		}
+		byValue[v] = append(byValue[v], u)
+	}
+	if len(values) == 0 {
+		return out, nil
+	}
+	found, err := f.finder.FindByMatch(ctx, f.usersObject, f.matchHS, values)
+	if err != nil {
+		return out, fmt.Errorf("forward: find %d %s by %s: %w", len(values), f.usersObject, f.matchHS, err)
+	}
+	for v, hsID := range found {
+		for _, u := range byValue[store.NormalizeMatch(v)] {
+			out[u] = hsID
+			f.cache.put(f.env, u, hsID)
+			c.add(CountResolvedHubSpot, 1)
+			f.link(ctx, c, profiles[u], u, v, hsID)
+		}
+	}
+	return out, nil
+}
+
+// matchValue is the value user u is matched on: the id itself when the
+// match property is the id, else the stored profile's match value.
+func (f *Forwarder) matchValue(p *store.Profile, u string) string {
+	switch f.matchUP {
+	case "user_id", "id":
+		return store.NormalizeMatch(u)
+	}
+	if p == nil {
+		return ""
+	}
+	return p.MatchValue
+}
+
+// link stores a found HubSpot id on the user's profile (creating a minimal
+// profile when none exists). Linking is an optimisation for later batches:
+// a failure is counted and logged, not fatal.
+func (f *Forwarder) link(ctx context.Context, c *counts, p *store.Profile, u, value, hsID string) {
+	if p == nil {
+		p = &store.Profile{Env: f.env, Kind: store.KindUser, ID: u, MatchValue: value}
+	}
+	p.HubSpotID, p.HubSpotObject = hsID, f.usersObject
+	if err := f.st.PutProfile(ctx, p); err != nil {
+		c.add(CountLinkErrors, 1)
+		f.log.WarnContext(ctx, "activity: link profile", "user", hashID(u), "err", err)
+	}
+}
