@@ -182,8 +182,8 @@ type fakeSink struct {
 
 func newFakeSink() *fakeSink { return &fakeSink{max: 500, got: map[string]Item{}} }
 
-func (s *fakeSink) Name() string  { return "fake" }
-func (s *fakeSink) MaxBatch() int { return s.max }
+func (s *fakeSink) Name() string             { return "fake" }
+func (s *fakeSink) MaxBatch() int            { return s.max }
 func (s *fakeSink) Permanent(err error) bool { return errors.Is(err, errPermanent) }
 
 func (s *fakeSink) Prepare(_ context.Context, names []string) (map[string]string, error) {

@@ -95,16 +95,16 @@ func TestProcessMixedBatch(t *testing.T) {
 
 	batch := msgs(
 		rec("track", "e1", "u1", "event_name", "clicked"), // m0 single
-		"["+rec("interaction", "e2", "u1", "event_name", "experience:448:COMPLETED")+","+rec("track_feature", "e3", "u2", "event_name", "ft_9")+"]", // m1 array
+		"["+rec("interaction", "e2", "u1", "event_name", "experience:448:COMPLETED")+","+rec("track_feature", "e3", "u2", "event_name", "ft_9")+"]",                  // m1 array
 		rec("page_view", "e4", "u1", "pathname", "/settings/team")+"\n"+rec("page_view", "e5", "u1", "pathname", "/home")+"\n"+rec("session_start", "e6", "u1")+"\n", // m2 ndjson
 		`{"event_type":`, // m3 invalid JSON
-		rec("track", "e7", "u1", "event_name", "x", "app_token", "STG-staging"),           // m4 other environment
-		rec("track", "e8", "u1", "event_name", "x", "source", "backend-hubspot"),          // m5 echo
-		rec("track", "e9", "u1", "event_name", "x", "inserted_at", "2026-11-27T08:00:00Z"), // m6 before enabled
+		rec("track", "e7", "u1", "event_name", "x", "app_token", "STG-staging"),                     // m4 other environment
+		rec("track", "e8", "u1", "event_name", "x", "source", "backend-hubspot"),                    // m5 echo
+		rec("track", "e9", "u1", "event_name", "x", "inserted_at", "2026-11-27T08:00:00Z"),          // m6 before enabled
 		rec("identify_user", "e10", "u3", "metadata", `{"email":"Carol@Example.com","plan":"pro"}`), // m7 identify
-		rec("interaction", "e11", "u1", "event_name", "banner:1:SEEN"),                                 // m8 unknown entity
-		rec("track", "e12", "nobody", "event_name", "x"),                                               // m9 unmatched
-		"["+rec("track", "e13", "u1", "event_name", "x")+`,{"event_type":"track"}]`,                    // m10 one good, one invalid record
+		rec("interaction", "e11", "u1", "event_name", "banner:1:SEEN"),                              // m8 unknown entity
+		rec("track", "e12", "nobody", "event_name", "x"),                                            // m9 unmatched
+		"["+rec("track", "e13", "u1", "event_name", "x")+`,{"event_type":"track"}]`,                 // m10 one good, one invalid record
 	)
 	rep, err := e.f.Process(context.Background(), batch)
 	if err != nil {
