@@ -291,8 +291,8 @@ func (c *Client) SendTimelineEvents(ctx context.Context, events []TimelineEvent)
 
 // AppEvent is a 2026-03 app event (needs HubSpot's approval for the app).
 type AppEvent struct {
-	// EventType is the app event type's name.
-	EventType string
+	// EventTypeID is the app event type's id.
+	EventTypeID string
 	ObjectID  string
 	// ID is unique per occurrence; HubSpot rejects a batch holding a known id with 409.
 	ID         string
@@ -305,7 +305,7 @@ type AppEvent struct {
 // still go out, and a single event's 409 counts as delivered.
 func (c *Client) SendAppEvents(ctx context.Context, events []AppEvent) error {
 	type in struct {
-		EventTypeName string            `json:"eventTypeName"`
+		EventTypeID   string            `json:"eventTypeId"`
 		ObjectID      string            `json:"objectId"`
 		ID            string            `json:"id"`
 		Timestamp     string            `json:"timestamp,omitempty"`
@@ -313,10 +313,10 @@ func (c *Client) SendAppEvents(ctx context.Context, events []AppEvent) error {
 	}
 	inputs := make([]dedupInput, len(events))
 	for i, e := range events {
-		if e.ID == "" || e.ObjectID == "" || e.EventType == "" {
-			return fmt.Errorf("hubspot: send app events: event %d needs event type, object id and id", i)
+		if e.ID == "" || e.ObjectID == "" || e.EventTypeID == "" {
+			return fmt.Errorf("hubspot: send app events: event %d needs event type id, object id and id", i)
 		}
-		j := in{EventTypeName: e.EventType, ObjectID: e.ObjectID, ID: e.ID, Properties: e.Properties}
+		j := in{EventTypeID: e.EventTypeID, ObjectID: e.ObjectID, ID: e.ID, Properties: e.Properties}
 		if !e.Timestamp.IsZero() {
 			j.Timestamp = formatDateTime(e.Timestamp)
 		}
