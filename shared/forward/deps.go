@@ -44,10 +44,11 @@ type Sink interface {
 	Name() string
 	// MaxBatch is the most items one Send may carry (one API call).
 	MaxBatch() int
-	// Prepare returns the target of each event name it can deliver; names it
-	// cannot (no definition, no template) are absent and their events dropped.
+	// Prepare returns the target of each event name it can deliver (names maps
+	// event name → category and status); names it cannot (no template, a
+	// definition on another object) are absent and their events dropped.
 	// Implementations cache, so this costs API calls only on first sight.
-	Prepare(ctx context.Context, names []string) (map[string]string, error)
+	Prepare(ctx context.Context, names map[string]activity.Pair) (map[string]string, error)
 	// Send delivers items in one call. It must be idempotent per item: a
 	// redelivered item (same event id and name) must not show twice in HubSpot.
 	Send(ctx context.Context, items []Item) error

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pilotsync/pilotsync/shared/activity"
 	"github.com/pilotsync/pilotsync/shared/store"
 )
 
@@ -186,12 +187,12 @@ func (s *fakeSink) Name() string             { return "fake" }
 func (s *fakeSink) MaxBatch() int            { return s.max }
 func (s *fakeSink) Permanent(err error) bool { return errors.Is(err, errPermanent) }
 
-func (s *fakeSink) Prepare(_ context.Context, names []string) (map[string]string, error) {
+func (s *fakeSink) Prepare(_ context.Context, names map[string]activity.Pair) (map[string]string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.prepared++
 	out := map[string]string{}
-	for _, n := range names {
+	for n := range names {
 		if n != s.noTarget {
 			out[n] = "pe1_" + n
 		}

@@ -538,18 +538,14 @@ func (b *batch) forward(ctx context.Context, others []*pending) error {
 	}
 
 	// Targets (definitions, templates), then send in as few calls as allowed.
-	names := map[string]bool{}
-	var nameList []string
+	names := map[string]activity.Pair{}
 	items := make([]Item, 0, len(ready))
 	for _, p := range ready {
 		occ := f.classifier.Encode(&p.ev, p.class)
 		items = append(items, Item{Occurrence: occ, ObjectID: objectIDs[p.ev.UserID]})
-		if !names[occ.Name] {
-			names[occ.Name] = true
-			nameList = append(nameList, occ.Name)
-		}
+		names[occ.Name] = activity.Pair{Category: occ.Category, Status: occ.Status}
 	}
-	targets, err := f.sink.Prepare(ctx, nameList)
+	targets, err := f.sink.Prepare(ctx, names)
 	if err != nil {
 		f.log.WarnContext(ctx, "activity: prepare sink", "sink", f.sink.Name(), "err", err)
 		for _, p := range ready {

@@ -455,3 +455,17 @@ func TestProcessBatchesAcrossMessages(t *testing.T) {
 		t.Errorf("got %d calls %d sent, want 2 calls (500 + 100) and 600", e.sink.calls, rep.Counts[CountSent])
 	}
 }
+
+func TestUnmatchedNotLookedUpAgainAtOnce(t *testing.T) {
+	e := newEnv(t, testConfig())
+	e.st.profiles[pkey("production", store.KindUser, "u5")] = &store.Profile{Env: "production", Kind: store.KindUser, ID: "u5", MatchValue: "x@y.z"}
+	for i := range 3 {
+		rep, err := e.f.Process(context.Background(), msgs(rec("track", fmt.Sprint("a", i), "u5", "event_name", "x")))
+		if err != nil || rep.Counts[CountUnmatched] != 1 {
+			t.Fatalf("batch %d: %v %v", i, err, rep.Counts)
+		}
+	}
+	if e.finder.calls != 1 {
+		t.Errorf("got %d finder calls, want 1 (the miss is remembered)", e.finder.calls)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/pilotsync/pilotsync/shared/store"
 )
@@ -16,13 +17,38 @@ type idCache struct {
 	mu  sync.Mutex
 	max int
 	m   map[string]string
+	// miss remembers users HubSpot did not know, until the time stored, so
+	// their events do not cost a batch read (and secondary-email searches,
+	// 5 per second at most) in every batch.
+	miss map[string]time.Time
 }
+
+// unmatchedRecheck is how long a user HubSpot did not know is not looked up
+// again (per process). Short: contacts are created in HubSpot all the time,
+// and the inbound poll links them in the store meanwhile.
+const unmatchedRecheck = time.Minute
 
 func newIDCache(max int) *idCache {
 	if max <= 0 {
 		max = DefaultCacheSize
 	}
-	return &idCache{max: max, m: map[string]string{}}
+	return &idCache{max: max, m: map[string]string{}, miss: map[string]time.Time{}}
+}
+
+func (c *idCache) missed(env, id string, now time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	until, ok := c.miss[cacheKey(env, id)]
+	return ok && now.Before(until)
+}
+
+func (c *idCache) putMiss(env, id string, until time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.miss) >= c.max {
+		clear(c.miss)
+	}
+	c.miss[cacheKey(env, id)] = until
 }
 
 func cacheKey(env, id string) string { return env + "\x00" + id }
@@ -48,11 +74,13 @@ func (c *idCache) put(env, id, hubspotID string) {
 		}
 	}
 	c.m[cacheKey(env, id)] = hubspotID
+	delete(c.miss, cacheKey(env, id))
 }
 
 func (c *idCache) forget(env, id string) {
 	c.mu.Lock()
 	delete(c.m, cacheKey(env, id))
+	delete(c.miss, cacheKey(env, id))
 	c.mu.Unlock()
 }
 
@@ -87,6 +115,7 @@ func (f *Forwarder) resolve(ctx context.Context, c *counts, users []string) (map
 	}
 	byValue := map[string][]string{}
 	var values []string
+	now := f.now()
 	for _, u := range misses {
 		p := profiles[u]
 		if p != nil && p.HubSpotID != "" && (p.HubSpotObject == "" || p.HubSpotObject == f.usersObject) {
@@ -96,8 +125,8 @@ func (f *Forwarder) resolve(ctx context.Context, c *counts, users []string) (map
 			continue
 		}
 		v := f.matchValue(p, u)
-		if v == "" {
-			continue // nothing to match on: unmatched
+		if v == "" || f.cache.missed(f.env, u, now) {
+			continue // nothing to match on, or not in HubSpot a moment ago: unmatched
 		}
 		if _, ok := byValue[v]; !ok {
 			values = append(values, v)
@@ -117,6 +146,13 @@ func (f *Forwarder) resolve(ctx context.Context, c *counts, users []string) (map
 			f.cache.put(f.env, u, hsID)
 			c.add(CountResolvedHubSpot, 1)
 			f.link(ctx, c, profiles[u], u, v, hsID)
+		}
+	}
+	for _, v := range values {
+		for _, u := range byValue[v] {
+			if _, ok := out[u]; !ok {
+				f.cache.putMiss(f.env, u, now.Add(unmatchedRecheck))
+			}
 		}
 	}
 	return out, nil

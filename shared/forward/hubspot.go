@@ -1,0 +1,342 @@
+package forward
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/pilotsync/pilotsync/shared/activity"
+	"github.com/pilotsync/pilotsync/shared/hubspot"
+	"github.com/pilotsync/pilotsync/shared/store"
+)
+
+// permanentAPIError reports a HubSpot answer that a retry cannot change:
+// the request itself is wrong (validation).
+func permanentAPIError(err error) bool {
+	var ae *hubspot.APIError
+	return errors.As(err, &ae) && (ae.Status == http.StatusBadRequest || ae.Status == http.StatusUnprocessableEntity)
+}
+
+// PrimaryObject is the event definition primaryObject for a HubSpot object
+// type: CONTACT, COMPANY, DEAL, TICKET, or a custom object's type id as is.
+func PrimaryObject(objectType string) string {
+	switch strings.ToLower(objectType) {
+	case "contacts", "contact", "0-1":
+		return "CONTACT"
+	case "companies", "company", "0-2":
+		return "COMPANY"
+	case "deals", "deal", "0-3":
+		return "DEAL"
+	case "tickets", "ticket", "0-5":
+		return "TICKET"
+	}
+	return objectType
+}
+
+// EventsAPI is what the custom events sink uses from the HubSpot client.
+type EventsAPI interface {
+	ListEventDefinitions(ctx context.Context) ([]hubspot.EventDefinition, error)
+	CreateEventDefinition(ctx context.Context, d hubspot.EventDefinition) (*hubspot.EventDefinition, error)
+	SendEvents(ctx context.Context, events []hubspot.EventOccurrence) error
+}
+
+// CustomEvents sends activity as HubSpot custom (behavioral) events, the
+// default sink. It creates missing event definitions (one per category and
+// status, typed properties) and caches their fully qualified names, so the
+// definitions API is called once per name per cold start at most.
+type CustomEvents struct {
+	api           EventsAPI
+	primaryObject string
+	prefix        string
+	log           *slog.Logger
+
+	mu     sync.Mutex
+	listed bool
+	fqn    map[string]string // event name → fully qualified name
+	wrong  map[string]string // event name → the other primary object it was defined on
+}
+
+var _ Sink = (*CustomEvents)(nil)
+
+// NewCustomEvents returns the custom events sink for events attached to
+// objectType (config mapping.users.hubspot_object). prefix is the config's
+// event name prefix (labels only mention it when it is not the default).
+func NewCustomEvents(api EventsAPI, objectType, prefix string, log *slog.Logger) *CustomEvents {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &CustomEvents{api: api, primaryObject: PrimaryObject(objectType), prefix: prefix, log: log,
+		fqn: map[string]string{}, wrong: map[string]string{}}
+}
+
+// Name implements Sink.
+func (s *CustomEvents) Name() string { return "custom_events" }
+
+// MaxBatch implements Sink: HubSpot's send batch limit.
+func (s *CustomEvents) MaxBatch() int { return hubspot.MaxEventBatch }
+
+// Permanent implements Sink.
+func (s *CustomEvents) Permanent(err error) bool { return permanentAPIError(err) }
+
+// Prepare implements Sink: it lists the account's definitions once, creates
+// the missing ones, and returns their fully qualified names.
+func (s *CustomEvents) Prepare(ctx context.Context, names map[string]activity.Pair) (map[string]string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]string, len(names))
+	var missing []string
+	for n := range names {
+		if f, ok := s.fqn[n]; ok {
+			out[n] = f
+		} else if _, bad := s.wrong[n]; !bad {
+			missing = append(missing, n)
+		}
+	}
+	if len(missing) == 0 {
+		return out, nil
+	}
+	if !s.listed {
+		defs, err := s.api.ListEventDefinitions(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("forward: custom events: %w", err)
+		}
+		for _, d := range defs {
+			if d.PrimaryObject != "" && !strings.EqualFold(d.PrimaryObject, s.primaryObject) {
+				s.wrong[d.Name] = d.PrimaryObject
+				continue
+			}
+			s.fqn[d.Name] = d.FullyQualifiedName
+		}
+		s.listed = true
+	}
+	for _, n := range missing {
+		if f, ok := s.fqn[n]; ok {
+			out[n] = f
+			continue
+		}
+		if obj, bad := s.wrong[n]; bad {
+			s.log.ErrorContext(ctx, "activity: event definition exists on another object: its events are dropped; delete it or change event_name_prefix",
+				"event", n, "defined_on", obj, "want", s.primaryObject)
+			continue
+		}
+		d, err := s.api.CreateEventDefinition(ctx, s.definition(n, names[n]))
+		if err != nil {
+			return nil, fmt.Errorf("forward: custom events: %w", err)
+		}
+		s.fqn[n] = d.FullyQualifiedName
+		out[n] = d.FullyQualifiedName
+		s.log.InfoContext(ctx, "activity: created event definition", "event", n, "fully_qualified_name", d.FullyQualifiedName)
+	}
+	return out, nil
+}
+
+// definition is the event definition for name.
+func (s *CustomEvents) definition(name string, p activity.Pair) hubspot.EventDefinition {
+	label := activity.Label(p.Category, p.Status)
+	if s.prefix != "" && s.prefix != activity.DefaultEventNamePrefix {
+		label += " (" + s.prefix + ")"
+	}
+	d := hubspot.EventDefinition{
+		Name: name, Label: label, PrimaryObject: s.primaryObject,
+		Description: fmt.Sprintf("Userpilot %s events with status %s, forwarded by pilotsync.", p.Category, p.Status),
+	}
+	for _, ps := range activity.DefinitionProperties(p.Category) {
+		d.Properties = append(d.Properties, hubspot.EventProperty{Name: ps.Name, Label: ps.Label, Type: ps.Type})
+	}
+	return d
+}
+
+// Send implements Sink: one send batch call. The uuid is derived from the
+// Userpilot event id and the event name, so a redelivery is dropped by HubSpot.
+func (s *CustomEvents) Send(ctx context.Context, items []Item) error {
+	evs := make([]hubspot.EventOccurrence, len(items))
+	for i, it := range items {
+		evs[i] = hubspot.EventOccurrence{
+			EventName: it.Target, ObjectID: it.ObjectID, OccurredAt: it.OccurredAt,
+			UUID: hubspot.EventUUID(it.EventID, it.Name), Properties: it.Properties,
+		}
+	}
+	return s.api.SendEvents(ctx, evs)
+}
+
+// EnsureDefinitions creates the custom event definitions for every category
+// and status the configuration forwards (the setup step; the sink also
+// creates missing ones on first sight). It returns name → fully qualified name.
+func EnsureDefinitions(ctx context.Context, sink *CustomEvents, cl *activity.Classifier) (map[string]string, error) {
+	names := map[string]activity.Pair{}
+	for _, p := range cl.Pairs() {
+		names[cl.EventName(p)] = p
+	}
+	out, err := sink.Prepare(ctx, names)
+	if err != nil {
+		return out, err
+	}
+	var wrong []string
+	for n := range names {
+		if _, ok := out[n]; !ok {
+			wrong = append(wrong, n)
+		}
+	}
+	if len(wrong) > 0 {
+		return out, fmt.Errorf("forward: event definitions %s exist on another object than %s", strings.Join(wrong, ", "), sink.primaryObject)
+	}
+	return out, nil
+}
+
+// TimelineAPI is what the timeline sink uses from the HubSpot client.
+type TimelineAPI interface {
+	SendTimelineEvents(ctx context.Context, events []hubspot.TimelineEvent) error
+}
+
+// Timeline sends activity as v3 timeline events (partner apps with templates
+// only). Templates come from config activity.timeline_templates, keyed
+// "<category>_<status>"; events without a template are dropped and counted.
+type Timeline struct {
+	api       TimelineAPI
+	templates map[string]string
+}
+
+var _ Sink = (*Timeline)(nil)
+
+// NewTimeline returns the timeline sink.
+func NewTimeline(api TimelineAPI, templates map[string]string) *Timeline {
+	return &Timeline{api: api, templates: templates}
+}
+
+// Name implements Sink.
+func (s *Timeline) Name() string { return "timeline" }
+
+// MaxBatch implements Sink.
+func (s *Timeline) MaxBatch() int { return hubspot.MaxTimelineBatch }
+
+// Permanent implements Sink.
+func (s *Timeline) Permanent(err error) bool { return permanentAPIError(err) }
+
+// Prepare implements Sink.
+func (s *Timeline) Prepare(_ context.Context, names map[string]activity.Pair) (map[string]string, error) {
+	return templateTargets(s.templates, names), nil
+}
+
+func templateTargets(templates map[string]string, names map[string]activity.Pair) map[string]string {
+	out := make(map[string]string, len(names))
+	for n, p := range names {
+		if t := templates[string(p.Category)+"_"+p.Status]; t != "" {
+			out[n] = t
+		}
+	}
+	return out
+}
+
+// Send implements Sink. The event id is the same deterministic uuid as for
+// custom events; HubSpot answers 409 for a repeat, which the client counts as
+// delivered.
+func (s *Timeline) Send(ctx context.Context, items []Item) error {
+	evs := make([]hubspot.TimelineEvent, len(items))
+	for i, it := range items {
+		evs[i] = hubspot.TimelineEvent{TemplateID: it.Target, ObjectID: it.ObjectID, ID: hubspot.EventUUID(it.EventID, it.Name),
+			Timestamp: it.OccurredAt, Tokens: it.Properties}
+	}
+	return s.api.SendTimelineEvents(ctx, evs)
+}
+
+// AppEventsAPI is what the app events sink uses from the HubSpot client.
+type AppEventsAPI interface {
+	SendAppEvents(ctx context.Context, events []hubspot.AppEvent) error
+}
+
+// AppEvents sends activity as 2026-03 app events. Event type ids come from
+// config activity.timeline_templates, keyed "<category>_<status>".
+type AppEvents struct {
+	api   AppEventsAPI
+	types map[string]string
+}
+
+var _ Sink = (*AppEvents)(nil)
+
+// NewAppEvents returns the app events sink.
+func NewAppEvents(api AppEventsAPI, eventTypes map[string]string) *AppEvents {
+	return &AppEvents{api: api, types: eventTypes}
+}
+
+// Name implements Sink.
+func (s *AppEvents) Name() string { return "app_events" }
+
+// MaxBatch implements Sink.
+func (s *AppEvents) MaxBatch() int { return hubspot.MaxTimelineBatch }
+
+// Permanent implements Sink.
+func (s *AppEvents) Permanent(err error) bool { return permanentAPIError(err) }
+
+// Prepare implements Sink.
+func (s *AppEvents) Prepare(_ context.Context, names map[string]activity.Pair) (map[string]string, error) {
+	return templateTargets(s.types, names), nil
+}
+
+// Send implements Sink (a 409 on a repeated id counts as delivered).
+func (s *AppEvents) Send(ctx context.Context, items []Item) error {
+	evs := make([]hubspot.AppEvent, len(items))
+	for i, it := range items {
+		evs[i] = hubspot.AppEvent{EventTypeID: it.Target, ObjectID: it.ObjectID, ID: hubspot.EventUUID(it.EventID, it.Name),
+			Timestamp: it.OccurredAt, Properties: it.Properties}
+	}
+	return s.api.SendAppEvents(ctx, evs)
+}
+
+// FinderAPI is what the finder uses from the HubSpot client.
+type FinderAPI interface {
+	FindByEmails(ctx context.Context, objectType string, emails []string, properties []string) (map[string]hubspot.Record, error)
+	BatchRead(ctx context.Context, objectType string, ids []string, idProperty string, properties []string) (*hubspot.BatchReadResult, error)
+}
+
+// HubSpotFinder resolves match values with one batch read (plus, for emails,
+// a search of secondary emails when configured).
+type HubSpotFinder struct {
+	api              FinderAPI
+	additionalEmails bool
+}
+
+var _ Finder = (*HubSpotFinder)(nil)
+
+// NewHubSpotFinder returns a Finder over the HubSpot client. additionalEmails
+// also matches hs_additional_emails (config match.additional_emails).
+func NewHubSpotFinder(api FinderAPI, additionalEmails bool) *HubSpotFinder {
+	return &HubSpotFinder{api: api, additionalEmails: additionalEmails}
+}
+
+// FindByMatch implements Finder.
+func (h *HubSpotFinder) FindByMatch(ctx context.Context, objectType, property string, values []string) (map[string]string, error) {
+	out := make(map[string]string, len(values))
+	if property == "email" && h.additionalEmails {
+		recs, err := h.api.FindByEmails(ctx, objectType, values, nil)
+		for v, r := range recs {
+			out[store.NormalizeMatch(v)] = r.ID
+		}
+		return out, err
+	}
+	res, err := h.api.BatchRead(ctx, objectType, values, property, nil)
+	if res != nil {
+		for v, id := range res.ByRequest {
+			out[store.NormalizeMatch(v)] = id
+		}
+	}
+	return out, err
+}
+
+// NewSink builds the sink config names (nil for "none").
+func NewSink(sink, objectType, prefix string, templates map[string]string, c *hubspot.Client, log *slog.Logger) (Sink, error) {
+	switch sink {
+	case "", "custom_events":
+		return NewCustomEvents(c, objectType, prefix, log), nil
+	case "timeline":
+		return NewTimeline(c, templates), nil
+	case "app_events":
+		return NewAppEvents(c, templates), nil
+	case "none":
+		return nil, nil
+	}
+	return nil, fmt.Errorf("forward: unknown sink %q", sink)
+}
