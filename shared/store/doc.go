@@ -32,7 +32,8 @@
 //	ledger entry    <env>#ledger#<event id>              ledger       expires_at
 //	activity mark   <env>#actev#<event id>               actev        expires_at
 //	day aggregate   <env>#activity#<kind>#<id>           <YYYY-MM-DD> events sessions time_spent first_ms last_ms expires_at
-//	run record      <env>#run#<job>                      <started, fixed-width UTC>#<run id>  ... expires_at (90 days)
+//	run record      <env>#run#<job>                      <started UTC, fixed width>#<run id>
+//	                                                                  run (JSON body) expires_at (90 days)
 //	problem         <env>#problem#<key>                  problem      summary opened_ms notified_ms seen_ms
 //
 // Why this shape:
@@ -59,6 +60,10 @@
 //     consistent; the profile's version catches stale reads on write.
 //   - Leases are conditional writes: acquire when free, expired (until_ms <=
 //     now) or already ours; renew and release only by the owner.
+//   - Property values are strings, float64, bools, lists and maps (ints are
+//     stored as numbers and read back as float64); property names may not be
+//     empty (DynamoDB rejects empty map keys). Items over 400 KB are refused
+//     with ErrItemTooLarge naming the profile.
 //   - TTL: expires_at in epoch seconds on ledger entries, activity marks,
 //     day aggregates, run records and leases. DynamoDB deletes expired items
 //     only eventually (DynamoDB Local never), so every read filters them.

@@ -739,7 +739,9 @@ func (s *Store) LookupByMatch(ctx context.Context, env string, kind Kind, values
 }
 
 // LookupByHubSpotID returns, for each HubSpot record id linked to any
-// profiles of kind, those profile ids (BatchGetItem, 100 a call).
+// profiles of kind, those profile ids (BatchGetItem, 100 a call). Entries are
+// keyed by the profile kind, not HubSpotObject: one kind maps to one HubSpot
+// object type in a configuration.
 func (s *Store) LookupByHubSpotID(ctx context.Context, env string, kind Kind, ids []string) (map[string][]string, error) {
 	return s.lookup(ctx, env, kind, ids, hubspotPK, func(v string) string { return v }, "hubspot id")
 }
@@ -792,6 +794,10 @@ func (s *Store) DirtyProfiles(ctx context.Context, env string, kind Kind) iter.S
 	return func(yield func(*Profile, error) bool) {
 		if err := checkEnv(env); err != nil {
 			yield(nil, err)
+			return
+		}
+		if !kind.valid() {
+			yield(nil, fmt.Errorf("%w: kind %q", ErrInvalid, kind))
 			return
 		}
 		for shard := range dirtyShards {
