@@ -293,7 +293,7 @@ func (c *Client) SendTimelineEvents(ctx context.Context, events []TimelineEvent)
 type AppEvent struct {
 	// EventTypeID is the app event type's id.
 	EventTypeID string
-	ObjectID  string
+	ObjectID    string
 	// ID is unique per occurrence; HubSpot rejects a batch holding a known id with 409.
 	ID         string
 	Timestamp  time.Time
@@ -305,11 +305,11 @@ type AppEvent struct {
 // still go out, and a single event's 409 counts as delivered.
 func (c *Client) SendAppEvents(ctx context.Context, events []AppEvent) error {
 	type in struct {
-		EventTypeID   string            `json:"eventTypeId"`
-		ObjectID      string            `json:"objectId"`
-		ID            string            `json:"id"`
-		Timestamp     string            `json:"timestamp,omitempty"`
-		Properties    map[string]string `json:"properties,omitempty"`
+		EventTypeID string            `json:"eventTypeId"`
+		ObjectID    string            `json:"objectId"`
+		ID          string            `json:"id"`
+		Timestamp   string            `json:"timestamp,omitempty"`
+		Properties  map[string]string `json:"properties,omitempty"`
 	}
 	inputs := make([]dedupInput, len(events))
 	for i, e := range events {
