@@ -22,14 +22,16 @@ type recordJSON struct {
 
 // wireProps picks the properties to return: the requested ones (null when unset,
 // omitted when undefined) or the type's defaults, plus the system properties.
-func (o *objectStore) wireProps(props map[string]string, requested []string) map[string]*string {
+func (o *objectStore) wireProps(rec *record, props map[string]string, updated time.Time, requested []string) map[string]*string {
 	names := requested
 	if len(names) == 0 {
 		names = o.defaultProps
 	}
 	out := make(map[string]*string, len(names)+3)
 	add := func(n string) {
-		if v, ok := props[n]; ok {
+		if v, ok := o.systemValue(rec, updated, n); ok {
+			out[n] = &v
+		} else if v, ok := props[n]; ok {
 			out[n] = &v
 		} else if _, defined := o.props[n]; defined {
 			out[n] = nil
@@ -45,7 +47,7 @@ func (o *objectStore) wireProps(props map[string]string, requested []string) map
 }
 
 func (o *objectStore) wire(rec *record, props map[string]string, updated time.Time, archived bool, requested []string) recordJSON {
-	return recordJSON{ID: rec.id, Properties: o.wireProps(props, requested), CreatedAt: isoMillis(rec.created), UpdatedAt: isoMillis(updated), Archived: archived}
+	return recordJSON{ID: rec.id, Properties: o.wireProps(rec, props, updated, requested), CreatedAt: isoMillis(rec.created), UpdatedAt: isoMillis(updated), Archived: archived}
 }
 
 // objectType resolves the {type} path value, answering 400 for unknown types (caller holds mu).

@@ -359,7 +359,6 @@ func (s *Server) storeEvents(evs []*Event, now time.Time) {
 				rec = &record{num: s.nextID, props: map[string]string{propEmail: ev.Email}, created: now, updated: now}
 				s.nextID++
 				rec.id = strconv.FormatInt(rec.num, 10)
-				o.setStamps(rec)
 				o.recs[rec.id] = rec
 				o.order = append(o.order, rec)
 				o.indexEmail(rec, nil)

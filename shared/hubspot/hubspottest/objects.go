@@ -253,11 +253,25 @@ func (s *Server) Properties(objType string) []Property {
 // now returns the clock's time truncated to HubSpot's millisecond precision.
 func (s *Server) now() time.Time { return s.clock().Truncate(time.Millisecond) }
 
-// setStamps writes the system properties into props (a fresh map owned by rec).
-func (o *objectStore) setStamps(rec *record) {
-	rec.props[propObjectID] = rec.id
-	rec.props[propCreateDate] = isoMillis(rec.created)
-	rec.props[o.lastModProp] = isoMillis(rec.updated)
+// systemValue gives the value of hs_object_id, createdate and the last-modified
+// property, which are computed rather than stored in props maps.
+func (o *objectStore) systemValue(rec *record, updated time.Time, name string) (string, bool) {
+	switch name {
+	case propObjectID:
+		return rec.id, true
+	case propCreateDate:
+		return isoMillis(rec.created), true
+	case o.lastModProp:
+		return isoMillis(updated), true
+	}
+	return "", false
+}
+
+// stripSystem drops computed properties from a props map written by a test helper.
+func (o *objectStore) stripSystem(props map[string]string) {
+	delete(props, propObjectID)
+	delete(props, propCreateDate)
+	delete(props, o.lastModProp)
 }
 
 // indexEmail keeps the primary-email index in step (contacts only).
@@ -314,8 +328,9 @@ func (s *Server) AddRecords(objType string, recs []SeedRecord) []string {
 	o := s.ensureType(objType)
 	now := s.now()
 	ids := make([]string, len(recs))
+	slab := make([]record, len(recs)) // one allocation for many records keeps big seeds fast
 	for i, sr := range recs {
-		rec := &record{}
+		rec := &slab[i]
 		if sr.ID != "" {
 			n, err := strconv.ParseInt(sr.ID, 10, 64)
 			if err != nil || n <= 0 {
@@ -340,13 +355,12 @@ func (s *Server) AddRecords(objType string, recs []SeedRecord) []string {
 			rec.created = sr.CreatedAt.Truncate(time.Millisecond)
 		}
 		rec.archived = sr.Archived
-		rec.props = make(map[string]string, len(sr.Properties)+3)
-		for k, v := range sr.Properties {
-			if v != "" {
-				rec.props[k] = v
-			}
+		rec.props = maps.Clone(sr.Properties)
+		if rec.props == nil {
+			rec.props = map[string]string{}
 		}
-		o.setStamps(rec)
+		maps.DeleteFunc(rec.props, func(_, v string) bool { return v == "" })
+		o.stripSystem(rec.props)
 		o.recs[rec.id] = rec
 		o.order = append(o.order, rec)
 		o.indexEmail(rec, nil)
@@ -412,9 +426,9 @@ func (s *Server) applyLocked(o *objectStore, rec *record, props map[string]strin
 			next[k] = v
 		}
 	}
+	o.stripSystem(next)
 	rec.props = next
 	rec.updated = now
-	o.setStamps(rec)
 	o.indexEmail(rec, old)
 	s.publish(rec, now, false)
 }
@@ -456,10 +470,7 @@ func (s *Server) Archive(objType, id string) {
 	now := s.now()
 	rec.archived = true
 	rec.updated = now
-	old := maps.Clone(rec.props)
-	rec.props = maps.Clone(rec.props)
-	o.setStamps(rec)
-	o.indexEmail(rec, old)
+	o.indexEmail(rec, rec.props)
 	s.publish(rec, now, false)
 }
 
@@ -506,7 +517,6 @@ func (s *Server) Merge(objType, primaryID, mergedID string) string {
 	}
 	s.nextID++
 	rec.id = strconv.FormatInt(rec.num, 10)
-	o.setStamps(rec)
 	for _, r := range []*record{primary, merged} {
 		old := r.props
 		r.mergedInto = rec.id
@@ -553,8 +563,12 @@ func (s *Server) ResolveID(objType, id string) string {
 	return ""
 }
 
-func (rec *record) export() Record {
-	return Record{ID: rec.id, Properties: maps.Clone(rec.props), CreatedAt: rec.created, UpdatedAt: rec.updated, Archived: rec.archived}
+func (o *objectStore) export(rec *record) Record {
+	props := maps.Clone(rec.props)
+	for _, n := range []string{propObjectID, propCreateDate, o.lastModProp} {
+		props[n], _ = o.systemValue(rec, rec.updated, n)
+	}
+	return Record{ID: rec.id, Properties: props, CreatedAt: rec.created, UpdatedAt: rec.updated, Archived: rec.archived}
 }
 
 // Record returns the current state of a record, following merges (the returned ID
@@ -570,7 +584,7 @@ func (s *Server) Record(objType, id string) (Record, bool) {
 	if rec == nil {
 		return Record{}, false
 	}
-	return rec.export(), true
+	return o.export(rec), true
 }
 
 // Records returns every record of a type that was not merged away (archived ones
@@ -585,7 +599,7 @@ func (s *Server) Records(objType string) []Record {
 	out := make([]Record, 0, len(o.order))
 	for _, rec := range o.order {
 		if rec.mergedInto == "" {
-			out = append(out, rec.export())
+			out = append(out, o.export(rec))
 		}
 	}
 	return out

@@ -1,0 +1,5 @@
+//go:build !race
+
+package hubspottest_test
+
+const raceEnabled = false
