@@ -38,7 +38,8 @@ func newStore(t testing.TB) *Store {
 func TestCreateTableSchema(t *testing.T) {
 	s := newStore(t)
 	ctx := t.Context()
-	out, err := s.db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(s.table)})
+	db := s.db.(*dynamodb.Client)
+	out, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(s.table)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +47,7 @@ func TestCreateTableSchema(t *testing.T) {
 	if got := len(tbl.GlobalSecondaryIndexes); got != 1 || aws.ToString(tbl.GlobalSecondaryIndexes[0].IndexName) != GSI1Name {
 		t.Errorf("GSIs = %+v, want one %s", tbl.GlobalSecondaryIndexes, GSI1Name)
 	}
-	ttl, err := s.db.DescribeTimeToLive(ctx, &dynamodb.DescribeTimeToLiveInput{TableName: aws.String(s.table)})
+	ttl, err := db.DescribeTimeToLive(ctx, &dynamodb.DescribeTimeToLiveInput{TableName: aws.String(s.table)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +55,7 @@ func TestCreateTableSchema(t *testing.T) {
 		t.Errorf("TTL attribute = %q, want expires_at", got)
 	}
 	// A second call on an existing table is a no-op, not an error.
-	if err := CreateTable(ctx, s.db, s.table); err != nil {
+	if err := CreateTable(ctx, db, s.table); err != nil {
 		t.Errorf("CreateTable on existing table: %v", err)
 	}
 }
