@@ -1,0 +1,653 @@
+package hubsync
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/pilotsync/pilotsync/shared/hubspot"
+	"github.com/pilotsync/pilotsync/shared/store"
+	"github.com/pilotsync/pilotsync/shared/userpilot"
+)
+
+// External limits and tuning of the inbound poll.
+const (
+	// BulkIdentifyThreshold is the number of profiles to write in one page
+	// from which one bulk identify job is used instead of single identify
+	// calls. Single calls share Userpilot's 600 requests/minute limit
+	// (USERPILOT.md "Limits"): 20 of them take about 2 s; a bulk job costs
+	// one submission plus a few status polls whatever its size.
+	BulkIdentifyThreshold = 20
+	// maxBulkRows is the most records one bulk identify request takes
+	// (USERPILOT.md: "Up to 10,000 records per request").
+	maxBulkRows = 10000
+	// listPageSize is the list endpoint's largest page (HUBSPOT.md: limit=100).
+	listPageSize = 100
+	// DefaultDeadlineMargin is how long before the invocation's deadline the
+	// poll stops starting new pages: enough for one page's lookups, Userpilot
+	// write (a bulk job) and checkpoint.
+	DefaultDeadlineMargin = 30 * time.Second
+	// leaseTTL is how long the inbound lease lives without renewal; it is
+	// renewed after every page, and a crashed run's lease expires this long
+	// after its last page (shorter than the 5-minute schedule).
+	leaseTTL = 3 * time.Minute
+	// maxReportedFailures caps the failures listed per object type in a
+	// report and run record (the count is always exact).
+	maxReportedFailures = 100
+	// saveAttempts bounds re-applying a page's profile changes after
+	// optimistic-lock conflicts (an identify event updated the profile).
+	saveAttempts = 5
+)
+
+// InboundConfig is what the inbound poll needs from integration.yaml.
+type InboundConfig struct {
+	// Env is the Userpilot environment every stored key is namespaced by.
+	Env string
+	// Objects are the enabled object types, in the order they run.
+	Objects []Object
+	// Overlap is how far before the checkpoint a walk re-reads, since
+	// HubSpot search lags writes (config schedule.search_overlap).
+	Overlap time.Duration
+}
+
+// Inbound is the inbound poll (HubSpot → Userpilot). It is safe for
+// concurrent use: all run state lives in Run.
+type Inbound struct {
+	store   InboundStore
+	hs      HubSpotReader
+	up      UserpilotWriter
+	env     string
+	objects []Object
+	overlap time.Duration
+	margin  time.Duration
+	now     func() time.Time
+	log     *slog.Logger
+	stats   func() map[string]int64
+}
+
+// InboundOption configures an Inbound.
+type InboundOption func(*Inbound)
+
+// WithClock sets the clock used for checkpoints and timestamps (tests run it
+// in step with the HubSpot sandbox's clock). The time budget always uses the
+// real clock, like the invocation deadline.
+func WithClock(now func() time.Time) InboundOption { return func(in *Inbound) { in.now = now } }
+
+// WithLogger sets the logger.
+func WithLogger(l *slog.Logger) InboundOption { return func(in *Inbound) { in.log = l } }
+
+// WithDeadlineMargin sets how long before the context's deadline the poll
+// stops starting pages (default DefaultDeadlineMargin).
+func WithDeadlineMargin(d time.Duration) InboundOption {
+	return func(in *Inbound) { in.margin = d }
+}
+
+// WithAPIStats makes run reports count API calls from the clients' own
+// counters (cumulative per endpoint; the report holds the difference over
+// the run), which include retries and internal paging. Without it the
+// engine counts the calls it makes itself.
+func WithAPIStats(f func() map[string]int64) InboundOption {
+	return func(in *Inbound) { in.stats = f }
+}
+
+// NewInbound returns the inbound poll over st, hs and up.
+func NewInbound(st InboundStore, hs HubSpotReader, up UserpilotWriter, cfg InboundConfig, opts ...InboundOption) (*Inbound, error) {
+	if cfg.Env == "" {
+		return nil, errors.New("hubsync: inbound: no userpilot environment")
+	}
+	if cfg.Overlap < 0 {
+		return nil, fmt.Errorf("hubsync: inbound: negative overlap %s", cfg.Overlap)
+	}
+	for _, o := range cfg.Objects {
+		if o.HubSpotObject == "" || o.MatchHubSpot == "" || o.MatchUserpilot == "" {
+			return nil, fmt.Errorf("hubsync: inbound: %s: object and match properties are required", o.name())
+		}
+	}
+	in := &Inbound{
+		store: st, hs: hs, up: up, env: cfg.Env, objects: slices.Clone(cfg.Objects), overlap: cfg.Overlap,
+		margin: DefaultDeadlineMargin, now: time.Now, log: slog.Default(),
+	}
+	for _, o := range opts {
+		o(in)
+	}
+	return in, nil
+}
+
+// run is the state of one Run.
+type run struct {
+	*Inbound
+	id     string
+	budget time.Time // stop starting pages at this real time (zero: none)
+	mu     sync.Mutex
+	calls  map[string]int64
+}
+
+func (r *run) count(endpoint string, n int64) {
+	r.mu.Lock()
+	r.calls[endpoint] += n
+	r.mu.Unlock()
+}
+
+func (r *run) outOfTime() bool { return !r.budget.IsZero() && !time.Now().Before(r.budget) }
+
+// errOutOfTime stops an object type at a checkpoint when the budget is spent.
+var errOutOfTime = errors.New("time budget spent")
+
+// Run runs the inbound poll once for every object type. Two overlapping runs
+// never both work: the second returns a report with StatusLeaseHeld. The run
+// stops starting pages DeadlineMargin before ctx's deadline, checkpointed, and
+// reports Complete false; the next run continues. Failures of single object
+// types are in the report (and its run record), not in the error, which is
+// reserved for a run that could not start.
+func (in *Inbound) Run(ctx context.Context, mode Mode) (*Report, error) {
+	if mode == "" {
+		mode = ModeIncremental
+	}
+	if mode != ModeIncremental && mode != ModeFull {
+		return nil, fmt.Errorf("hubsync: inbound: unknown mode %q", mode)
+	}
+	started := in.now()
+	r := &run{Inbound: in, id: newRunID(started), calls: map[string]int64{}}
+	if d, ok := ctx.Deadline(); ok {
+		r.budget = d.Add(-in.margin)
+	}
+	rep := &Report{RunID: r.id, Job: JobInbound, Mode: mode, Started: started}
+	var before map[string]int64
+	if in.stats != nil {
+		before = in.stats()
+	}
+	err := in.store.AcquireLease(ctx, in.env, leaseName, r.id, leaseTTL)
+	if errors.Is(err, store.ErrLeaseHeld) {
+		rep.Status = StatusLeaseHeld
+		rep.Message = "another inbound run holds the lease: nothing done"
+		rep.Finished = in.now()
+		rep.DurationMS = rep.Finished.Sub(started).Milliseconds()
+		in.log.InfoContext(ctx, "inbound: lease held by another run", "run", r.id)
+		return rep, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("hubsync: inbound: take lease: %w", err)
+	}
+	defer func() {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if err := in.store.ReleaseLease(rctx, in.env, leaseName, r.id); err != nil && !errors.Is(err, store.ErrLeaseLost) {
+			in.log.WarnContext(ctx, "inbound: release lease", "run", r.id, "err", err)
+		}
+	}()
+
+	stopped := "" // why the remaining object types were not started
+	for _, obj := range in.objects {
+		if stopped != "" {
+			rep.Objects = append(rep.Objects, ObjectReport{Object: obj.name(), HubSpotObject: obj.HubSpotObject, Error: "not started: " + stopped})
+			continue
+		}
+		or, err := r.object(ctx, obj, mode)
+		switch {
+		case errors.Is(err, errOutOfTime):
+			stopped = "time budget spent"
+		case errors.Is(err, store.ErrLeaseLost):
+			stopped = "lease lost"
+			or.Error = err.Error()
+		case err != nil:
+			or.Error = err.Error()
+			in.log.ErrorContext(ctx, "inbound: object type stopped", "run", r.id, "object", obj.name(), "err", err)
+		}
+		rep.Objects = append(rep.Objects, or)
+	}
+
+	rep.Finished = in.now()
+	rep.DurationMS = rep.Finished.Sub(started).Milliseconds()
+	rep.Complete = true
+	var errs []string
+	for _, o := range rep.Objects {
+		rep.Totals.add(o.Counts)
+		if !o.Complete {
+			rep.Complete = false
+		}
+		if o.Error != "" {
+			errs = append(errs, o.Object+": "+o.Error)
+		}
+	}
+	switch {
+	case len(errs) > 0:
+		rep.Status = StatusFailed
+		rep.Error = joinCapped(errs)
+	case !rep.Complete:
+		rep.Status = StatusPartial
+		rep.Message = "stopped at a checkpoint before the invocation deadline: the next run continues"
+	default:
+		rep.Status = StatusComplete
+	}
+	if in.stats != nil {
+		rep.APICalls = diffCalls(before, in.stats())
+	} else {
+		rep.APICalls = maps.Clone(r.calls)
+	}
+	in.log.InfoContext(ctx, "inbound: run finished", "run", r.id, "mode", mode, "status", rep.Status,
+		"read", rep.Totals.Read, "written", rep.Totals.Written, "failed", rep.Totals.Failed, "duration_ms", rep.DurationMS)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := in.store.PutRun(sctx, runRecord(in.env, rep)); err != nil {
+		in.log.ErrorContext(ctx, "inbound: save run record", "run", r.id, "err", err)
+	}
+	return rep, nil
+}
+
+// object runs one object type from its checkpoint.
+func (r *run) object(ctx context.Context, obj Object, mode Mode) (ObjectReport, error) {
+	or := ObjectReport{Object: obj.name(), HubSpotObject: obj.HubSpotObject, Mode: ModeIncremental}
+	if r.outOfTime() {
+		return or, errOutOfTime
+	}
+	name := cursorName(obj)
+	raw, err := r.store.GetCursor(ctx, r.env, name)
+	if err != nil {
+		return or, fmt.Errorf("read cursor: %w", err)
+	}
+	cur, err := decodeCursor(raw)
+	if err != nil {
+		r.log.WarnContext(ctx, "inbound: unreadable cursor, running a full sync", "object", obj.name(), "err", err)
+		raw = ""
+	}
+	if raw == "" || (mode == ModeFull && cur.Full == nil) {
+		cur = cursorState{Full: &fullState{ResumeMS: r.now().Add(-r.overlap).UnixMilli()}}
+	}
+	if cur.Full != nil {
+		or.Mode = ModeFull
+		err = r.full(ctx, obj, &cur, &or)
+	} else {
+		err = r.incremental(ctx, obj, &cur, &or)
+	}
+	or.Complete = err == nil
+	return or, err
+}
+
+// incremental walks the records modified since the checkpoint.
+func (r *run) incremental(ctx context.Context, obj Object, cur *cursorState, or *ObjectReport) error {
+	// Search lags writes: a record modified at t may only show up at
+	// t+overlap. Everything the walk yields at or before safe was visible
+	// when it started, so the checkpoint never moves past safe; whatever
+	// lies beyond it is read again next time (re-reads write nothing, the
+	// hashes say so).
+	safe := r.now().Add(-r.overlap).UnixMilli()
+	from := cur.walkCursor()
+	for page, err := range r.hs.WalkModified(ctx, obj.HubSpotObject, from, obj.properties()) {
+		if err != nil {
+			return fmt.Errorf("walk %s: %w", obj.HubSpotObject, err)
+		}
+		r.count("hubspot.search", 1)
+		if err := r.page(ctx, obj, page.Records, or); err != nil {
+			return err
+		}
+		next := cursorState{SinceMS: page.Next.Since.UnixMilli(), AfterID: page.Next.AfterID}
+		if next.SinceMS > safe {
+			next = cursorState{SinceMS: max(safe, cur.SinceMS)}
+			if next.SinceMS == cur.SinceMS {
+				next.AfterID = cur.AfterID
+			}
+		}
+		*cur = next
+		if err := r.checkpoint(ctx, obj, *cur, or); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// full lists every record, continuing a full sync in progress.
+func (r *run) full(ctx context.Context, obj Object, cur *cursorState, or *ObjectReport) error {
+	props := obj.properties()
+	for {
+		page, err := r.hs.List(ctx, obj.HubSpotObject, props, cur.Full.After, listPageSize)
+		if err != nil {
+			return fmt.Errorf("list %s: %w", obj.HubSpotObject, err)
+		}
+		r.count("hubspot.list", 1)
+		if err := r.page(ctx, obj, page.Results, or); err != nil {
+			return err
+		}
+		if page.After == "" {
+			*cur = cursorState{SinceMS: cur.Full.ResumeMS}
+			return r.checkpoint(ctx, obj, *cur, or)
+		}
+		cur.Full.After = page.After
+		if err := r.checkpoint(ctx, obj, *cur, or); err != nil {
+			return err
+		}
+	}
+}
+
+// checkpoint stores the cursor after a fully written page, renews the lease,
+// and reports errOutOfTime when no further page should start.
+func (r *run) checkpoint(ctx context.Context, obj Object, cur cursorState, or *ObjectReport) error {
+	if err := r.store.PutCursor(ctx, r.env, cursorName(obj), cur.encode()); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	or.Pages++
+	if err := r.store.RenewLease(ctx, r.env, leaseName, r.id, leaseTTL); err != nil {
+		return fmt.Errorf("renew lease: %w", err)
+	}
+	if r.outOfTime() {
+		return errOutOfTime
+	}
+	return nil
+}
+
+// page links one page of records, writes the changes to Userpilot and saves
+// the profiles. A nil error means the page is fully written (permanent
+// per-record failures included: they are reported, and retried only when the
+// record changes again); an error means the checkpoint must not move.
+func (r *run) page(ctx context.Context, obj Object, recs []hubspot.Record, or *ObjectReport) error {
+	views := make([]record, 0, len(recs))
+	var hsIDs, values, direct []string
+	for _, rec := range recs {
+		if rec.Archived {
+			continue
+		}
+		v := obj.view(rec)
+		views = append(views, v)
+		hsIDs = append(hsIDs, v.id)
+		hsIDs = append(hsIDs, v.merged...)
+		if obj.idMatch() {
+			if v.primary != "" {
+				direct = append(direct, v.primary)
+			}
+			continue
+		}
+		if v.primary != "" {
+			values = append(values, v.primary)
+		}
+		values = append(values, v.additional...)
+	}
+	byHubSpot, byMatch, err := r.lookups(ctx, obj, uniq(hsIDs), uniq(values))
+	if err != nil {
+		return err
+	}
+	ids := slices.Clone(direct)
+	for _, m := range []map[string][]string{byHubSpot, byMatch} {
+		for _, ps := range m {
+			ids = append(ids, ps...)
+		}
+	}
+	ids = uniq(ids)
+	profiles := map[string]*store.Profile{}
+	if len(ids) > 0 {
+		profiles, err = r.store.GetProfiles(ctx, r.env, obj.Kind, ids)
+		if err != nil {
+			return fmt.Errorf("read %d profiles: %w", len(ids), err)
+		}
+		if profiles == nil {
+			profiles = map[string]*store.Profile{}
+		}
+	}
+	pl := newPlanner(obj, r.env, r.now(), profiles, byHubSpot, byMatch)
+	for _, v := range views {
+		pl.apply(v)
+	}
+	changes := pl.result()
+	results := r.write(ctx, obj, changes)
+	var retry error
+	for i, c := range changes {
+		err := results[i]
+		if err == nil {
+			c.applyWritten()
+			pl.touched[c.p.ID] = true
+			pl.counts.Written++
+			continue
+		}
+		pl.counts.Failed++
+		permanent := isPermanent(err)
+		if len(or.Failures) < maxReportedFailures {
+			or.Failures = append(or.Failures, Failure{Profile: c.p.ID, HubSpotID: c.p.HubSpotID, Reason: err.Error(), Permanent: permanent})
+		}
+		if !permanent && retry == nil {
+			retry = err
+		}
+	}
+	or.Counts.add(pl.counts)
+	if err := r.save(ctx, obj, pl, changes, results); err != nil {
+		return err
+	}
+	if retry != nil {
+		return fmt.Errorf("userpilot write (retried next run): %w", retry)
+	}
+	return nil
+}
+
+// lookups finds the profiles linked to the page's HubSpot ids and those
+// matching its match values, concurrently.
+func (r *run) lookups(ctx context.Context, obj Object, hsIDs, values []string) (byHubSpot, byMatch map[string][]string, err error) {
+	var wg sync.WaitGroup
+	var errHS, errMatch error
+	if len(hsIDs) > 0 {
+		wg.Go(func() { byHubSpot, errHS = r.store.LookupByHubSpotID(ctx, r.env, obj.Kind, hsIDs) })
+	}
+	if len(values) > 0 {
+		wg.Go(func() { byMatch, errMatch = r.store.LookupByMatch(ctx, r.env, obj.Kind, values) })
+	}
+	wg.Wait()
+	if errHS != nil {
+		return nil, nil, fmt.Errorf("look up %d hubspot ids: %w", len(hsIDs), errHS)
+	}
+	if errMatch != nil {
+		return nil, nil, fmt.Errorf("look up %d match values: %w", len(values), errMatch)
+	}
+	return byHubSpot, byMatch, nil
+}
+
+// isPermanent reports whether a Userpilot write can never succeed as it is.
+// A bad API key is permanent for every record alike: it stops the run
+// instead, so the checkpoint waits for the key to be fixed.
+func isPermanent(err error) bool {
+	return userpilot.IsPermanent(err) && !errors.Is(err, userpilot.ErrUnauthorized)
+}
+
+// write sends the page's changes to Userpilot and returns one result per
+// change. Many changes go in one bulk job; when the job is refused for good
+// (or fails), the records are sent one by one to find the bad ones.
+func (r *run) write(ctx context.Context, obj Object, changes []*change) []error {
+	results := make([]error, len(changes))
+	if len(changes) == 0 {
+		return results
+	}
+	if len(changes) >= BulkIdentifyThreshold {
+		err := r.bulk(ctx, obj, changes)
+		if err == nil {
+			return results
+		}
+		if !isPermanent(err) && !isJobFailed(err) {
+			for i := range results {
+				results[i] = err
+			}
+			return results
+		}
+		r.log.WarnContext(ctx, "inbound: bulk identify refused, writing one by one", "object", obj.name(), "records", len(changes), "err", err)
+	}
+	for i, c := range changes {
+		results[i] = r.identify(ctx, obj, c)
+		if results[i] != nil && !isPermanent(results[i]) {
+			// Rate limited past the client's retries, a bad key, or the
+			// context ended: the rest would fail alike.
+			for j := i + 1; j < len(changes); j++ {
+				results[j] = results[i]
+			}
+			break
+		}
+	}
+	return results
+}
+
+func isJobFailed(err error) bool {
+	var je *userpilot.JobError
+	return errors.As(err, &je)
+}
+
+func (r *run) bulk(ctx context.Context, obj Object, changes []*change) error {
+	for chunk := range slices.Chunk(changes, maxBulkRows) {
+		r.count("userpilot.bulk_identify", 1)
+		var err error
+		if obj.Kind == store.KindCompany {
+			cos := make([]userpilot.Company, len(chunk))
+			for i, c := range chunk {
+				cos[i] = userpilot.Company{CompanyID: c.p.ID, Metadata: c.meta}
+			}
+			_, err = r.up.BulkIdentifyCompanies(ctx, cos)
+		} else {
+			users := make([]userpilot.User, len(chunk))
+			for i, c := range chunk {
+				users[i] = userpilot.User{UserID: c.p.ID, Metadata: c.meta}
+			}
+			_, err = r.up.BulkIdentifyUsers(ctx, users)
+		}
+		if err != nil {
+			return fmt.Errorf("bulk identify %d %s: %w", len(chunk), obj.name(), err)
+		}
+	}
+	return nil
+}
+
+func (r *run) identify(ctx context.Context, obj Object, c *change) error {
+	r.count("userpilot.identify", 1)
+	if obj.Kind == store.KindCompany {
+		return r.up.IdentifyCompany(ctx, userpilot.Company{CompanyID: c.p.ID, Metadata: c.meta})
+	}
+	return r.up.IdentifyUser(ctx, userpilot.User{UserID: c.p.ID, Metadata: c.meta})
+}
+
+// save stores every profile the page touched. A profile changed meanwhile
+// by someone else (an identify event) is re-read and the page's changes
+// re-applied to it.
+func (r *run) save(ctx context.Context, obj Object, pl *planner, changes []*change, results []error) error {
+	var ps []*store.Profile
+	for _, id := range slices.Sorted(maps.Keys(pl.touched)) {
+		ps = append(ps, pl.profiles[id])
+	}
+	written := map[string]*change{}
+	for i, c := range changes {
+		if results[i] == nil {
+			written[c.p.ID] = c
+		}
+	}
+	for attempt := 1; len(ps) > 0; attempt++ {
+		err := r.store.PutProfiles(ctx, ps)
+		if err == nil {
+			return nil
+		}
+		var be *store.BatchError
+		if !errors.As(err, &be) || attempt >= saveAttempts {
+			return fmt.Errorf("save %d profiles: %w", len(ps), err)
+		}
+		var conflicted []string
+		for _, f := range be.Failed {
+			if !errors.Is(f.Err, store.ErrConflict) {
+				return fmt.Errorf("save profile: %w", err)
+			}
+			conflicted = append(conflicted, f.ID)
+		}
+		fresh, err := r.store.GetProfiles(ctx, r.env, obj.Kind, conflicted)
+		if err != nil {
+			return fmt.Errorf("re-read %d conflicting profiles: %w", len(conflicted), err)
+		}
+		ps = ps[:0]
+		for _, id := range conflicted {
+			mine := pl.profiles[id]
+			f := fresh[id]
+			if f == nil {
+				// Gone or never created: store ours as new.
+				mine.Version = 0
+				ps = append(ps, mine)
+				continue
+			}
+			f.HubSpotID, f.HubSpotObject = mine.HubSpotID, mine.HubSpotObject
+			if f.InboundHashes == nil {
+				f.InboundHashes = map[string]string{}
+			}
+			maps.Copy(f.InboundHashes, mine.InboundHashes)
+			if c := written[id]; c != nil {
+				c.p = f
+				c.applyWritten()
+			}
+			pl.profiles[id] = f
+			ps = append(ps, f)
+		}
+	}
+	return nil
+}
+
+// runRecord converts a report to the store's run record.
+func runRecord(env string, rep *Report) store.RunRecord {
+	rec := store.RunRecord{
+		Env: env, Job: JobInbound, ID: rep.RunID, Started: rep.Started, Finished: rep.Finished,
+		Counts: map[string]int64{}, APICalls: rep.APICalls, Error: rep.Error,
+	}
+	for _, o := range rep.Objects {
+		for k, v := range o.Counts.fields() {
+			rec.Counts[o.Object+"."+k] = v
+		}
+		for _, f := range o.Failures {
+			rec.Failures = append(rec.Failures, store.Failure{Record: o.Object + "/" + f.Profile, Field: f.HubSpotID, Reason: f.Reason})
+		}
+	}
+	for k, v := range rep.Totals.fields() {
+		rec.Counts[k] = v
+	}
+	if rep.Complete {
+		rec.Counts["complete"] = 1
+	} else {
+		rec.Counts["complete"] = 0
+	}
+	return rec
+}
+
+// fields lists the counters by name.
+func (c Counts) fields() map[string]int64 {
+	return map[string]int64{
+		"read": c.Read, "linked": c.Linked, "relinked": c.Relinked, "unlinked": c.Unlinked,
+		"unmatched": c.Unmatched, "written": c.Written, "skipped": c.Skipped, "echoes": c.Echoes,
+		"failed": c.Failed, "pages": c.Pages,
+	}
+}
+
+func diffCalls(before, after map[string]int64) map[string]int64 {
+	out := map[string]int64{}
+	for k, v := range after {
+		if d := v - before[k]; d != 0 {
+			out[k] = d
+		}
+	}
+	return out
+}
+
+func joinCapped(errs []string) string {
+	const maxLen = 2000
+	s := ""
+	for i, e := range errs {
+		if i > 0 {
+			s += "; "
+		}
+		s += e
+	}
+	if len(s) > maxLen {
+		s = s[:maxLen] + "…"
+	}
+	return s
+}
+
+func uniq(s []string) []string {
+	slices.Sort(s)
+	return slices.Compact(s)
+}
+
+func newRunID(t time.Time) string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return t.UTC().Format("20060102T150405.000Z") + "-" + hex.EncodeToString(b)
+}

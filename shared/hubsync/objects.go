@@ -1,0 +1,169 @@
+package hubsync
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/pilotsync/pilotsync/shared/config"
+	"github.com/pilotsync/pilotsync/shared/store"
+)
+
+// HubSpot property names inbound reads besides the configured ones.
+const (
+	// propAdditionalEmails holds a contact's secondary emails, ";"-separated
+	// (HUBSPOT.md "Identity"); read-only in HubSpot.
+	propAdditionalEmails = "hs_additional_emails"
+	// propMergedIDs lists the record ids merged into this one, ";"-separated
+	// (HUBSPOT.md "Identity").
+	propMergedIDs = "hs_merged_object_ids"
+)
+
+// Userpilot metadata keys inbound writes with every linked record (DESIGN.md
+// "What it does", 2).
+const (
+	KeyObjectType = "__hubspot__object_type"
+	KeyUserID     = "__hubspot__user_id"
+	KeyCompanyID  = "__hubspot__company_id"
+)
+
+// Object is the inbound configuration of one Userpilot kind: which HubSpot
+// object it maps to, how records are matched, and which properties flow in.
+type Object struct {
+	// Kind is store.KindUser or store.KindCompany.
+	Kind store.Kind
+	// HubSpotObject is "contacts", "companies" or a custom object type id.
+	HubSpotObject string
+	// MatchHubSpot is the HubSpot property holding the match value.
+	MatchHubSpot string
+	// MatchUserpilot is the Userpilot property it is compared with; "user_id"
+	// (users) or "company_id" (companies) means the Userpilot id itself.
+	MatchUserpilot string
+	// AdditionalEmails also matches hs_additional_emails.
+	AdditionalEmails bool
+	// Inbound pairs HubSpot properties (keys) with Userpilot properties.
+	Inbound []config.PropertyMapping
+}
+
+// idMatch reports whether the Userpilot side of the match is the Userpilot id
+// itself, in which case no stored profile is needed to link: the HubSpot value
+// names the Userpilot user or company directly.
+func (o Object) idMatch() bool {
+	switch o.MatchUserpilot {
+	case "id":
+		return true
+	case "user_id":
+		return o.Kind == store.KindUser
+	case "company_id":
+		return o.Kind == store.KindCompany
+	}
+	return false
+}
+
+// linkKey is the Userpilot metadata key carrying the linked HubSpot id.
+func (o Object) linkKey() string {
+	if o.Kind == store.KindCompany {
+		return KeyCompanyID
+	}
+	return KeyUserID
+}
+
+// name is the object's short name in reports and cursor names.
+func (o Object) name() string {
+	if o.Kind == store.KindCompany {
+		return "companies"
+	}
+	return "users"
+}
+
+// properties is the list of HubSpot properties requested for each record:
+// the inbound ones, the match key, and the identity properties.
+func (o Object) properties() []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(p string) {
+		if p != "" && !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	add(o.MatchHubSpot)
+	if o.AdditionalEmails {
+		add(propAdditionalEmails)
+	}
+	add(propMergedIDs)
+	for _, m := range o.Inbound {
+		add(m.HubSpot)
+	}
+	return out
+}
+
+// ObjectsFromConfig derives the inbound configuration of every enabled kind
+// from integration.yaml, filling what the config leaves empty with the
+// config package's defaults (users ↔ contacts matched by email, companies ↔
+// companies matched on company_id; a company's HubSpot match property has no
+// default).
+func ObjectsFromConfig(cfg *config.Config) ([]Object, error) {
+	var out []Object
+	var errs []error
+	for _, k := range []struct {
+		kind       store.Kind
+		m          config.ObjectMapping
+		defObject  string
+		defMatchHS string
+		defMatchUP string
+		path       string
+	}{
+		{store.KindUser, cfg.Mapping.Users, config.DefaultUsersObject, config.DefaultUsersMatch, config.DefaultUsersMatch, "mapping.users"},
+		{store.KindCompany, cfg.Mapping.Companies, config.DefaultCompaniesObject, "", config.DefaultCompaniesMatch, "mapping.companies"},
+	} {
+		if !k.m.IsEnabled() {
+			continue
+		}
+		o := Object{
+			Kind:           k.kind,
+			HubSpotObject:  orDefault(k.m.HubSpotObject, k.defObject),
+			MatchHubSpot:   orDefault(k.m.Match.HubSpot, k.defMatchHS),
+			MatchUserpilot: orDefault(k.m.Match.Userpilot, k.defMatchUP),
+		}
+		if o.MatchHubSpot == "" {
+			errs = append(errs, fmt.Errorf("%s.match.hubspot: no hubspot property to match on", k.path))
+			continue
+		}
+		if k.m.Match.AdditionalEmails != nil {
+			o.AdditionalEmails = *k.m.Match.AdditionalEmails
+		} else {
+			o.AdditionalEmails = o.MatchHubSpot == "email"
+		}
+		for i, p := range k.m.Inbound {
+			hs, up := strings.TrimSpace(p.HubSpot), strings.TrimSpace(p.Userpilot)
+			if hs == "" {
+				hs = up
+			}
+			if up == "" {
+				up = hs
+			}
+			if hs == "" {
+				errs = append(errs, fmt.Errorf("%s.inbound[%d]: no property named", k.path, i))
+				continue
+			}
+			if strings.HasPrefix(up, "__hubspot__") {
+				errs = append(errs, fmt.Errorf("%s.inbound[%d]: userpilot property %q is reserved for the link", k.path, i, up))
+				continue
+			}
+			o.Inbound = append(o.Inbound, config.PropertyMapping{HubSpot: hs, Userpilot: up})
+		}
+		out = append(out, o)
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("hubsync: inbound mapping: %w", errors.Join(errs...))
+	}
+	return out, nil
+}
+
+func orDefault(v, def string) string {
+	if v = strings.TrimSpace(v); v != "" {
+		return v
+	}
+	return def
+}

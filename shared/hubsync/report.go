@@ -1,0 +1,86 @@
+package hubsync
+
+import "time"
+
+// JobInbound names the inbound poll in run records and leases.
+const JobInbound = "inbound"
+
+// Mode selects how the inbound poll reads HubSpot.
+type Mode string
+
+// Inbound modes.
+const (
+	// ModeIncremental walks the records modified since the checkpoint (the
+	// 5-minute schedule). With no checkpoint yet it runs a full sync.
+	ModeIncremental Mode = "incremental"
+	// ModeFull lists every record and links everything ("sync now", the
+	// first run). A full sync interrupted by the time budget is continued by
+	// the next run, whichever mode it asks for.
+	ModeFull Mode = "full"
+)
+
+// Run statuses.
+const (
+	// StatusComplete: every object type caught up.
+	StatusComplete = "complete"
+	// StatusPartial: the time budget stopped the run after a checkpoint;
+	// the next run continues.
+	StatusPartial = "partial"
+	// StatusFailed: at least one object type stopped on an error; it
+	// resumes from its last checkpoint on the next run.
+	StatusFailed = "failed"
+	// StatusLeaseHeld: another inbound run holds the lease; this one did
+	// nothing.
+	StatusLeaseHeld = "lease_held"
+)
+
+// Report is the outcome of one inbound run, returned by the poll function as
+// JSON and saved as a run record.
+type Report struct {
+	RunID    string    `json:"run_id"`
+	Job      string    `json:"job"`
+	Mode     Mode      `json:"mode"`
+	Status   string    `json:"status"`
+	Complete bool      `json:"complete"`
+	Started  time.Time `json:"started"`
+	Finished time.Time `json:"finished"`
+	// DurationMS is Finished - Started in milliseconds.
+	DurationMS int64          `json:"duration_ms"`
+	Objects    []ObjectReport `json:"objects,omitempty"`
+	// Totals sums the counts of every object type.
+	Totals Counts `json:"totals"`
+	// APICalls counts HubSpot and Userpilot calls by endpoint.
+	APICalls map[string]int64 `json:"api_calls,omitempty"`
+	// Message explains a lease_held or partial status.
+	Message string `json:"message,omitempty"`
+	// Error summarises what failed.
+	Error string `json:"error,omitempty"`
+}
+
+// ObjectReport is the outcome for one object type.
+type ObjectReport struct {
+	// Object is "users" or "companies".
+	Object        string `json:"object"`
+	HubSpotObject string `json:"hubspot_object"`
+	// Mode is the mode actually used (a first run is a full sync).
+	Mode     Mode `json:"mode"`
+	Complete bool `json:"complete"`
+	Counts
+	// Failures lists records whose Userpilot write failed, with the reason
+	// (at most maxReportedFailures; Counts.Failed has the total).
+	Failures []Failure `json:"failures,omitempty"`
+	Error    string    `json:"error,omitempty"`
+}
+
+// Failure is one profile whose Userpilot write failed.
+type Failure struct {
+	// Profile is the Userpilot user or company id.
+	Profile string `json:"profile"`
+	// HubSpotID is the linked HubSpot record.
+	HubSpotID string `json:"hubspot_id"`
+	// Reason is the error, without values.
+	Reason string `json:"reason"`
+	// Permanent failures are not retried until the record changes again;
+	// the others are retried by the next run.
+	Permanent bool `json:"permanent"`
+}
