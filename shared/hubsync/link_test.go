@@ -274,7 +274,7 @@ func TestApplyWrittenKeepsNewerUserpilotValues(t *testing.T) {
 func TestObjectsFromConfig(t *testing.T) {
 	off := false
 	cfg := &config.Config{Mapping: config.Mapping{
-		Users: config.ObjectMapping{Inbound: []config.PropertyMapping{{HubSpot: "firstname"}, {Userpilot: "plan"}, {HubSpot: "x", Userpilot: "__hubspot__user_id"}}},
+		Users:     config.ObjectMapping{Inbound: []config.PropertyMapping{{HubSpot: "firstname"}, {Userpilot: "plan"}, {HubSpot: "x", Userpilot: "__hubspot__user_id"}}},
 		Companies: config.ObjectMapping{Enabled: &off},
 	}}
 	if _, err := ObjectsFromConfig(cfg); err == nil {
