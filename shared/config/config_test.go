@@ -2,6 +2,7 @@ package config_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -414,5 +415,37 @@ func TestActivityStatuses(t *testing.T) {
 	}
 	if got := config.PrimaryObject("2-55"); got != "2-55" {
 		t.Errorf("PrimaryObject(2-55): got %q", got)
+	}
+}
+
+func TestParseSurvivesHostileAliases(t *testing.T) {
+	tests := []struct {
+		name, src, want string
+	}{
+		{"mapping merged into itself", "mapping:\n  users: &x\n    <<: *x\n", "merge key << refers to the mapping that contains it"},
+		{"alias inside its own anchor", "activity:\n  categories: &c\n    - name: flows\n      statuses: *c\n", "alias refers to the value that contains it"},
+		{"billion laughs", func() string {
+			var b strings.Builder
+			b.WriteString("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n")
+			for i := 1; i < 9; i++ {
+				fmt.Fprintf(&b, "a%d: &a%d [*a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d]\n", i, i, i-1, i-1, i-1, i-1, i-1, i-1, i-1, i-1, i-1, i-1)
+			}
+			b.WriteString("notifications:\n  recipients: *a8\n") // 10^9 values once expanded
+			return b.String()
+		}(), "notifications.recipients[0]: want a string, got a list"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			done := make(chan []config.Problem)
+			go func() { done <- problems(t, tt.src) }()
+			select {
+			case got := <-done:
+				if !strings.Contains(fmt.Sprint(got), tt.want) {
+					t.Errorf("got %v, want a problem containing %q", got, tt.want)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("Parse did not return within 10s")
+			}
+		})
 	}
 }

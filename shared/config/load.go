@@ -52,7 +52,7 @@ func Load(path string) (*Config, error) {
 // When data has problems the error is a *Error listing all of them, ordered by
 // line, and the returned config is nil.
 func Parse(filename string, data []byte) (*Config, error) {
-	d := &decoder{file: filename, pos: map[string]int{}, bad: map[string]bool{}}
+	d := &decoder{file: filename, pos: map[string]int{}, bad: map[string]bool{}, active: map[*yaml.Node]bool{}}
 	cfg := &Config{file: filename, pos: d.pos}
 
 	var doc yaml.Node
@@ -89,7 +89,12 @@ func syntaxProblem(file string, err error) Problem {
 // decoder walks a yaml.Node tree into Go values, recording the line of every
 // field and a problem for every mistake instead of stopping at the first.
 type decoder struct {
-	file     string
+	file string
+	// nodes counts decoded nodes; aliases can make a small file expand
+	// exponentially ("billion laughs"), so decoding stops at maxNodes.
+	nodes int
+	// active holds the nodes being decoded, to catch an alias inside its own anchor.
+	active   map[*yaml.Node]bool
 	problems []Problem
 	pos      map[string]int
 	// bad marks fields that failed to decode, so validation does not report
@@ -128,11 +133,39 @@ func isNull(n *yaml.Node) bool {
 	return n.Kind == yaml.ScalarNode && n.Tag == "!!null"
 }
 
+// maxNodes bounds the nodes decoded from one file, aliases expanded; a real
+// integration.yaml has a few hundred.
+const maxNodes = 100_000
+
 // value decodes n into v (addressable) at path.
 func (d *decoder) value(n *yaml.Node, v reflect.Value, path string) {
 	for n.Kind == yaml.AliasNode && n.Alias != nil {
 		n = n.Alias
 	}
+	if !d.budget(n, path) {
+		return
+	}
+	if d.active[n] {
+		d.fail(n, path, "alias refers to the value that contains it")
+		return
+	}
+	d.active[n] = true
+	defer delete(d.active, n)
+	d.decodeNode(n, v, path)
+}
+
+// budget counts one more decoded node and reports whether decoding may go on;
+// the problem is reported once, when the limit is reached.
+func (d *decoder) budget(n *yaml.Node, path string) bool {
+	d.nodes++
+	if d.nodes == maxNodes {
+		d.fail(n, path, "file too large: more than %d values once aliases are expanded", maxNodes)
+	}
+	return d.nodes < maxNodes
+}
+
+// decodeNode decodes the resolved node n into v.
+func (d *decoder) decodeNode(n *yaml.Node, v reflect.Value, path string) {
 	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
 		n = n.Content[0]
 	}
@@ -164,7 +197,7 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, path string) {
 	switch v.Kind() {
 	case reflect.Pointer:
 		e := reflect.New(v.Type().Elem())
-		d.value(n, e.Elem(), path)
+		d.decodeNode(n, e.Elem(), path)
 		if !d.bad[path] {
 			v.Set(e)
 		}
@@ -254,9 +287,24 @@ func (d *decoder) structValue(n *yaml.Node, v reflect.Value, path string) {
 // reporting duplicate and non-string keys. Positions are recorded per key.
 func (d *decoder) mapping(n *yaml.Node, path string, fn func(key string, kn, vn *yaml.Node)) {
 	seen := map[string]int{}
+	// visiting holds the mappings being walked, so a merge of a mapping into
+	// itself is reported instead of recursing forever.
+	visiting := map[*yaml.Node]bool{n: true}
 	var walk func(n *yaml.Node, merged bool)
+	merge := func(m *yaml.Node) {
+		if visiting[m] {
+			d.fail(m, path, "merge key << refers to the mapping that contains it")
+			return
+		}
+		visiting[m] = true
+		walk(m, true)
+		delete(visiting, m)
+	}
 	walk = func(n *yaml.Node, merged bool) {
 		for i := 0; i+1 < len(n.Content); i += 2 {
+			if !d.budget(n, path) {
+				return
+			}
 			kn, vn := n.Content[i], n.Content[i+1]
 			if kn.Kind == yaml.ScalarNode && kn.Tag == "!!merge" {
 				for vn.Kind == yaml.AliasNode && vn.Alias != nil {
@@ -264,14 +312,14 @@ func (d *decoder) mapping(n *yaml.Node, path string, fn func(key string, kn, vn 
 				}
 				switch vn.Kind {
 				case yaml.MappingNode:
-					walk(vn, true)
+					merge(vn)
 				case yaml.SequenceNode:
 					for _, m := range vn.Content {
 						for m.Kind == yaml.AliasNode && m.Alias != nil {
 							m = m.Alias
 						}
 						if m.Kind == yaml.MappingNode {
-							walk(m, true)
+							merge(m)
 						}
 					}
 				default:
