@@ -116,7 +116,7 @@ var (
 	// "p1234_name").
 	customObjectRE = regexp.MustCompile(`^(2-[0-9]+|p[0-9]*_[a-z][a-z0-9_]*)$`)
 	statusNameRE   = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
-	hostRE         = regexp.MustCompile(`^[a-z0-9*]([a-z0-9.*-]*[a-z0-9])?(:[0-9]+)?$`)
+	hostRE         = regexp.MustCompile(`^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]+)?$`)
 	dailyAtRE      = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$`)
 )
 
