@@ -81,10 +81,13 @@ const (
 	defaultPollMin      = time.Second
 	defaultPollMax      = 15 * time.Second
 	defaultConflictWait = 30 * time.Minute
-	// paceMargin keeps the client under the server's count even when
-	// requests bunch up in transit: at most 1 + 0.95*limit requests are sent
-	// in any window.
-	paceMargin = 0.95
+	// paceMarginDivisor keeps 1% of the budget (at least one request) in
+	// reserve against requests the server counted that we cannot see
+	// (another process with the same token, a retry of a dropped call).
+	paceMarginDivisor = 100
+	// paceBurstDivisor sets the token bucket's burst to 5% of the limit
+	// (30 of 600).
+	paceBurstDivisor = 20
 	// maxErrorBody bounds how much of an error body is read.
 	maxErrorBody = 64 << 10
 )
@@ -281,12 +284,30 @@ func KeyEnvironment(apiKey string) string {
 // BaseURL returns the API host the client calls.
 func (c *Client) BaseURL() string { return c.base.String() }
 
-// pacer spaces requests for one token. After a 429 with Retry-After every
-// caller sharing it holds off until then.
+// pacer keeps one token's requests under the limit for every caller
+// sharing it. Two mechanisms:
+//
+//   - a sliding window over what the server can have counted: a request may
+//     start only while fewer than the budget are in flight or finished
+//     within the last window. Because a request is admitted by the server
+//     somewhere between its start and its end, this can never exceed the
+//     server's sliding (or fixed) window, however long requests take in
+//     transit, and it sustains nearly the whole limit;
+//   - a token bucket at the limit's rate with a small burst, so the budget is
+//     spread over the window rather than spent in one burst (in case the
+//     server's limiter is a bucket).
+//
+// After a 429 with Retry-After every caller holds off until then.
 type pacer struct {
 	limiter *rate.Limiter
-	mu      sync.Mutex
-	until   time.Time
+	budget  int
+	window  time.Duration
+
+	mu       sync.Mutex
+	inflight int
+	ends     []time.Time // finish times within the last window, ascending
+	changed  chan struct{}
+	until    time.Time
 }
 
 var (
@@ -305,24 +326,74 @@ func sharedPacer(base, key string, n int, per time.Duration) *pacer {
 	if p, ok := pacers[id]; ok {
 		return p
 	}
-	every := time.Duration(float64(per) / (float64(n) * paceMargin))
-	p := &pacer{limiter: rate.NewLimiter(rate.Every(every), 1)}
+	p := &pacer{
+		limiter: rate.NewLimiter(rate.Limit(float64(n)/per.Seconds()), max(1, n/paceBurstDivisor)),
+		budget:  n - max(1, n/paceMarginDivisor),
+		window:  per,
+		changed: make(chan struct{}),
+	}
+	p.budget = max(p.budget, 1)
 	pacers[id] = p
 	return p
 }
 
-func (p *pacer) wait(ctx context.Context) (time.Duration, error) {
+// acquire waits for a slot; the caller must call release when the request
+// has finished (answered or failed).
+func (p *pacer) acquire(ctx context.Context) (time.Duration, error) {
 	start := time.Now()
-	p.mu.Lock()
-	until := p.until
-	p.mu.Unlock()
-	if d := time.Until(until); d > 0 {
-		if err := sleep(ctx, d); err != nil {
-			return time.Since(start), err
+	for {
+		p.mu.Lock()
+		now := time.Now()
+		i := 0
+		for i < len(p.ends) && !p.ends[i].After(now.Add(-p.window)) {
+			i++
+		}
+		p.ends = p.ends[i:]
+		var wait time.Duration
+		var changed <-chan struct{}
+		switch {
+		case now.Before(p.until):
+			wait = p.until.Sub(now)
+		case p.inflight+len(p.ends) < p.budget:
+			p.inflight++
+			p.mu.Unlock()
+			// Reserve rather than Wait: Wait gives up early when the delay
+			// would pass ctx's deadline, which callers could not tell from
+			// a real failure.
+			r := p.limiter.Reserve()
+			if err := sleep(ctx, r.Delay()); err != nil {
+				r.Cancel()
+				p.release()
+				return time.Since(start), err
+			}
+			return time.Since(start), nil
+		case len(p.ends) > 0:
+			wait = p.ends[0].Add(p.window).Sub(now)
+			changed = p.changed
+		default:
+			changed = p.changed // every slot is in flight: wait for one to end
+			wait = p.window
+		}
+		p.mu.Unlock()
+		t := time.NewTimer(max(wait, time.Millisecond))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return time.Since(start), ctx.Err()
+		case <-t.C:
+		case <-changed:
+			t.Stop()
 		}
 	}
-	err := p.limiter.Wait(ctx)
-	return time.Since(start), err
+}
+
+func (p *pacer) release() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.inflight--
+	p.ends = append(p.ends, time.Now())
+	close(p.changed)
+	p.changed = make(chan struct{})
 }
 
 func (p *pacer) holdOff(d time.Duration) {
@@ -397,11 +468,12 @@ func (c *Client) do(ctx context.Context, cl call, out any) error {
 }
 
 func (c *Client) attempt(ctx context.Context, cl call, u *url.URL, payload []byte, out any) error {
-	waited, err := c.pacer.wait(ctx)
+	waited, err := c.pacer.acquire(ctx)
 	c.stats.paced(waited)
 	if err != nil {
 		return fmt.Errorf("userpilot: %s: pacing: %w", cl.endpoint, err)
 	}
+	defer c.pacer.release()
 	var body io.Reader
 	if payload != nil {
 		body = bytes.NewReader(payload)
