@@ -23,11 +23,16 @@ const (
 
 // Job is a Userpilot bulk identify job.
 type Job struct {
-	ID            string `json:"job_id"`
-	Status        string `json:"status"`
-	Type          string `json:"type,omitempty"`
-	TotalRows     int    `json:"total_rows"`
-	CompletedRows int    `json:"completed_rows"`
+	// ID is Userpilot's job id, e.g. "bulk:jobs:...".
+	ID string `json:"job_id"`
+	// Status is one of the Job* statuses.
+	Status string `json:"status"`
+	// Type is Userpilot's job type, when it sends one.
+	Type string `json:"type,omitempty"`
+	// TotalRows is the number of records submitted.
+	TotalRows int `json:"total_rows"`
+	// CompletedRows is the number of records processed so far.
+	CompletedRows int `json:"completed_rows"`
 }
 
 // Done reports whether the job has finished, successfully or not.
