@@ -203,6 +203,8 @@ type fakeHubSpot struct {
 	props []string
 	// walkErr, when set, fails the walk.
 	walkErr error
+	// delay is added to every list call.
+	delay time.Duration
 }
 
 func newFakeHubSpot() *fakeHubSpot {
@@ -280,6 +282,7 @@ func (h *fakeHubSpot) WalkModified(_ context.Context, object string, from hubspo
 }
 
 func (h *fakeHubSpot) List(_ context.Context, object string, properties []string, after string, limit int) (*hubspot.ListPage, error) {
+	time.Sleep(h.delay)
 	h.mu.Lock()
 	h.lists++
 	h.props = properties

@@ -316,7 +316,10 @@ func (r *run) full(ctx context.Context, obj Object, cur *cursorState, or *Object
 		}
 		if page.After == "" {
 			*cur = cursorState{SinceMS: cur.Full.ResumeMS}
-			return r.checkpoint(ctx, obj, *cur, or)
+			if err := r.checkpoint(ctx, obj, *cur, or); !errors.Is(err, errOutOfTime) {
+				return err
+			}
+			return nil // done: the budget only matters for what comes next
 		}
 		cur.Full.After = page.After
 		if err := r.checkpoint(ctx, obj, *cur, or); err != nil {

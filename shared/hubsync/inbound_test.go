@@ -1,0 +1,394 @@
+package hubsync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pilotsync/pilotsync/shared/config"
+	"github.com/pilotsync/pilotsync/shared/store"
+	"github.com/pilotsync/pilotsync/shared/userpilot"
+)
+
+// clock is a settable test clock.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+type env struct {
+	st    *fakeStore
+	hs    *fakeHubSpot
+	up    *fakeUserpilot
+	clock *clock
+	in    *Inbound
+}
+
+func newEnv(t *testing.T, objs ...Object) *env {
+	t.Helper()
+	if len(objs) == 0 {
+		objs = []Object{usersObject()}
+	}
+	e := &env{st: newFakeStore(), hs: newFakeHubSpot(), up: &fakeUserpilot{}, clock: &clock{t: now0}}
+	in, err := NewInbound(e.st, e.hs, e.up, InboundConfig{Env: "production", Objects: objs, Overlap: 2 * time.Minute},
+		WithClock(e.clock.now), WithDeadlineMargin(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.in = in
+	return e
+}
+
+func (e *env) run(t *testing.T, mode Mode) *Report {
+	t.Helper()
+	rep, err := e.in.Run(context.Background(), mode)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	return rep
+}
+
+// seed adds n contacts (ids 1001..) modified an hour ago, and profiles for
+// the ones with even i.
+func (e *env) seed(n int) {
+	for i := range n {
+		id := fmt.Sprint(1001 + i)
+		e.hs.put("contacts", id, now0.Add(-time.Hour), map[string]string{"email": fmt.Sprintf("c%d@example.com", i), "firstname": "F" + id})
+		if i%2 == 0 {
+			e.st.add(&store.Profile{Kind: store.KindUser, ID: fmt.Sprintf("u%d", i), MatchValue: fmt.Sprintf("C%d@Example.com", i)})
+		}
+	}
+}
+
+func TestRunFullThenIncremental(t *testing.T) {
+	e := newEnv(t)
+	e.seed(7)
+	rep := e.run(t, ModeIncremental)
+	o := rep.Objects[0]
+	if rep.Status != StatusComplete || o.Mode != ModeFull || !rep.Complete {
+		t.Fatalf("first run: status %s mode %s complete %v, want a complete full sync", rep.Status, o.Mode, rep.Complete)
+	}
+	if want := (Counts{Read: 7, Linked: 4, Unmatched: 3, Written: 4, Pages: 3}); o.Counts != want {
+		t.Errorf("first run counts\n got %+v\nwant %+v", o.Counts, want)
+	}
+	if got := e.up.written(); len(got) != 4 || describe(got["u2"][0]) != "__hubspot__object_type=contacts __hubspot__user_id=1003 first_name=F1003 " {
+		t.Errorf("written %v", got)
+	}
+	if len(e.st.runs) != 1 || e.st.runs[0].Counts["users.linked"] != 4 || e.st.runs[0].Job != JobInbound {
+		t.Errorf("run records %+v, want one with users.linked=4", e.st.runs)
+	}
+	if got := strings.Join(e.hs.props, ","); got != "email,hs_additional_emails,hs_merged_object_ids,firstname,lifecyclestage" {
+		t.Errorf("requested properties %s", got)
+	}
+
+	// One contact changes a minute later; the poll runs five minutes later.
+	e.up.reset()
+	e.hs.put("contacts", "1003", now0.Add(time.Minute), map[string]string{"email": "c2@example.com", "firstname": "Changed"})
+	e.clock.advance(5 * time.Minute)
+	rep = e.run(t, ModeIncremental)
+	o = rep.Objects[0]
+	if o.Mode != ModeIncremental || o.Counts != (Counts{Read: 1, Written: 1, Pages: 1}) {
+		t.Errorf("incremental: mode %s counts %+v, want 1 read and written", o.Mode, o.Counts)
+	}
+	if got := e.up.written(); len(got) != 1 || describe(got["u2"][0]) != "first_name=Changed " {
+		t.Errorf("incremental wrote %v, want only u2's first_name", got)
+	}
+
+	// Nothing changed: one search, nothing written.
+	e.up.reset()
+	e.hs.searches = 0
+	e.clock.advance(5 * time.Minute)
+	rep = e.run(t, ModeIncremental)
+	if e.hs.searches != 1 || rep.Totals.Read != 0 || len(e.up.written()) != 0 {
+		t.Errorf("idle poll: %d searches, %d read, %d written; want 1, 0, 0", e.hs.searches, rep.Totals.Read, len(e.up.written()))
+	}
+
+	// "Sync now" re-reads everything and writes nothing new.
+	rep = e.run(t, ModeFull)
+	if rep.Objects[0].Mode != ModeFull || rep.Totals.Read != 7 || rep.Totals.Skipped != 4 || len(e.up.written()) != 0 {
+		t.Errorf("sync now: %+v, written %v; want 7 read, 4 skipped, nothing written", rep.Totals, e.up.written())
+	}
+}
+
+// TestCursorStaysBehindSearchLag: records modified within the overlap of the
+// walk's start are read again by the next poll (search may not show them all
+// yet); older ones are not.
+func TestCursorStaysBehindSearchLag(t *testing.T) {
+	e := newEnv(t)
+	e.seed(2)
+	e.run(t, ModeFull)
+	e.hs.put("contacts", "1001", now0.Add(-30*time.Second), map[string]string{"email": "c0@example.com", "firstname": "Recent"})
+	e.run(t, ModeIncremental)
+	c, _ := decodeCursor(e.st.cursors[cursorName(usersObject())])
+	if want := now0.Add(-2 * time.Minute).UnixMilli(); c.SinceMS != want || c.AfterID != "" {
+		t.Errorf("cursor %+v, want since %d (start minus overlap), no id", c, want)
+	}
+	e.up.reset()
+	e.clock.advance(5 * time.Minute)
+	rep := e.run(t, ModeIncremental)
+	if rep.Totals.Read != 1 || rep.Totals.Written != 0 {
+		t.Errorf("re-read %+v, want the recent record read again and nothing written", rep.Totals)
+	}
+	c, _ = decodeCursor(e.st.cursors[cursorName(usersObject())])
+	if want := now0.Add(-30 * time.Second).UnixMilli(); c.SinceMS != want || c.AfterID != "1001" {
+		t.Errorf("cursor %+v, want exactly after the record now that it is older than the overlap", c)
+	}
+}
+
+func TestLeaseHeld(t *testing.T) {
+	e := newEnv(t)
+	e.seed(3)
+	if err := e.st.AcquireLease(context.Background(), "production", leaseName, "someone-else", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	rep := e.run(t, ModeIncremental)
+	if rep.Status != StatusLeaseHeld || rep.Complete || e.hs.lists != 0 || len(e.up.written()) != 0 {
+		t.Errorf("status %s, %d lists, %d writes; want lease_held and nothing done", rep.Status, e.hs.lists, len(e.up.written()))
+	}
+}
+
+func TestUserpilotFailures(t *testing.T) {
+	t.Run("retryable: cursor stays, the rest of the page is not rewritten", func(t *testing.T) {
+		e := newEnv(t)
+		e.seed(6) // profiles u0, u2, u4 on pages of 3 records
+		failing := true
+		e.up.fail = func(id string) error {
+			if id == "u2" && failing {
+				return errRetryable
+			}
+			return nil
+		}
+		rep := e.run(t, ModeFull)
+		o := rep.Objects[0]
+		if rep.Status != StatusFailed || o.Complete || o.Failed != 1 || o.Pages != 0 {
+			t.Fatalf("report %+v, want failed on the first page with 1 failure", o)
+		}
+		if len(o.Failures) != 1 || o.Failures[0].Profile != "u2" || o.Failures[0].Permanent {
+			t.Errorf("failures %+v, want u2 retryable", o.Failures)
+		}
+		failing = false
+		e.up.reset()
+		rep = e.run(t, ModeIncremental)
+		if !rep.Complete || rep.Objects[0].Mode != ModeFull {
+			t.Fatalf("second run %+v, want the full sync completed", rep.Objects[0])
+		}
+		got := e.up.written()
+		if len(got["u0"]) != 0 || len(got["u2"]) != 1 || len(got["u4"]) != 1 {
+			t.Errorf("second run wrote %v, want u2 and u4 once and u0 (written before) not again", got)
+		}
+	})
+	t.Run("permanent: reported, checkpoint moves on, not retried", func(t *testing.T) {
+		e := newEnv(t)
+		e.seed(6)
+		e.up.fail = func(id string) error {
+			if id == "u2" {
+				return errBadInput
+			}
+			return nil
+		}
+		rep := e.run(t, ModeFull)
+		o := rep.Objects[0]
+		if !rep.Complete || o.Failed != 1 || o.Written != 2 {
+			t.Fatalf("report %+v, want complete with 1 failed and 2 written", o)
+		}
+		if f := o.Failures[0]; f.Profile != "u2" || !f.Permanent || !strings.Contains(f.Reason, "invalid_metadata") || f.HubSpotID != "1003" {
+			t.Errorf("failure %+v, want u2 permanent with the reason", f)
+		}
+		if fs := e.st.runs[0].Failures; len(fs) != 1 || fs[0].Record != "users/u2" {
+			t.Errorf("run record failures %+v", fs)
+		}
+		e.up.reset()
+		e.clock.advance(5 * time.Minute)
+		e.run(t, ModeIncremental)
+		if n := e.up.identify; n != 0 {
+			t.Errorf("%d identify calls on the next poll, want none (not retried until the record changes)", n)
+		}
+	})
+	t.Run("bad api key stops without moving the checkpoint", func(t *testing.T) {
+		e := newEnv(t)
+		e.seed(2)
+		e.up.fail = func(string) error { return &userpilot.APIError{Endpoint: "identify", Status: 401} }
+		rep := e.run(t, ModeFull)
+		if rep.Status != StatusFailed || rep.Objects[0].Pages != 0 {
+			t.Errorf("report %+v, want failed with no checkpoint", rep.Objects[0])
+		}
+	})
+}
+
+func TestBulkOrSingle(t *testing.T) {
+	for _, tc := range []struct {
+		profiles           int
+		wantBulk, wantSing int
+	}{
+		{BulkIdentifyThreshold - 1, 0, BulkIdentifyThreshold - 1},
+		{BulkIdentifyThreshold, 1, 0},
+	} {
+		t.Run(fmt.Sprint(tc.profiles), func(t *testing.T) {
+			e := newEnv(t)
+			e.hs.pageSize = 100
+			e.seed(tc.profiles * 2)
+			e.run(t, ModeFull)
+			if e.up.bulk != tc.wantBulk || e.up.identify != tc.wantSing || len(e.up.written()) != tc.profiles {
+				t.Errorf("%d bulk jobs and %d identify calls for %d users, want %d and %d", e.up.bulk, e.up.identify, len(e.up.written()), tc.wantBulk, tc.wantSing)
+			}
+		})
+	}
+	t.Run("failed bulk job falls back to single calls", func(t *testing.T) {
+		e := newEnv(t)
+		e.hs.pageSize = 100
+		e.seed(BulkIdentifyThreshold * 2)
+		e.up.fail = func(id string) error {
+			if id == "u4" {
+				return errBadInput
+			}
+			return nil
+		}
+		rep := e.run(t, ModeFull)
+		if e.up.bulk != 1 || e.up.identify != BulkIdentifyThreshold || rep.Totals.Written != BulkIdentifyThreshold-1 || rep.Totals.Failed != 1 {
+			t.Errorf("bulk %d identify %d totals %+v; want the job, then one call each, u4 failed", e.up.bulk, e.up.identify, rep.Totals)
+		}
+	})
+}
+
+// TestTimeBudget: a run stops at a checkpoint when the deadline nears, and
+// the next one continues with nothing written twice.
+func TestTimeBudget(t *testing.T) {
+	e := newEnv(t)
+	e.seed(30)
+	e.in.margin = time.Hour
+	e.hs.delay = 20 * time.Millisecond // each page outlasts the 10 ms budget
+	var pages int
+	for i := 0; i < 20; i++ {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Hour+10*time.Millisecond)
+		rep, err := e.in.Run(ctx, ModeIncremental)
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages += int(rep.Totals.Pages)
+		if rep.Complete {
+			break
+		}
+		if rep.Status != StatusPartial || rep.Totals.Pages != 1 || rep.Objects[0].Complete {
+			t.Fatalf("run %d: %+v, want partial after one page", i, rep)
+		}
+	}
+	if pages != 10 {
+		t.Errorf("%d pages over all runs, want 10", pages)
+	}
+	for id, ws := range e.up.written() {
+		if len(ws) != 1 {
+			t.Errorf("%s written %d times, want once", id, len(ws))
+		}
+	}
+	if n := len(e.up.written()); n != 15 {
+		t.Errorf("%d users written, want 15", n)
+	}
+}
+
+// TestCrashLosesNothing injects a failure at each step of a page and checks
+// that the next run finishes with at most the page in flight written twice.
+func TestCrashLosesNothing(t *testing.T) {
+	for _, at := range []string{"cursor", "profiles"} {
+		t.Run(at, func(t *testing.T) {
+			e := newEnv(t)
+			e.seed(30)
+			calls := 0
+			crash := func() error {
+				calls++
+				if calls == 4 {
+					return errCrash
+				}
+				return nil
+			}
+			if at == "cursor" {
+				e.st.putCursor = func(string, string) error { return crash() }
+			} else {
+				e.st.putProfiles = func([]*store.Profile) error { return crash() }
+			}
+			rep := e.run(t, ModeFull)
+			if rep.Status != StatusFailed || !strings.Contains(rep.Error, "injected crash") {
+				t.Fatalf("crashed run %+v", rep)
+			}
+			e.st.putCursor, e.st.putProfiles = nil, nil
+			rep = e.run(t, ModeIncremental)
+			if !rep.Complete {
+				t.Fatalf("second run %+v, want complete", rep)
+			}
+			twice := 0
+			for id, ws := range e.up.written() {
+				if len(ws) > 2 {
+					t.Errorf("%s written %d times", id, len(ws))
+				}
+				if len(ws) == 2 {
+					twice++
+				}
+			}
+			if n := len(e.up.written()); n != 15 {
+				t.Errorf("%d users written, want all 15", n)
+			}
+			// A page holds 3 records, so at most 2 of its profiles.
+			if max := map[string]int{"cursor": 0, "profiles": 2}[at]; twice > max {
+				t.Errorf("%d users written twice, want at most %d (the page in flight)", twice, max)
+			}
+		})
+	}
+}
+
+func TestCompaniesAndSaveConflicts(t *testing.T) {
+	companies := Object{Kind: store.KindCompany, HubSpotObject: "companies", MatchHubSpot: "domain", MatchUserpilot: "domain",
+		Inbound: []config.PropertyMapping{{HubSpot: "name", Userpilot: "company_name"}}}
+	e := newEnv(t, usersObject(), companies)
+	e.seed(2)
+	e.hs.put("companies", "501", now0.Add(-time.Hour), map[string]string{"domain": "Acme.com", "name": "Acme"})
+	e.st.add(&store.Profile{Kind: store.KindCompany, ID: "co1", MatchValue: "acme.com"})
+	// An identify event updates co1 between our read and our write, once.
+	conflicted := false
+	e.st.putProfiles = func(ps []*store.Profile) error {
+		for _, p := range ps {
+			if p.ID == "co1" && !conflicted {
+				conflicted = true
+				e.st.mu.Lock()
+				cur := e.st.profiles["company/co1"]
+				cur.Version++
+				cur.Properties = map[string]store.Property{"plan": {Value: "pro", At: now0}}
+				e.st.mu.Unlock()
+			}
+		}
+		return nil
+	}
+	rep := e.run(t, ModeFull)
+	if !rep.Complete || len(rep.Objects) != 2 || rep.Objects[1].Written != 1 {
+		t.Fatalf("report %+v", rep)
+	}
+	if got := describe(e.up.written()["co:co1"][0]); got != "__hubspot__company_id=501 __hubspot__object_type=companies company_name=Acme " {
+		t.Errorf("company write %q", got)
+	}
+	p := e.st.get(store.KindCompany, "co1")
+	if p.HubSpotID != "501" || p.Properties["plan"].Value != "pro" || p.InboundHashes["company_name"] != ValueHash("Acme") {
+		t.Errorf("co1 after conflict: %+v; want the link, the hash, and the identify event's plan kept", p)
+	}
+}
+
+func TestWalkErrorKeepsCursor(t *testing.T) {
+	e := newEnv(t)
+	e.seed(2)
+	e.run(t, ModeFull)
+	before := e.st.cursors[cursorName(usersObject())]
+	e.hs.walkErr = errors.New("search: 502")
+	rep := e.run(t, ModeIncremental)
+	if rep.Status != StatusFailed || e.st.cursors[cursorName(usersObject())] != before {
+		t.Errorf("status %s, cursor moved %v; want failed and the cursor kept", rep.Status, e.st.cursors[cursorName(usersObject())] != before)
+	}
+}
