@@ -3,26 +3,61 @@ package handler
 import (
 	"context"
 	"fmt"
+	"log/slog"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/pilotsync/pilotsync/shared/forward"
 )
 
-// Activity handles SQS batches of Userpilot events.
-type Activity struct{}
+// ActivityEngine is what the activity handler drives (shared/forward).
+type ActivityEngine interface {
+	Process(ctx context.Context, msgs []forward.Message) (*forward.Report, error)
+}
 
-// NewActivity returns an activity handler.
-func NewActivity() *Activity { return &Activity{} }
+var _ ActivityEngine = (*forward.Forwarder)(nil)
 
-// Handle validates the batch and reports every message as failed, so nothing
-// is lost while the forwarding engine is not wired yet: SQS redelivers them and
-// the redrive policy eventually moves them to the dead-letter queue.
+// Activity handles SQS batches of Userpilot events (the activity function,
+// with ReportBatchItemFailures on its event source mapping).
+type Activity struct {
+	engine ActivityEngine
+	log    *slog.Logger
+}
+
+// NewActivity returns an activity handler over the engine.
+func NewActivity(engine ActivityEngine, log *slog.Logger) *Activity {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Activity{engine: engine, log: log}
+}
+
+// Handle forwards the batch and reports the messages to retry. Messages sent
+// to the dead-letter queue count as processed, so SQS deletes them. When the
+// engine stops short (deadline, abort), every message is reported failed:
+// nothing is deleted and the ledger makes the redelivery harmless.
 func (h *Activity) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 	resp := events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
+	msgs := make([]forward.Message, len(ev.Records))
 	for i, r := range ev.Records {
 		if r.MessageId == "" {
 			return events.SQSEventResponse{}, fmt.Errorf("activity: record %d has no messageId", i)
 		}
-		resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: r.MessageId})
+		msgs[i] = forward.Message{ID: r.MessageId, Body: []byte(r.Body)}
+	}
+	if len(msgs) == 0 {
+		return resp, nil
+	}
+	rep, err := h.engine.Process(ctx, msgs)
+	if err != nil {
+		h.log.ErrorContext(ctx, "activity: batch stopped; every message will be redelivered", "messages", len(msgs), "err", err)
+		for _, m := range msgs {
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: m.ID})
+		}
+		return resp, nil
+	}
+	for _, id := range rep.Failed {
+		resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: id})
 	}
 	return resp, nil
 }

@@ -1,0 +1,49 @@
+package forward
+
+import (
+	"fmt"
+	"log/slog"
+
+	"github.com/pilotsync/pilotsync/shared/config"
+	"github.com/pilotsync/pilotsync/shared/hubspot"
+)
+
+// Deps are the clients a Forwarder is built from; shared/wire (or a test)
+// builds them once per cold start.
+type Deps struct {
+	Config  *config.Config
+	Store   Store
+	HubSpot *hubspot.Client
+	// SQS and DLQURL (PILOTSYNC_DLQ_URL) give the dead-letter queue; without
+	// them invalid messages are reported failed and left to the redrive policy.
+	SQS    SQSSender
+	DLQURL string
+	Logger *slog.Logger
+}
+
+// NewFromDeps builds the Forwarder config describes: the sink it names, the
+// HubSpot finder for the users' object and match property, and the SQS
+// dead-letter queue.
+func NewFromDeps(d Deps) (*Forwarder, error) {
+	if d.Config == nil || d.HubSpot == nil {
+		return nil, fmt.Errorf("forward: config and hubspot client are required")
+	}
+	cfg := d.Config
+	sink, err := NewSink(cfg.Activity.Sink, cfg.Mapping.Users.HubSpotObject, cfg.Activity.EventNamePrefix,
+		cfg.Activity.TimelineTemplates, d.HubSpot, d.Logger)
+	if err != nil {
+		return nil, err
+	}
+	additional := cfg.Mapping.Users.Match.AdditionalEmails != nil && *cfg.Mapping.Users.Match.AdditionalEmails
+	o := Options{
+		Config: cfg,
+		Store:  d.Store,
+		Finder: NewHubSpotFinder(d.HubSpot, additional),
+		Sink:   sink,
+		Logger: d.Logger,
+	}
+	if d.SQS != nil && d.DLQURL != "" {
+		o.DLQ = NewSQSDeadLetters(d.SQS, d.DLQURL)
+	}
+	return New(o)
+}
