@@ -1,8 +1,10 @@
 package hubspottest_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
@@ -528,5 +530,68 @@ func TestProperties(t *testing.T) {
 		if !strings.Contains(string(r.body), `"name":"`+name+`"`) {
 			t.Errorf("companies lack %s", name)
 		}
+	}
+}
+
+func TestSearchSeesWritesBetweenPages(t *testing.T) {
+	clk := newClock(t0)
+	s := hubspottest.NewTestServer(t, hubspottest.Options{Clock: clk.Now, SearchPerSecond: -1})
+	ids := s.SeedContacts(5, nil)
+	body := search([][]map[string]any{{filter("firstname", "EQ", "Contact")}}, "hs_object_id", "ASCENDING", 2, "", "firstname")
+	page := func() searchPage {
+		r := call(t, s, "POST", "/crm/v3/objects/contacts/search", body)
+		wantStatus(t, r, 200)
+		var p searchPage
+		r.json(t, &p)
+		return p
+	}
+	if p := page(); p.Total != 5 || p.Results[0].ID != ids[0] {
+		t.Fatalf("first: got %+v", p)
+	}
+	clk.Advance(time.Second)
+	s.Update("contacts", ids[0], map[string]string{"firstname": "Renamed"})
+	if p := page(); p.Total != 4 || p.Results[0].ID != ids[1] {
+		t.Errorf("after a write: got total %d, first %s", p.Total, p.Results[0].ID)
+	}
+	s.FailNext(hubspottest.EndpointSearch, hubspottest.FaultEmpty2xx)
+	if p := page(); p.Total != 0 || len(p.Results) != 0 {
+		t.Errorf("empty-2xx fault: got %+v", p)
+	}
+}
+
+func TestStandaloneServe(t *testing.T) {
+	s := hubspottest.New(hubspottest.Options{})
+	s.SeedContacts(3, nil)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx, "127.0.0.1:0") }()
+	deadline := time.Now().Add(5 * time.Second)
+	for s.BaseURL() == "" && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	req, _ := http.NewRequest("GET", s.BaseURL()+"/crm/v3/objects/contacts", nil)
+	req.Header.Set("Authorization", "Bearer "+s.Token())
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("status: got %d", resp.StatusCode)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Serve: %v", err)
+	}
+}
+
+func TestHandlerWithoutListener(t *testing.T) {
+	s := hubspottest.New(hubspottest.Options{})
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest("GET", "/crm/v3/properties/contacts", nil)
+	req.Header.Set("Authorization", "Bearer "+hubspottest.DefaultToken)
+	s.Handler().ServeHTTP(rec, req)
+	if rec.Code != 200 {
+		t.Errorf("status: got %d", rec.Code)
 	}
 }

@@ -362,7 +362,7 @@ func (s *Server) storeEvents(evs []*Event, now time.Time) {
 				o.recs[rec.id] = rec
 				o.order = append(o.order, rec)
 				o.indexEmail(rec, nil)
-				s.publish(rec, now, false)
+				s.publish(o, rec, now, false)
 				s.createdByEml++
 			}
 			ev.ObjectID = rec.id

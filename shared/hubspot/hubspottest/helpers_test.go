@@ -123,28 +123,8 @@ type errorBody struct {
 	} `json:"errors"`
 }
 
-// manualClock is a clock tests move by hand.
-type manualClock struct {
-	mu  chan struct{}
-	now time.Time
-}
-
-func newClock(start time.Time) *manualClock {
-	c := &manualClock{mu: make(chan struct{}, 1), now: start}
-	return c
-}
-
-func (c *manualClock) Now() time.Time {
-	c.mu <- struct{}{}
-	defer func() { <-c.mu }()
-	return c.now
-}
-
-func (c *manualClock) Advance(d time.Duration) {
-	c.mu <- struct{}{}
-	defer func() { <-c.mu }()
-	c.now = c.now.Add(d)
-}
+// newClock returns a manual clock stopped at start.
+func newClock(start time.Time) *hubspottest.ManualClock { return hubspottest.NewManualClock(start) }
 
 // paths gives the object path prefixes of both API versions.
 var versions = []struct{ name, objects, props, events string }{
@@ -178,4 +158,19 @@ func search(groups [][]map[string]any, sortProp, dir string, limit int, after st
 		body["after"] = after
 	}
 	return body
+}
+
+// callB sends a search from a benchmark.
+func callB(b *testing.B, s *hubspottest.Server, body any) int {
+	b.Helper()
+	buf, _ := json.Marshal(body)
+	req, _ := http.NewRequest("POST", s.URL+"/crm/v3/objects/contacts/search", bytes.NewReader(buf))
+	req.Header.Set("Authorization", "Bearer "+s.Token())
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
 }

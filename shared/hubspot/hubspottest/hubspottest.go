@@ -196,8 +196,10 @@ type Request struct {
 
 // Server is the in-memory HubSpot. It is an http.Handler and safe for concurrent use.
 type Server struct {
-	// URL is the base URL of a server started by NewTestServer or Serve.
+	// URL is the base URL of a server started by NewTestServer (for Serve, use BaseURL).
 	URL string
+	// baseURL is the URL of the running listener, safe to read from any goroutine.
+	baseURL atomic.Value
 
 	opts     Options
 	clock    func() time.Time
@@ -302,18 +304,31 @@ func NewTestServer(t testing.TB, opts Options) *Server {
 	s := New(opts)
 	ts := httptest.NewServer(s)
 	s.URL = ts.URL
+	s.baseURL.Store(ts.URL)
 	t.Cleanup(ts.Close)
 	return s
 }
 
 // Serve listens on addr (e.g. "127.0.0.1:8090") until ctx ends, for the local run.
-// URL is set once the listener is open.
+// BaseURL reports the address once the listener is open.
 func (s *Server) Serve(ctx context.Context, addr string) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("hubspottest: listen on %s: %w", addr, err)
 	}
-	s.URL = "http://" + ln.Addr().String()
+	return s.ServeListener(ctx, ln)
+}
+
+// BaseURL returns the URL of the running server ("" before it listens).
+func (s *Server) BaseURL() string {
+	u, _ := s.baseURL.Load().(string)
+	return u
+}
+
+// ServeListener serves on ln until ctx ends, then shuts down gracefully.
+func (s *Server) ServeListener(ctx context.Context, ln net.Listener) error {
+	addr := ln.Addr().String()
+	s.baseURL.Store("http://" + addr)
 	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.opts.Logger.Handler(), slog.LevelError)}
 	done := make(chan struct{})
 	go func() {
@@ -323,7 +338,7 @@ func (s *Server) Serve(ctx context.Context, addr string) error {
 		defer cancel()
 		_ = srv.Shutdown(shutCtx)
 	}()
-	err = srv.Serve(ln)
+	err := srv.Serve(ln)
 	<-done
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil

@@ -74,6 +74,11 @@ type objectStore struct {
 	recs         map[string]*record
 	order        []*record // insertion order (ids ascending)
 	byEmail      map[string]*record
+	// gen counts writes; visibleAllAt is when every write so far is visible to
+	// search. Together they say when a cached search result is still exact.
+	gen          uint64
+	visibleAllAt time.Time
+	searchCache  map[string]*cachedSearch
 }
 
 // record is one stored record. props maps are never changed in place, so
@@ -290,7 +295,8 @@ func (o *objectStore) indexEmail(rec *record, old map[string]string) {
 }
 
 // publish makes rec's current state visible to search after the lag (caller holds mu).
-func (s *Server) publish(rec *record, now time.Time, immediately bool) {
+func (s *Server) publish(o *objectStore, rec *record, now time.Time, immediately bool) {
+	o.gen++
 	snap := snapshot{props: rec.props, updated: rec.updated, hidden: rec.archived || rec.mergedInto != ""}
 	if immediately || s.opts.SearchLag <= 0 {
 		rec.vis = append(rec.vis[:0], snap)
@@ -307,6 +313,9 @@ func (s *Server) publish(rec *record, now time.Time, immediately bool) {
 	rec.vis = append(rec.vis[:0], rec.vis[keep:]...)
 	snap.at = now.Add(s.opts.SearchLag)
 	rec.vis = append(rec.vis, snap)
+	if snap.at.After(o.visibleAllAt) {
+		o.visibleAllAt = snap.at
+	}
 }
 
 // visible returns the state search sees at now, or nil.
@@ -364,7 +373,7 @@ func (s *Server) AddRecords(objType string, recs []SeedRecord) []string {
 		o.recs[rec.id] = rec
 		o.order = append(o.order, rec)
 		o.indexEmail(rec, nil)
-		s.publish(rec, now, true)
+		s.publish(o, rec, now, true)
 		ids[i] = rec.id
 	}
 	if !slices.IsSortedFunc(o.order, func(a, b *record) int { return cmpInt(a.num, b.num) }) {
@@ -430,7 +439,7 @@ func (s *Server) applyLocked(o *objectStore, rec *record, props map[string]strin
 	rec.props = next
 	rec.updated = now
 	o.indexEmail(rec, old)
-	s.publish(rec, now, false)
+	s.publish(o, rec, now, false)
 }
 
 // Update writes properties to a record as a HubSpot user would (no validation,
@@ -471,7 +480,7 @@ func (s *Server) Archive(objType, id string) {
 	rec.archived = true
 	rec.updated = now
 	o.indexEmail(rec, rec.props)
-	s.publish(rec, now, false)
+	s.publish(o, rec, now, false)
 }
 
 // Merge merges mergedID into primaryID the way HubSpot does: a NEW record id holds
@@ -522,7 +531,7 @@ func (s *Server) Merge(objType, primaryID, mergedID string) string {
 		r.mergedInto = rec.id
 		r.updated = now
 		o.indexEmail(r, old)
-		s.publish(r, now, false)
+		s.publish(o, r, now, false)
 	}
 	// Earlier merges into the old records now point at the new one.
 	for _, r := range o.recs {
@@ -533,7 +542,7 @@ func (s *Server) Merge(objType, primaryID, mergedID string) string {
 	o.recs[rec.id] = rec
 	o.order = append(o.order, rec)
 	o.indexEmail(rec, nil)
-	s.publish(rec, now, false)
+	s.publish(o, rec, now, false)
 	return rec.id
 }
 

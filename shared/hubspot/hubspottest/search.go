@@ -401,16 +401,15 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
 	}
 	query := strings.ToLower(strings.TrimSpace(req.Query))
 
-	type hit struct {
-		rec  *record
-		snap *snapshot
-		n    float64
-		has  bool
-		s    string
-	}
 	now := s.clock()
 	var hits []hit
-	if !stateOf(r).emptyWrite {
+	cacheKey, _ := json.Marshal([]any{req.FilterGroups, req.Sorts, query})
+	cached := o.searchCache[string(cacheKey)]
+	switch {
+	case stateOf(r).emptyWrite:
+	case cached != nil && cached.gen == o.gen:
+		hits = cached.hits
+	default:
 		for _, rec := range o.order {
 			snap := rec.visible(now)
 			if snap == nil || snap.hidden {
@@ -429,36 +428,15 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
 			}
 			hits = append(hits, h)
 		}
+		sortHits(hits, sorter)
+		if !now.Before(o.visibleAllAt) {
+			// Every write is visible, so until the next write this answer stays exact.
+			if o.searchCache == nil || len(o.searchCache) >= maxCachedSearches {
+				o.searchCache = map[string]*cachedSearch{}
+			}
+			o.searchCache[string(cacheKey)] = &cachedSearch{gen: o.gen, hits: hits}
+		}
 	}
-	slices.SortFunc(hits, func(a, b hit) int {
-		// Records without a value sort last either way; ties break by id.
-		if a.has != b.has {
-			if a.has {
-				return -1
-			}
-			return 1
-		}
-		c := 0
-		if a.has {
-			if sorter.numeric {
-				switch {
-				case a.n < b.n:
-					c = -1
-				case a.n > b.n:
-					c = 1
-				}
-			} else {
-				c = strings.Compare(a.s, b.s)
-			}
-			if sorter.desc {
-				c = -c
-			}
-		}
-		if c == 0 {
-			c = cmpInt(a.rec.num, b.rec.num)
-		}
-		return c
-	})
 	end := min(after+limit, len(hits), searchResultCap)
 	type paging struct {
 		Next struct {
@@ -513,4 +491,55 @@ func (o *objectStore) matchQuery(q string, snap *snapshot) bool {
 		}
 	}
 	return false
+}
+
+// hit is one search match with its sort key.
+type hit struct {
+	rec  *record
+	snap *snapshot
+	n    float64
+	has  bool
+	s    string
+}
+
+// cachedSearch is a sorted match list, exact while the object type's gen is unchanged.
+type cachedSearch struct {
+	gen  uint64
+	hits []hit
+}
+
+// maxCachedSearches bounds the per-type cache of sorted search results.
+const maxCachedSearches = 16
+
+// sortHits orders matches by the sort, records without a value last, ties by id.
+func sortHits(hits []hit, sorter csort) {
+	slices.SortFunc(hits, func(a, b hit) int {
+		// Records without a value sort last either way; ties break by id.
+		if a.has != b.has {
+			if a.has {
+				return -1
+			}
+			return 1
+		}
+		c := 0
+		if a.has {
+			if sorter.numeric {
+				switch {
+				case a.n < b.n:
+					c = -1
+				case a.n > b.n:
+					c = 1
+				}
+			} else {
+				c = strings.Compare(a.s, b.s)
+			}
+			if sorter.desc {
+				c = -c
+			}
+		}
+		if c == 0 {
+			c = cmpInt(a.rec.num, b.rec.num)
+		}
+		return c
+	})
 }
