@@ -84,7 +84,8 @@ func WithClock(now func() time.Time) InboundOption { return func(in *Inbound) { 
 func WithLogger(l *slog.Logger) InboundOption { return func(in *Inbound) { in.log = l } }
 
 // WithDeadlineMargin sets how long before the context's deadline the poll
-// stops starting pages (default DefaultDeadlineMargin).
+// stops starting pages (default DefaultDeadlineMargin, capped at a quarter
+// of the time left when the run starts).
 func WithDeadlineMargin(d time.Duration) InboundOption {
 	return func(in *Inbound) { in.margin = d }
 }
@@ -156,7 +157,8 @@ func (in *Inbound) Run(ctx context.Context, mode Mode) (*Report, error) {
 	started := in.now()
 	r := &run{Inbound: in, id: newRunID(started), calls: map[string]int64{}}
 	if d, ok := ctx.Deadline(); ok {
-		r.budget = d.Add(-in.margin)
+		// A short invocation keeps at most a quarter of its time in reserve.
+		r.budget = d.Add(-min(in.margin, time.Until(d)/4))
 	}
 	rep := &Report{RunID: r.id, Job: JobInbound, Mode: mode, Started: started}
 	var before map[string]int64
@@ -297,6 +299,16 @@ func (r *run) incremental(ctx context.Context, obj Object, cur *cursorState, or 
 		*cur = next
 		if err := r.checkpoint(ctx, obj, *cur, or); err != nil {
 			return err
+		}
+	}
+	// The walk is finished: every record up to the cursor's millisecond was
+	// read, and that millisecond is settled (at or before safe), so the next
+	// walk may start after it. That makes an idle poll one search call,
+	// where resuming inside the millisecond by id would cost two.
+	if cur.AfterID != "" && cur.SinceMS <= safe {
+		*cur = cursorState{SinceMS: cur.SinceMS + 1}
+		if err := r.store.PutCursor(ctx, r.env, cursorName(obj), cur.encode()); err != nil {
+			return fmt.Errorf("checkpoint: %w", err)
 		}
 	}
 	return nil
