@@ -364,10 +364,14 @@ func (c *Client) once(ctx context.Context, r *request, target string, payload []
 			c.pacer.pause(wait, true)
 			return resp, rl, c.jitter(wait)
 		default:
-			// TEN_SECONDLY_ROLLING (or unknown): wait for the window to roll, for every caller.
+			// TEN_SECONDLY_ROLLING (or unknown): wait for the window to roll, for every caller:
+			// until our oldest send in it leaves it, or the whole window on a repeat.
 			wait := retryAfter
 			if wait <= 0 {
 				wait = c.pacer.window()
+				if attempt == 0 {
+					wait = c.pacer.windowFrees()
+				}
 			}
 			c.pacer.pause(wait, false)
 			return resp, rl, c.jitter(wait)

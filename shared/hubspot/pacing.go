@@ -32,9 +32,9 @@ const (
 const (
 	// burstFraction of the window limit may go out at once; the rest is spread evenly.
 	burstFraction = 20 // burst = limit/20
-	// windowSafety requests are kept in reserve per window for clock skew and network jitter
-	// between our send time and HubSpot's count.
-	windowSafety = 2
+	// safetyFraction of the window limit (at least one request) is kept in reserve for
+	// network and scheduling jitter between our send time and HubSpot's count.
+	safetyFraction = 50 // safety = limit/50
 	// searchShare paces search at 90% of its per-second limit: requests 222 ms apart leave
 	// room for jitter while a 1 s window still holds at most 5.
 	searchShare = 0.9
@@ -137,6 +137,8 @@ type pacer struct {
 	pausedUntil       time.Time     // all calls wait (ten-secondly 429, 0 remaining)
 	searchPausedUntil time.Time     // search calls wait (secondly 429)
 	dailyUntil        time.Time     // calls refused (DAILY 429 or budget spent)
+	sent              []time.Time   // ring of our last PerWindow send times
+	sentNext          int
 }
 
 func newPacer(l Limits, clock Clock) *pacer {
@@ -155,7 +157,7 @@ func newPacer(l Limits, clock Clock) *pacer {
 // burst b and rate r admits at most b + r*window in any window, so r = (n - b - safety)/window.
 func generalRate(n int, window time.Duration) (rate.Limit, int) {
 	b := max(1, n/burstFraction)
-	per := max(1, n-b-windowSafety)
+	per := max(1, n-b-max(1, n/safetyFraction))
 	return rate.Limit(float64(per) / window.Seconds()), b
 }
 
@@ -221,6 +223,7 @@ func (p *pacer) wait(ctx context.Context, search bool) (time.Duration, error) {
 		}
 		r := p.general.ReserveN(now, 1)
 		d := r.DelayFrom(now)
+		p.logSendLocked(now.Add(d))
 		p.mu.Unlock()
 		if err := sleep(d); err != nil {
 			r.CancelAt(p.clock.Now())
@@ -321,4 +324,33 @@ func headerInt(h headerGetter, name string) (int, bool) {
 		return 0, false
 	}
 	return n, true
+}
+
+// logSendLocked remembers a send time, to know when the rolling window frees a slot.
+func (p *pacer) logSendLocked(t time.Time) {
+	n := max(1, p.limits.PerWindow)
+	if len(p.sent) != n {
+		p.sent, p.sentNext = make([]time.Time, 0, n), 0
+	}
+	if len(p.sent) < n {
+		p.sent = append(p.sent, t)
+		return
+	}
+	p.sent[p.sentNext] = t
+	p.sentNext = (p.sentNext + 1) % n
+}
+
+// windowFrees returns how long until our oldest send in the rolling window leaves it: after a
+// ten-secondly 429 that is when a slot opens (if we are the account's only caller). It is the
+// whole window when the log does not know.
+func (p *pacer) windowFrees() time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := p.clock.Now()
+	if len(p.sent) < p.limits.PerWindow {
+		return p.limits.Window
+	}
+	oldest := p.sent[p.sentNext] // the ring is full: sentNext is the oldest entry
+	d := oldest.Add(p.limits.Window).Sub(now)
+	return min(max(d, p.limits.Window/100), p.limits.Window)
 }
