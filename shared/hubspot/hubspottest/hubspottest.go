@@ -477,7 +477,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		st.oauth = oauth
 	}
-	if endpoint != EndpointOAuth && endpoint != EndpointUnknown {
+	if endpoint != EndpointUnknown {
 		act := s.decideFault(endpoint)
 		switch act.kind {
 		case faultDrop:
@@ -496,7 +496,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
-		if !s.admit(sw, endpoint) {
+		// The token endpoint is not rate limited.
+		if endpoint != EndpointOAuth && !s.admit(sw, endpoint) {
 			return
 		}
 	}
