@@ -2,24 +2,46 @@ package handler
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"time"
+
+	"github.com/pilotsync/pilotsync/shared/config"
+	"github.com/pilotsync/pilotsync/shared/hubsync"
+	"github.com/pilotsync/pilotsync/shared/profileimport"
+	"github.com/pilotsync/pilotsync/shared/store"
 )
 
 // Poll actions accepted by the poll function.
 const (
-	PollActionSync    = "sync"
+	// PollActionPoll is the incremental inbound poll; scheduled events run it.
+	PollActionPoll = "poll"
+	// PollActionSync is the manual "sync now": a full inbound sync.
+	PollActionSync = "sync"
+	// PollActionPreview is the read-only preview (not wired yet).
 	PollActionPreview = "preview"
+	// PollActionImport imports a Userpilot export file into the profiles.
+	PollActionImport = "import"
 )
 
 // PollInput is the poll function's payload: an EventBridge scheduled event
-// (source "aws.events") or a manual invocation such as {"action":"sync"} or
-// {"action":"preview","users":["a@b.com"],"companies":["c1"]}.
+// (source "aws.events", or EventBridge Scheduler's "aws.scheduler"), or a
+// manual invocation:
+//
+//	{"action":"poll"}      the incremental inbound poll (what the schedule runs)
+//	{"action":"sync"}      sync now: a full inbound sync
+//	{"action":"import","kind":"users","path":"/tmp/users.csv"}
+//	                       import a Userpilot users/companies export (CSV or
+//	                       NDJSON, optionally .gz) from a file the function can read
+//	{"action":"preview","users":["a@b.com"],"companies":["c1"]}
 type PollInput struct {
-	// Action is "sync" or "preview" for manual invocations, empty for schedules.
 	Action    string   `json:"action,omitempty"`
 	Users     []string `json:"users,omitempty"`
 	Companies []string `json:"companies,omitempty"`
+	// Kind ("users" or "companies") and Path name the import's file.
+	Kind string `json:"kind,omitempty"`
+	Path string `json:"path,omitempty"`
 	// Source and DetailType are set by EventBridge on scheduled events.
 	Source     string    `json:"source,omitempty"`
 	DetailType string    `json:"detail-type,omitempty"`
@@ -28,32 +50,161 @@ type PollInput struct {
 
 // PollResult is the poll function's JSON report.
 type PollResult struct {
+	// Status is the inbound run's status (complete, partial, failed,
+	// lease_held), "ok" for an import, or "not_configured".
 	Status  string           `json:"status"`
 	Action  string           `json:"action"`
 	Message string           `json:"message,omitempty"`
 	Counts  map[string]int64 `json:"counts,omitempty"`
+	// Inbound is the inbound run record (poll and sync).
+	Inbound *hubsync.Report `json:"inbound,omitempty"`
+	// Import is the import's outcome.
+	Import *profileimport.Result `json:"import,omitempty"`
 }
 
-// Poll handles the 5-minute schedule and manual sync/preview invocations.
-type Poll struct{}
+// InboundRunner runs the inbound poll (hubsync.Inbound).
+type InboundRunner interface {
+	Run(ctx context.Context, mode hubsync.Mode) (*hubsync.Report, error)
+}
 
-// NewPoll returns a poll handler.
-func NewPoll() *Poll { return &Poll{} }
+// Poll handles the 5-minute schedule and the manual sync, import and preview
+// invocations. Build it once per cold start.
+type Poll struct {
+	inbound InboundRunner
+	imports profileimport.Store
+	cfg     *config.Config
+	log     *slog.Logger
+}
 
-// Handle validates in and runs the poll. The engine is not wired yet, so it
-// reports "not_configured".
+// PollOption configures a Poll.
+type PollOption func(*Poll)
+
+// WithPollImports enables the import action, writing profiles to st with the
+// mapping in cfg (environment, match properties, outbound properties).
+func WithPollImports(st profileimport.Store, cfg *config.Config) PollOption {
+	return func(p *Poll) { p.imports, p.cfg = st, cfg }
+}
+
+// WithPollLogger sets the logger.
+func WithPollLogger(l *slog.Logger) PollOption { return func(p *Poll) { p.log = l } }
+
+// NewPoll returns a poll handler running inbound. A nil inbound answers
+// "not_configured".
+func NewPoll(inbound InboundRunner, opts ...PollOption) *Poll {
+	p := &Poll{inbound: inbound, log: slog.Default()}
+	for _, o := range opts {
+		o(p)
+	}
+	return p
+}
+
+// Handle runs the action in. Failures of the run itself (an object type that
+// stopped on an error, a time-budget stop) are in the result, whose status
+// says so, not in the error: the next scheduled run resumes from the last
+// checkpoint, so a Lambda retry would add nothing. The error is for input
+// that can never work and for a run that could not start.
 func (h *Poll) Handle(ctx context.Context, in PollInput) (PollResult, error) {
 	action := in.Action
 	switch {
-	case action == "" && in.Source == "aws.events":
-		action = PollActionSync
-	case action == PollActionSync:
+	case action == "" && (in.Source == "aws.events" || in.Source == "aws.scheduler" || in.DetailType == "Scheduled Event"):
+		action = PollActionPoll
+	case action == PollActionPoll, action == PollActionSync:
+	case action == PollActionImport:
+		return h.importFile(ctx, in)
 	case action == PollActionPreview:
 		if len(in.Users) == 0 && len(in.Companies) == 0 {
 			return PollResult{}, fmt.Errorf("poll: preview needs users or companies")
 		}
+		return PollResult{Status: "not_configured", Action: action, Message: "preview is not wired yet"}, nil
 	default:
-		return PollResult{}, fmt.Errorf("poll: unknown action %q (want sync, preview or a scheduled event)", in.Action)
+		return PollResult{}, fmt.Errorf("poll: unknown action %q (want poll, sync, import, preview or a scheduled event)", in.Action)
 	}
-	return PollResult{Status: "not_configured", Action: action, Message: "the sync engine is not wired yet"}, nil
+	if h.inbound == nil {
+		return PollResult{Status: "not_configured", Action: action, Message: "the inbound sync is not configured"}, nil
+	}
+	mode := hubsync.ModeIncremental
+	if action == PollActionSync {
+		mode = hubsync.ModeFull
+	}
+	rep, err := h.inbound.Run(ctx, mode)
+	if err != nil {
+		return PollResult{}, fmt.Errorf("poll: %s: %w", action, err)
+	}
+	res := PollResult{Status: rep.Status, Action: action, Message: rep.Message, Inbound: rep, Counts: map[string]int64{
+		"read": rep.Totals.Read, "written": rep.Totals.Written, "failed": rep.Totals.Failed,
+		"linked": rep.Totals.Linked, "relinked": rep.Totals.Relinked, "unlinked": rep.Totals.Unlinked,
+	}}
+	if rep.Error != "" {
+		res.Message = rep.Error
+	}
+	return res, nil
+}
+
+// importFile runs the import action.
+func (h *Poll) importFile(ctx context.Context, in PollInput) (PollResult, error) {
+	if h.imports == nil || h.cfg == nil {
+		return PollResult{Status: "not_configured", Action: PollActionImport, Message: "imports are not configured"}, nil
+	}
+	if in.Path == "" {
+		return PollResult{}, errors.New("poll: import needs a path")
+	}
+	opts, err := ImportOptions(h.cfg, in.Kind)
+	if err != nil {
+		return PollResult{}, fmt.Errorf("poll: import: %w", err)
+	}
+	opts.Progress = func(r profileimport.Result) {
+		h.log.InfoContext(ctx, "import progress", "kind", in.Kind, "rows", r.Rows, "created", r.Created, "updated", r.Updated, "bad", r.Bad)
+	}
+	res, err := profileimport.ImportFile(ctx, h.imports, in.Path, opts)
+	if err != nil {
+		return PollResult{}, fmt.Errorf("poll: import: %w", err)
+	}
+	return PollResult{Status: "ok", Action: PollActionImport, Import: res, Counts: map[string]int64{
+		"rows": res.Rows, "created": res.Created, "updated": res.Updated, "unchanged": res.Unchanged, "bad": res.Bad,
+	}}, nil
+}
+
+// ImportOptions returns the import options for kind ("users" or "companies",
+// also "user" / "company") from the mapping in cfg.
+func ImportOptions(cfg *config.Config, kind string) (profileimport.Options, error) {
+	var m config.ObjectMapping
+	opts := profileimport.Options{Env: cfg.Userpilot.Environment}
+	switch kind {
+	case "users", "user":
+		opts.Kind, m = store.KindUser, cfg.Mapping.Users
+	case "companies", "company":
+		opts.Kind, m = store.KindCompany, cfg.Mapping.Companies
+	default:
+		return opts, fmt.Errorf("unknown kind %q (want users or companies)", kind)
+	}
+	if opts.Env == "" {
+		opts.Env = config.DefaultEnvironment
+	}
+	opts.MatchProperty = m.Match.Userpilot
+	for _, o := range m.Outbound {
+		name := o.Userpilot
+		if name == "" {
+			name = o.HubSpot
+		}
+		opts.Outbound = append(opts.Outbound, name)
+	}
+	return opts, nil
+}
+
+// InboundFromConfig builds the inbound poll from integration.yaml and the
+// clients.
+func InboundFromConfig(cfg *config.Config, st hubsync.InboundStore, hs hubsync.HubSpotReader, up hubsync.UserpilotWriter, opts ...hubsync.InboundOption) (*hubsync.Inbound, error) {
+	objs, err := hubsync.ObjectsFromConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	env := cfg.Userpilot.Environment
+	if env == "" {
+		env = config.DefaultEnvironment
+	}
+	overlap := cfg.Schedule.SearchOverlap.D()
+	if overlap == 0 {
+		overlap = config.DefaultSearchOverlap
+	}
+	return hubsync.NewInbound(st, hs, up, hubsync.InboundConfig{Env: env, Objects: objs, Overlap: overlap}, opts...)
 }
