@@ -329,7 +329,7 @@ func headerInt(h headerGetter, name string) (int, bool) {
 // logSendLocked remembers a send time, to know when the rolling window frees a slot.
 func (p *pacer) logSendLocked(t time.Time) {
 	n := max(1, p.limits.PerWindow)
-	if len(p.sent) != n {
+	if cap(p.sent) != n {
 		p.sent, p.sentNext = make([]time.Time, 0, n), 0
 	}
 	if len(p.sent) < n {
@@ -341,8 +341,9 @@ func (p *pacer) logSendLocked(t time.Time) {
 }
 
 // windowFrees returns how long until our oldest send in the rolling window leaves it: after a
-// ten-secondly 429 that is when a slot opens (if we are the account's only caller). It is the
-// whole window when the log does not know.
+// ten-secondly 429 that is when a slot opens if we are the account's only caller. It is at
+// least a tenth of the window (someone else may be using the budget) and the whole window when
+// the log has not filled yet.
 func (p *pacer) windowFrees() time.Duration {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -352,5 +353,5 @@ func (p *pacer) windowFrees() time.Duration {
 	}
 	oldest := p.sent[p.sentNext] // the ring is full: sentNext is the oldest entry
 	d := oldest.Add(p.limits.Window).Sub(now)
-	return min(max(d, p.limits.Window/100), p.limits.Window)
+	return min(max(d, p.limits.Window/10), p.limits.Window)
 }
