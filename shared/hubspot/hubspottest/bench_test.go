@@ -28,3 +28,11 @@ func BenchmarkSearchPage(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkSeed100k measures seeding 100,000 contacts.
+func BenchmarkSeed100k(b *testing.B) {
+	for range b.N {
+		s := hubspottest.New(hubspottest.Options{})
+		s.SeedContacts(100000, nil)
+	}
+}

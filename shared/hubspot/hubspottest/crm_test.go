@@ -466,7 +466,8 @@ func TestSeed100k(t *testing.T) {
 	s := hubspottest.New(hubspottest.Options{})
 	start := time.Now()
 	ids := s.SeedContacts(100000, nil)
-	limit := 2 * time.Second
+	// About 0.4 s on an idle core (BenchmarkSeed100k); the slack absorbs a busy machine.
+	limit := 3 * time.Second
 	if raceEnabled {
 		limit *= 10 // the race detector slows allocation-heavy code about tenfold
 	}

@@ -332,6 +332,11 @@ func (rec *record) visible(now time.Time) *snapshot {
 // ids. It creates the object type if unknown. It panics on an invalid or duplicate ID,
 // like other test fixtures.
 func (s *Server) AddRecords(objType string, recs []SeedRecord) []string {
+	return s.addRecords(objType, recs, false)
+}
+
+// addRecords stores seeds; owned says the Properties maps may be kept as they are.
+func (s *Server) addRecords(objType string, recs []SeedRecord, owned bool) []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	o := s.ensureType(objType)
@@ -364,7 +369,10 @@ func (s *Server) AddRecords(objType string, recs []SeedRecord) []string {
 			rec.created = sr.CreatedAt.Truncate(time.Millisecond)
 		}
 		rec.archived = sr.Archived
-		rec.props = maps.Clone(sr.Properties)
+		rec.props = sr.Properties
+		if !owned {
+			rec.props = maps.Clone(sr.Properties)
+		}
 		if rec.props == nil {
 			rec.props = map[string]string{}
 		}
@@ -396,16 +404,18 @@ func cmpInt(a, b int64) int {
 // default contact i has email contact<i>@example.com, firstname Contact, lastname <i>.
 func (s *Server) SeedContacts(n int, fn func(i int) SeedRecord) []string {
 	recs := make([]SeedRecord, n)
-	for i := range recs {
-		if fn != nil {
+	if fn != nil {
+		for i := range recs {
 			recs[i] = fn(i)
-			continue
 		}
+		return s.AddRecords("contacts", recs)
+	}
+	for i := range recs {
 		recs[i] = SeedRecord{Properties: map[string]string{
-			propEmail: fmt.Sprintf("contact%d@example.com", i), "firstname": "Contact", "lastname": strconv.Itoa(i),
+			propEmail: "contact" + strconv.Itoa(i) + "@example.com", "firstname": "Contact", "lastname": strconv.Itoa(i),
 		}}
 	}
-	return s.AddRecords("contacts", recs)
+	return s.addRecords("contacts", recs, true)
 }
 
 // mustRecord finds a live record or panics (test helpers; caller holds mu).
