@@ -150,3 +150,38 @@ func (s *Server) write429(w http.ResponseWriter, policy string) {
 	writeJSON(w, http.StatusTooManyRequests, rateLimitBody{Status: "error", Message: msg, ErrorType: "RATE_LIMIT",
 		CorrelationID: s.correlationID(), PolicyName: policy})
 }
+
+// Tier limits from HUBSPOT.md's rate-limit table.
+const (
+	freePerTenSeconds       = 100     // private app / service key, Free or Starter
+	freeDaily               = 250000  // account-wide
+	enterpriseDaily         = 1000000 // Enterprise
+	addOnPerTenSeconds      = 250     // with the API limit increase add-on
+	addOnDaily              = 1000000 // per add-on, on top of the tier
+	publicAppPerTenSeconds  = 110     // public OAuth app, per installing account
+	tierFree, tierStarter   = "free", "starter"
+	tierPro, tierEnterprise = "professional", "enterprise"
+)
+
+// WithTier returns o with PerTenSeconds and Daily set for a HubSpot tier ("free",
+// "starter", "professional", "enterprise"), a number of API limit increase add-ons,
+// and whether calls come from a public OAuth app (110 per 10 s, no daily limit).
+// Unknown tiers get the Professional limits.
+func (o Options) WithTier(tier string, addOns int, publicApp bool) Options {
+	switch tier {
+	case tierFree, tierStarter:
+		o.PerTenSeconds, o.Daily = freePerTenSeconds, freeDaily
+	case tierEnterprise:
+		o.PerTenSeconds, o.Daily = DefaultPerTenSeconds, enterpriseDaily
+	default:
+		o.PerTenSeconds, o.Daily = DefaultPerTenSeconds, DefaultDaily
+	}
+	if addOns > 0 {
+		o.PerTenSeconds = addOnPerTenSeconds
+		o.Daily += addOns * addOnDaily
+	}
+	if publicApp {
+		o.PerTenSeconds, o.Daily = publicAppPerTenSeconds, -1
+	}
+	return o
+}

@@ -331,3 +331,29 @@ func TestConcurrentUse(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+func TestWithTier(t *testing.T) {
+	tests := []struct {
+		tier               string
+		addOns             int
+		public             bool
+		wantMax, wantDaily string
+	}{
+		{"starter", 0, false, "100", "250000"},
+		{"professional", 0, false, "190", "625000"},
+		{"enterprise", 1, false, "250", "2000000"},
+		{"professional", 0, true, "110", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.tier, func(t *testing.T) {
+			s := hubspottest.NewTestServer(t, hubspottest.Options{}.WithTier(tc.tier, tc.addOns, tc.public))
+			r := call(t, s, "GET", "/crm/v3/objects/contacts", nil)
+			if got := r.header.Get("X-HubSpot-RateLimit-Max"); got != tc.wantMax {
+				t.Errorf("max: got %s, want %s", got, tc.wantMax)
+			}
+			if got := r.header.Get("X-HubSpot-RateLimit-Daily"); got != tc.wantDaily {
+				t.Errorf("daily: got %q, want %q", got, tc.wantDaily)
+			}
+		})
+	}
+}
