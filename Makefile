@@ -1,0 +1,114 @@
+# pilotsync Makefile.
+#
+#   make run        run the jobs locally against the local stack and the in-memory
+#                   HubSpot/Userpilot (or the real ones when HUBSPOT_TOKEN /
+#                   USERPILOT_API_KEY are set); RUN_ARGS=--once for one cycle
+#   make test       vet, format check, every test with -race against the local
+#                   emulators (PILOTSYNC_REQUIRE_EMULATORS=1), cfn-lint. Needs the
+#                   stack up (make stack-up; .ci/run starts and stops it itself)
+#   make build      build the three Lambda bootstraps (what `sam build` calls per function)
+#   make stack-up / stack-down / stack-status   the local AWS stack (scripts/stack.sh)
+#   make bench      Go benchmarks
+#   make lint       vet, format check, cfn-lint
+#   make schema     regenerate integration.schema.json from the config types
+#
+# sam build runs `make build-<LogicalId> ARTIFACTS_DIR=...` for each function
+# (template.yaml: CodeUri: ., BuildMethod: makefile).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+GO ?= go
+
+# The config packaged into every function artifact (read at /var/task/integration.yaml).
+CONFIG ?= integration.yaml
+# Where `make build` puts the bootstraps when sam does not say.
+ARTIFACTS_DIR ?= $(CURDIR)/bin
+
+# Local stack endpoints (scripts/stack.sh uses the same ports). The AWS SDK reads
+# these itself: there are no pilotsync-specific endpoint variables.
+DYNAMODB_PORT ?= $(or $(PILOTSYNC_DYNAMODB_PORT),8000)
+SQS_PORT ?= $(or $(PILOTSYNC_SQS_PORT),5000)
+SES_PORT ?= $(or $(PILOTSYNC_SES_PORT),8005)
+EMULATOR_ENV := \
+	AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$(DYNAMODB_PORT) \
+	AWS_ENDPOINT_URL_SQS=http://127.0.0.1:$(SQS_PORT) \
+	AWS_ENDPOINT_URL_SES=http://127.0.0.1:$(SES_PORT) \
+	AWS_REGION=$${AWS_REGION:-us-east-1} \
+	AWS_ACCESS_KEY_ID=$${AWS_ACCESS_KEY_ID:-test} \
+	AWS_SECRET_ACCESS_KEY=$${AWS_SECRET_ACCESS_KEY:-test}
+
+TEST_TIMEOUT ?= 12m
+RUN_ARGS ?=
+
+.PHONY: build build-PollFunction build-DailyMeasuredFunction build-ActivityFunction \
+	test vet fmt-check cfn-lint lint run bench schema stack-up stack-down stack-status clean
+
+# build_function builds ./functions/$(1) as $(ARTIFACTS_DIR)/bootstrap for Lambda
+# (arm64, no cgo, no RPC shim) and packages the integration config next to it.
+define build_function
+	mkdir -p "$(ARTIFACTS_DIR)"
+	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -trimpath -tags lambda.norpc -ldflags='-s -w' \
+		-o "$(ARTIFACTS_DIR)/bootstrap" ./functions/$(1)
+	if [ -f "$(CONFIG)" ]; then \
+		cp "$(CONFIG)" "$(ARTIFACTS_DIR)/integration.yaml"; \
+	else \
+		echo "WARNING: $(CONFIG) not found: $(1) is packaged without a config and will refuse to start." >&2; \
+		echo "         Copy integration.example.yaml to integration.yaml, edit it, and build again." >&2; \
+	fi
+endef
+
+build-PollFunction:
+	$(call build_function,poll)
+
+build-DailyMeasuredFunction:
+	$(call build_function,daily-measured)
+
+build-ActivityFunction:
+	$(call build_function,activity)
+
+# build puts each function's artifact in its own directory, as sam build does.
+build:
+	$(MAKE) --no-print-directory build-PollFunction ARTIFACTS_DIR=$(ARTIFACTS_DIR)/PollFunction
+	$(MAKE) --no-print-directory build-DailyMeasuredFunction ARTIFACTS_DIR=$(ARTIFACTS_DIR)/DailyMeasuredFunction
+	$(MAKE) --no-print-directory build-ActivityFunction ARTIFACTS_DIR=$(ARTIFACTS_DIR)/ActivityFunction
+
+vet:
+	$(GO) vet ./...
+
+fmt-check:
+	@out="$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.stack/*'))"; \
+	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+
+cfn-lint:
+	cfn-lint -t template.yaml
+
+lint: vet fmt-check cfn-lint
+
+# test needs the local stack; it never starts or stops it (.ci/run does both).
+test: vet fmt-check
+	@scripts/stack.sh status >/dev/null || { scripts/stack.sh status || true; \
+		echo "make test: the local stack is not up. Run 'make stack-up' first (CI: .ci/run starts it)." >&2; exit 1; }
+	$(EMULATOR_ENV) PILOTSYNC_REQUIRE_EMULATORS=1 $(GO) test -race -timeout $(TEST_TIMEOUT) ./...
+	cfn-lint -t template.yaml
+
+run: stack-up
+	$(EMULATOR_ENV) $(GO) run ./cmd/pilotsync run $(RUN_ARGS)
+
+bench:
+	$(EMULATOR_ENV) $(GO) test -run '^$$' -bench . -benchmem ./...
+
+schema:
+	@if [ -d shared/config/cmd/genschema ]; then $(GO) generate ./shared/config && echo "wrote integration.schema.json"; \
+	else echo "make schema: shared/config/cmd/genschema does not exist yet" >&2; exit 1; fi
+
+stack-up:
+	@scripts/stack.sh up >/dev/null
+
+stack-down:
+	@scripts/stack.sh down
+
+stack-status:
+	@scripts/stack.sh status
+
+clean:
+	rm -rf bin .aws-sam

@@ -1,0 +1,604 @@
+// Package pilotsync_test checks template.yaml, the SAM template that deploys
+// pilotsync, by translating it to CloudFormation offline with aws-sam-translator
+// (scripts/sam-translate.py) and asserting on the result, and checks that the
+// table it declares is the one shared/store creates.
+package pilotsync_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/pilotsync/pilotsync/shared/awstest"
+	"github.com/pilotsync/pilotsync/shared/store"
+)
+
+// functions are the logical ids of the Lambda functions; the Makefile has a
+// build-<id> target for each (sam build calls them).
+var functions = []string{"PollFunction", "DailyMeasuredFunction", "ActivityFunction"}
+
+// lambdaVisibilityFactor: AWS recommends an SQS visibility timeout of at least
+// six times the function timeout for SQS event sources (Lambda developer guide,
+// "Using Lambda with Amazon SQS").
+const lambdaVisibilityFactor = 6
+
+type cfn struct {
+	Parameters map[string]map[string]any
+	Conditions map[string]any
+	Resources  map[string]resource
+	Outputs    map[string]map[string]any
+}
+
+type resource struct {
+	Type       string
+	Condition  string
+	Metadata   map[string]any
+	Properties map[string]any
+}
+
+var (
+	translateOnce sync.Once
+	translated    *cfn
+	translateErr  error
+	translateSkip string
+)
+
+// translate returns template.yaml translated to CloudFormation (once per test
+// binary). A missing translator skips, or fails under PILOTSYNC_REQUIRE_EMULATORS=1.
+func translate(t *testing.T) *cfn {
+	t.Helper()
+	translateOnce.Do(func() {
+		if _, err := exec.LookPath("python3"); err != nil {
+			translateSkip = "python3 not on PATH"
+			return
+		}
+		if err := exec.Command("python3", "-c", "import samtranslator").Run(); err != nil {
+			translateSkip = "aws-sam-translator not installed for python3 (pip install aws-sam-translator)"
+			return
+		}
+		cmd := exec.Command("python3", "scripts/sam-translate.py", "template.yaml")
+		cmd.Env = append(os.Environ(), "AWS_DEFAULT_REGION=us-east-1")
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			translateErr = fmt.Errorf("sam-translate: %w\n%s", err, stderr.String())
+			return
+		}
+		var c cfn
+		if err := json.Unmarshal(out, &c); err != nil {
+			translateErr = fmt.Errorf("decode translated template: %w", err)
+			return
+		}
+		translated = &c
+	})
+	if translateSkip != "" {
+		if os.Getenv("PILOTSYNC_REQUIRE_EMULATORS") == "1" {
+			t.Fatalf("%s, but PILOTSYNC_REQUIRE_EMULATORS=1", translateSkip)
+		}
+		t.Skip(translateSkip)
+	}
+	if translateErr != nil {
+		t.Fatal(translateErr)
+	}
+	return translated
+}
+
+// param returns the default of a template parameter as a string.
+func (c *cfn) param(t *testing.T, name string) string {
+	t.Helper()
+	p, ok := c.Parameters[name]
+	if !ok {
+		t.Fatalf("parameter %s missing", name)
+	}
+	return fmt.Sprint(p["Default"])
+}
+
+// resolve evaluates Ref (to a parameter: its default) and Fn::Sub over parameter
+// defaults, leaving other intrinsics as they are.
+func (c *cfn) resolve(t *testing.T, v any) any {
+	t.Helper()
+	m, ok := v.(map[string]any)
+	if !ok || len(m) != 1 {
+		return v
+	}
+	if ref, ok := m["Ref"].(string); ok {
+		if _, isParam := c.Parameters[ref]; isParam {
+			return c.param(t, ref)
+		}
+		return v
+	}
+	if s, ok := m["Fn::Sub"].(string); ok {
+		return regexp.MustCompile(`\$\{([A-Za-z0-9]+)\}`).ReplaceAllStringFunc(s, func(x string) string {
+			name := x[2 : len(x)-1]
+			if _, isParam := c.Parameters[name]; isParam {
+				return c.param(t, name)
+			}
+			return x
+		})
+	}
+	return v
+}
+
+func (c *cfn) number(t *testing.T, v any) int {
+	t.Helper()
+	n, err := strconv.Atoi(fmt.Sprint(c.resolve(t, v)))
+	if err != nil {
+		t.Fatalf("%v is not a number: %v", v, err)
+	}
+	return n
+}
+
+func (c *cfn) res(t *testing.T, id, typ string) resource {
+	t.Helper()
+	r, ok := c.Resources[id]
+	if !ok {
+		t.Fatalf("resource %s missing", id)
+	}
+	if r.Type != typ {
+		t.Fatalf("resource %s: type = %s, want %s", id, r.Type, typ)
+	}
+	return r
+}
+
+// byType returns the ids of resources of type typ, sorted.
+func (c *cfn) byType(typ string) []string {
+	var ids []string
+	for id, r := range c.Resources {
+		if r.Type == typ {
+			ids = append(ids, id)
+		}
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+func jsonOf(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+func ref(id string) string               { return jsonOf(map[string]any{"Ref": id}) }
+func getAtt(id, attr string) string      { return jsonOf(map[string]any{"Fn::GetAtt": []string{id, attr}}) }
+func get(m map[string]any, k string) any { return m[k] }
+func sub(m any, k string) map[string]any {
+	mm, _ := m.(map[string]any)
+	x, _ := mm[k].(map[string]any)
+	return x
+}
+
+func TestTemplateFunctions(t *testing.T) {
+	c := translate(t)
+	wantEnv := []string{"PILOTSYNC_TABLE", "PILOTSYNC_QUEUE_URL", "PILOTSYNC_DLQ_URL", "HUBSPOT_SECRET_ARN", "USERPILOT_SECRET_ARN", "PILOTSYNC_CONFIG"}
+	for _, id := range functions {
+		t.Run(id, func(t *testing.T) {
+			r := c.res(t, id, "AWS::Lambda::Function")
+			p := r.Properties
+			if got := p["Runtime"]; got != "provided.al2023" {
+				t.Errorf("Runtime = %v, want provided.al2023", got)
+			}
+			if got := jsonOf(p["Architectures"]); got != `["arm64"]` {
+				t.Errorf("Architectures = %s, want [arm64]", got)
+			}
+			if got := p["Handler"]; got != "bootstrap" {
+				t.Errorf("Handler = %v, want bootstrap", got)
+			}
+			if got := get(sub(p, "LoggingConfig"), "LogFormat"); got != "JSON" {
+				t.Errorf("LoggingConfig.LogFormat = %v, want JSON", got)
+			}
+			if got := get(r.Metadata, "BuildMethod"); got != "makefile" {
+				t.Errorf("Metadata.BuildMethod = %v, want makefile", got)
+			}
+			if to := c.number(t, p["Timeout"]); to < 10 || to > 900 {
+				t.Errorf("Timeout = %d, want 10..900 s", to)
+			}
+			if mem := c.number(t, p["MemorySize"]); mem < 128 {
+				t.Errorf("MemorySize = %d, want >= 128", mem)
+			}
+			vars := sub(sub(p, "Environment"), "Variables")
+			for _, k := range wantEnv {
+				if _, ok := vars[k]; !ok {
+					t.Errorf("environment variable %s missing", k)
+				}
+			}
+			if got := vars["PILOTSYNC_CONFIG"]; got != "/var/task/integration.yaml" {
+				t.Errorf("PILOTSYNC_CONFIG = %v, want /var/task/integration.yaml", got)
+			}
+			if got, want := jsonOf(vars["PILOTSYNC_TABLE"]), ref("Table"); got != want {
+				t.Errorf("PILOTSYNC_TABLE = %s, want %s", got, want)
+			}
+			if got, want := jsonOf(vars["PILOTSYNC_DLQ_URL"]), ref("ActivityDeadLetterQueue"); got != want {
+				t.Errorf("PILOTSYNC_DLQ_URL = %s, want %s", got, want)
+			}
+			for k, v := range vars {
+				if s, ok := v.(string); ok && k != "PILOTSYNC_CONFIG" && s != "" {
+					t.Errorf("environment variable %s is a literal %q: credentials and names come from resources", k, s)
+				}
+			}
+		})
+	}
+}
+
+func TestTemplateSchedules(t *testing.T) {
+	c := translate(t)
+	tests := []struct {
+		function string
+		want     *regexp.Regexp
+	}{
+		{"PollFunction", regexp.MustCompile(`^rate\(5 minutes\)$`)},
+		{"DailyMeasuredFunction", regexp.MustCompile(`^cron\(0 3 \* \* \? \*\)$`)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.function, func(t *testing.T) {
+			var found []string
+			for _, id := range c.byType("AWS::Events::Rule") {
+				p := c.Resources[id].Properties
+				for _, target := range p["Targets"].([]any) {
+					if jsonOf(get(target.(map[string]any), "Arn")) == getAtt(tt.function, "Arn") {
+						found = append(found, fmt.Sprint(c.resolve(t, p["ScheduleExpression"])))
+					}
+				}
+			}
+			if len(found) != 1 {
+				t.Fatalf("schedules targeting %s = %q, want exactly one", tt.function, found)
+			}
+			if !tt.want.MatchString(found[0]) {
+				t.Errorf("schedule of %s with default parameters = %q, want %s", tt.function, found[0], tt.want)
+			}
+		})
+	}
+}
+
+func TestTemplateQueue(t *testing.T) {
+	c := translate(t)
+	q := c.res(t, "ActivityQueue", "AWS::SQS::Queue").Properties
+	c.res(t, "ActivityDeadLetterQueue", "AWS::SQS::Queue")
+
+	redrive := sub(q, "RedrivePolicy")
+	if got, want := jsonOf(redrive["deadLetterTargetArn"]), getAtt("ActivityDeadLetterQueue", "Arn"); got != want {
+		t.Errorf("RedrivePolicy.deadLetterTargetArn = %s, want %s", got, want)
+	}
+	if got, want := jsonOf(redrive["maxReceiveCount"]), ref("ActivityMaxReceiveCount"); got != want {
+		t.Errorf("RedrivePolicy.maxReceiveCount = %s, want %s", got, want)
+	}
+	if n := c.number(t, redrive["maxReceiveCount"]); n < 2 {
+		t.Errorf("default maxReceiveCount = %d, want >= 2 so a transient failure is retried", n)
+	}
+
+	fnTimeout := c.number(t, c.res(t, "ActivityFunction", "AWS::Lambda::Function").Properties["Timeout"])
+	if vis := c.number(t, q["VisibilityTimeout"]); vis < lambdaVisibilityFactor*fnTimeout {
+		t.Errorf("VisibilityTimeout = %d, want >= %d x ActivityFunction timeout %d", vis, lambdaVisibilityFactor, fnTimeout)
+	}
+
+	var mappings []resource
+	for _, id := range c.byType("AWS::Lambda::EventSourceMapping") {
+		mappings = append(mappings, c.Resources[id])
+	}
+	if len(mappings) != 1 {
+		t.Fatalf("event source mappings = %d, want 1", len(mappings))
+	}
+	m := mappings[0].Properties
+	if got, want := jsonOf(m["EventSourceArn"]), getAtt("ActivityQueue", "Arn"); got != want {
+		t.Errorf("EventSourceArn = %s, want %s", got, want)
+	}
+	if got, want := jsonOf(m["FunctionName"]), ref("ActivityFunction"); got != want {
+		t.Errorf("FunctionName = %s, want %s", got, want)
+	}
+	if got := jsonOf(m["FunctionResponseTypes"]); got != `["ReportBatchItemFailures"]` {
+		t.Errorf("FunctionResponseTypes = %s, want [ReportBatchItemFailures]", got)
+	}
+	batch := c.number(t, m["BatchSize"])
+	window := c.number(t, m["MaximumBatchingWindowInSeconds"])
+	// Lambda: a batch size above 10 needs a batching window of at least 1 s.
+	if batch > 10 && window < 1 {
+		t.Errorf("BatchSize %d with MaximumBatchingWindowInSeconds %d: Lambda requires a window >= 1 s above 10", batch, window)
+	}
+}
+
+func TestTemplateTable(t *testing.T) {
+	c := translate(t)
+	tables := c.byType("AWS::DynamoDB::Table")
+	if len(tables) != 1 {
+		t.Fatalf("tables = %v, want exactly one", tables)
+	}
+	p := c.Resources[tables[0]].Properties
+	if got := p["BillingMode"]; got != "PAY_PER_REQUEST" {
+		t.Errorf("BillingMode = %v, want PAY_PER_REQUEST", got)
+	}
+	ttl := sub(p, "TimeToLiveSpecification")
+	if ttl["AttributeName"] != "expires_at" || ttl["Enabled"] != true {
+		t.Errorf("TimeToLiveSpecification = %s, want expires_at enabled", jsonOf(ttl))
+	}
+	if got := get(sub(p, "PointInTimeRecoverySpecification"), "PointInTimeRecoveryEnabled"); got != true {
+		t.Errorf("PointInTimeRecoveryEnabled = %v, want true", got)
+	}
+	if got := get(sub(p, "SSESpecification"), "SSEEnabled"); got != true {
+		t.Errorf("SSEEnabled = %v, want true", got)
+	}
+}
+
+// tableShape is the part of a table's definition that must agree between
+// template.yaml and store.CreateTable.
+type tableShape struct {
+	Attributes []string // "name:type", sorted
+	Keys       []string // "name:HASH|RANGE"
+	Indexes    []string // "name keys projection", sorted
+}
+
+func templateShape(p map[string]any) tableShape {
+	var s tableShape
+	for _, a := range p["AttributeDefinitions"].([]any) {
+		m := a.(map[string]any)
+		s.Attributes = append(s.Attributes, fmt.Sprintf("%v:%v", m["AttributeName"], m["AttributeType"]))
+	}
+	keys := func(v any) []string {
+		var out []string
+		for _, k := range v.([]any) {
+			m := k.(map[string]any)
+			out = append(out, fmt.Sprintf("%v:%v", m["AttributeName"], m["KeyType"]))
+		}
+		return out
+	}
+	s.Keys = keys(p["KeySchema"])
+	if gsis, ok := p["GlobalSecondaryIndexes"].([]any); ok {
+		for _, g := range gsis {
+			m := g.(map[string]any)
+			s.Indexes = append(s.Indexes, fmt.Sprintf("%v %v %v", m["IndexName"], keys(m["KeySchema"]), sub(m, "Projection")["ProjectionType"]))
+		}
+	}
+	sort.Strings(s.Attributes)
+	sort.Strings(s.Indexes)
+	return s
+}
+
+func describedShape(d *dynamodb.DescribeTableOutput) tableShape {
+	var s tableShape
+	for _, a := range d.Table.AttributeDefinitions {
+		s.Attributes = append(s.Attributes, fmt.Sprintf("%s:%s", aws.ToString(a.AttributeName), a.AttributeType))
+	}
+	for _, k := range d.Table.KeySchema {
+		s.Keys = append(s.Keys, fmt.Sprintf("%s:%s", aws.ToString(k.AttributeName), k.KeyType))
+	}
+	for _, g := range d.Table.GlobalSecondaryIndexes {
+		var keys []string
+		for _, k := range g.KeySchema {
+			keys = append(keys, fmt.Sprintf("%s:%s", aws.ToString(k.AttributeName), k.KeyType))
+		}
+		s.Indexes = append(s.Indexes, fmt.Sprintf("%s %v %s", aws.ToString(g.IndexName), keys, g.Projection.ProjectionType))
+	}
+	sort.Strings(s.Attributes)
+	sort.Strings(s.Indexes)
+	return s
+}
+
+// TestTemplateTableMatchesStore creates the store's table in DynamoDB Local with
+// store.CreateTable and compares it with the template's table, so a schema change
+// on one side without the other fails here rather than in production.
+func TestTemplateTableMatchesStore(t *testing.T) {
+	c := translate(t)
+	db := awstest.DynamoDB(t)
+	ctx := t.Context()
+	name := awstest.UniqueName("tpl")
+	if err := store.CreateTable(ctx, db, name); err != nil {
+		t.Fatalf("store.CreateTable: %v", err)
+	}
+	t.Cleanup(func() {
+		_, _ = db.DeleteTable(context.WithoutCancel(ctx), &dynamodb.DeleteTableInput{TableName: aws.String(name)})
+	})
+	d, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)})
+	if err != nil {
+		t.Fatalf("describe table: %v", err)
+	}
+	tables := c.byType("AWS::DynamoDB::Table")
+	if len(tables) != 1 {
+		t.Fatalf("tables = %v, want exactly one", tables)
+	}
+	got, want := templateShape(c.Resources[tables[0]].Properties), describedShape(d)
+	if jsonOf(got) != jsonOf(want) {
+		t.Errorf("template table differs from store.CreateTable:\ntemplate: %+v\nstore:    %+v", got, want)
+	}
+	if d.Table.BillingModeSummary == nil || d.Table.BillingModeSummary.BillingMode != "PAY_PER_REQUEST" {
+		t.Errorf("store.CreateTable billing mode = %+v, want PAY_PER_REQUEST like the template", d.Table.BillingModeSummary)
+	}
+	ttl, err := db.DescribeTimeToLive(ctx, &dynamodb.DescribeTimeToLiveInput{TableName: aws.String(name)})
+	if err != nil {
+		t.Fatalf("describe ttl: %v", err)
+	}
+	if got := aws.ToString(ttl.TimeToLiveDescription.AttributeName); got != "expires_at" {
+		t.Errorf("store.CreateTable TTL attribute = %q, want expires_at like the template", got)
+	}
+}
+
+// statements returns every IAM statement of the role's inline policies, looking
+// inside Fn::If branches.
+func statements(policies any) []map[string]any {
+	var out []map[string]any
+	var walk func(v any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case []any:
+			for _, e := range x {
+				walk(e)
+			}
+		case map[string]any:
+			if st, ok := x["Statement"]; ok {
+				switch s := st.(type) {
+				case []any:
+					for _, e := range s {
+						if m, ok := e.(map[string]any); ok {
+							out = append(out, m)
+						}
+					}
+				case map[string]any:
+					out = append(out, s)
+				}
+				return
+			}
+			for _, e := range x {
+				walk(e)
+			}
+		}
+	}
+	walk(policies)
+	return out
+}
+
+// arnText returns the text of a resource ARN: a literal, or the pattern of an
+// Fn::Sub (both of its forms).
+func arnText(r any) string {
+	switch x := r.(type) {
+	case string:
+		return x
+	case map[string]any:
+		switch s := x["Fn::Sub"].(type) {
+		case string:
+			return s
+		case []any:
+			if len(s) > 0 {
+				str, _ := s[0].(string)
+				return str
+			}
+		}
+	}
+	return ""
+}
+
+func TestTemplatePoliciesAreScoped(t *testing.T) {
+	c := translate(t)
+	for _, fn := range functions {
+		t.Run(fn, func(t *testing.T) {
+			role := c.res(t, fn+"Role", "AWS::IAM::Role").Properties
+			sts := statements(role["Policies"])
+			if len(sts) == 0 {
+				t.Fatal("no inline policy statements")
+			}
+			var secrets, ses int
+			for _, st := range sts {
+				res := st["Resource"]
+				list, ok := res.([]any)
+				if !ok {
+					list = []any{res}
+				}
+				for _, r := range list {
+					if s := arnText(r); s == "*" || strings.HasSuffix(s, ":*") {
+						t.Errorf("statement %s grants on %q: name the resource", jsonOf(st["Action"]), s)
+					}
+				}
+				actions := jsonOf(st["Action"])
+				if strings.Contains(actions, "secretsmanager:GetSecretValue") {
+					secrets++
+				}
+				if strings.Contains(actions, "ses:SendEmail") {
+					ses++
+					if got := jsonOf(res); !strings.Contains(got, ":identity/${SesIdentity}") {
+						t.Errorf("SES statement resource = %s, want the SesIdentity identity ARN", got)
+					}
+				}
+				if strings.Contains(actions, `"*"`) || strings.Contains(actions, `:*"`) {
+					t.Errorf("statement grants wildcard actions %s", actions)
+				}
+			}
+			if secrets != 2 {
+				t.Errorf("secret read statements = %d, want 2 (HubSpot, Userpilot)", secrets)
+			}
+			if ses != 1 {
+				t.Errorf("SES send statements = %d, want 1", ses)
+			}
+		})
+	}
+}
+
+func TestTemplateSecretsArePlaceholders(t *testing.T) {
+	c := translate(t)
+	for _, id := range []string{"HubSpotSecret", "UserpilotSecret"} {
+		p := c.res(t, id, "AWS::SecretsManager::Secret").Properties
+		if _, ok := p["SecretString"]; ok {
+			t.Errorf("%s has a SecretString: values never live in the template", id)
+		}
+		if _, ok := p["GenerateSecretString"]; !ok {
+			t.Errorf("%s has no GenerateSecretString placeholder", id)
+		}
+	}
+}
+
+func TestTemplateAlarms(t *testing.T) {
+	c := translate(t)
+	var dims []string
+	for _, id := range c.byType("AWS::CloudWatch::Alarm") {
+		p := c.Resources[id].Properties
+		for _, d := range p["Dimensions"].([]any) {
+			m := d.(map[string]any)
+			dims = append(dims, fmt.Sprintf("%v %v %v=%s", p["Namespace"], p["MetricName"], m["Name"], jsonOf(m["Value"])))
+		}
+	}
+	want := []string{
+		"AWS/SQS ApproximateNumberOfMessagesVisible QueueName=" + getAtt("ActivityDeadLetterQueue", "QueueName"),
+	}
+	for _, fn := range functions {
+		want = append(want, "AWS/Lambda Errors FunctionName="+ref(fn))
+	}
+	for _, w := range want {
+		if !slices.Contains(dims, w) {
+			t.Errorf("no alarm on %s; alarms: %q", w, dims)
+		}
+	}
+}
+
+func TestTemplateOutputs(t *testing.T) {
+	c := translate(t)
+	want := map[string]string{
+		"QueueUrl":                  ref("ActivityQueue"),
+		"DeadLetterQueueUrl":        ref("ActivityDeadLetterQueue"),
+		"TableName":                 ref("Table"),
+		"PollFunctionName":          ref("PollFunction"),
+		"DailyMeasuredFunctionName": ref("DailyMeasuredFunction"),
+		"ActivityFunctionName":      ref("ActivityFunction"),
+	}
+	for name, w := range want {
+		if got := jsonOf(c.Outputs[name]["Value"]); got != w {
+			t.Errorf("output %s = %s, want %s", name, got, w)
+		}
+	}
+}
+
+// TestMakefileBuildsEveryFunction checks `sam build` finds a build-<LogicalId>
+// target for every function in the template.
+func TestMakefileBuildsEveryFunction(t *testing.T) {
+	c := translate(t)
+	mk, err := os.ReadFile("Makefile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range c.byType("AWS::Lambda::Function") {
+		if !regexp.MustCompile(`(?m)^build-` + id + `:`).Match(mk) {
+			t.Errorf("Makefile has no build-%s target", id)
+		}
+	}
+}
+
+// TestSamconfigHasNoSecrets guards samconfig.toml, which is committed.
+func TestSamconfigHasNoSecrets(t *testing.T) {
+	b, err := os.ReadFile("samconfig.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := regexp.MustCompile(`(?i)(token|api_?key|secret|password|pat-[a-z0-9]{2}-)\s*=`)
+	for i, line := range strings.Split(string(b), "\n") {
+		if bad.MatchString(line) {
+			t.Errorf("samconfig.toml:%d looks like a credential: keep secrets in Secrets Manager", i+1)
+		}
+	}
+}
