@@ -59,23 +59,23 @@ const (
 	// AccessTokenTTL is the lifetime of OAuth access tokens (30 minutes).
 	AccessTokenTTL = 30 * time.Minute
 
-	maxBatchInputs      = 100    // batch read / update inputs per call
-	maxEventBatch       = 500    // custom events per batch send
-	maxTimelineBatch    = 500    // timeline / app events per batch (sandbox choice, same as events)
-	maxSearchLimit      = 200    // search page size
-	defaultSearchLimit  = 10     // HubSpot's default search page size
-	maxListLimit        = 100    // list page size
-	defaultListLimit    = 10     // HubSpot's default list page size
-	searchResultCap     = 10000  // results reachable through one search query
-	maxSearchBodyChars  = 3000   // search request body limit
-	maxFilterGroups     = 5      // per search
-	maxFiltersPerGroup  = 6      // per filter group
-	maxFiltersTotal     = 18     // per search
-	maxEventDefinitions = 500    // custom event definitions per account
-	maxEventProperties  = 50     // properties per event occurrence
-	maxEventValueChars  = 256    // characters per event property value
-	maxStringValueChars = 65536  // HubSpot string property limit
-	maxRecordedRequests = 200000 // the inspection log keeps the most recent requests
+	maxBatchInputs      = 100   // batch read / update inputs per call
+	maxEventBatch       = 500   // custom events per batch send
+	maxTimelineBatch    = 500   // timeline / app events per batch (sandbox choice, same as events)
+	maxSearchLimit      = 200   // search page size
+	defaultSearchLimit  = 10    // HubSpot's default search page size
+	maxListLimit        = 100   // list page size
+	defaultListLimit    = 10    // HubSpot's default list page size
+	searchResultCap     = 10000 // results reachable through one search query
+	maxSearchBodyChars  = 3000  // search request body limit
+	maxFilterGroups     = 5     // per search
+	maxFiltersPerGroup  = 6     // per filter group
+	maxFiltersTotal     = 18    // per search
+	maxEventDefinitions = 500   // custom event definitions per account
+	maxEventProperties  = 50    // properties per event occurrence
+	maxEventValueChars  = 256   // characters per event property value
+	maxStringValueChars = 65536 // HubSpot string property limit
+	maxRecordedRequests = 50000 // the inspection log keeps the most recent requests
 	maxBodyBytes        = 16 << 20
 	uuidDedupeWindow    = 365 * 24 * time.Hour // "rejects repeats within a year"
 	defaultSlow         = 2 * time.Second
@@ -186,7 +186,8 @@ type Request struct {
 	Method   string
 	Path     string
 	Query    url.Values
-	Body     []byte
+	// Body is the raw body; token requests have client_secret and refresh_token redacted.
+	Body []byte
 	// Header holds the request headers without Authorization.
 	Header http.Header
 	// Status is the status the server answered (0 for a dropped connection).
@@ -508,6 +509,9 @@ func (s *Server) record(endpoint string, r *http.Request, body []byte) *Request 
 	h := r.Header.Clone()
 	h.Del("Authorization")
 	q, _ := url.ParseQuery(r.URL.RawQuery)
+	if endpoint == EndpointOAuth {
+		body = redactForm(body)
+	}
 	rec := &Request{Endpoint: endpoint, Method: r.Method, Path: r.URL.Path, Query: q, Body: body, Header: h, Time: s.clock()}
 	s.reqMu.Lock()
 	defer s.reqMu.Unlock()
@@ -687,3 +691,18 @@ func scalarString(raw json.RawMessage) (string, bool) {
 
 // isoMillis formats a time the way HubSpot does in record bodies.
 func isoMillis(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+
+// redactForm hides the OAuth secrets in a recorded token request body; the handler
+// still reads the original.
+func redactForm(body []byte) []byte {
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		return nil
+	}
+	for _, k := range []string{"client_secret", "refresh_token", "code"} {
+		if form.Has(k) {
+			form.Set(k, "REDACTED")
+		}
+	}
+	return []byte(form.Encode())
+}

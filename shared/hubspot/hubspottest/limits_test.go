@@ -168,6 +168,12 @@ func TestOAuth(t *testing.T) {
 	if e.Category != "EXPIRED_AUTHENTICATION" {
 		t.Errorf("expired: got %s", r.body)
 	}
+	for _, req := range s.RequestsTo(hubspottest.EndpointOAuth) {
+		f, _ := url.ParseQuery(string(req.Body))
+		if f.Get("client_secret") != "REDACTED" || f.Get("refresh_token") != "REDACTED" || f.Get("client_id") != "cid" {
+			t.Errorf("recorded token request: got %s", req.Body)
+		}
+	}
 	if s.AccessTokensIssued() != 1 || s.Count(hubspottest.EndpointOAuth) != 2 {
 		t.Errorf("issued %d, oauth calls %d", s.AccessTokensIssued(), s.Count(hubspottest.EndpointOAuth))
 	}
