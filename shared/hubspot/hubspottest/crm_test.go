@@ -105,6 +105,7 @@ func TestSearchValidation(t *testing.T) {
 		{"after 9999", search(nil, "", "", 10, "9999"), 200},
 		{"after 10000", search(nil, "", "", 10, "10000"), 400},
 		{"date filter not epoch", search([][]map[string]any{{filter("lastmodifieddate", "GT", "yesterday")}}, "", "", 10, ""), 400},
+		{"date filter ISO", search([][]map[string]any{{filter("lastmodifieddate", "GT", "2026-11-27T10:00:00Z")}}, "", "", 10, ""), 400},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -174,7 +174,7 @@ type Options struct {
 	// Clock gives the current time (default time.Now). Rate windows, search lag,
 	// token expiry, last-modified stamps and de-duplication all use it.
 	Clock func() time.Time
-	// Seed seeds fault injection and generated ids.
+	// Seed seeds the random fault injection (SetFault), so runs repeat.
 	Seed int64
 	// Logger receives the standalone server's errors (Serve); default discards.
 	Logger *slog.Logger

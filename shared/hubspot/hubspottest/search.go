@@ -84,7 +84,19 @@ func (o *objectStore) classify(name string) (kind valueKind, ptype string, numer
 	return kind, p.Type, numeric, true
 }
 
-func parseFilterNumber(ptype, v string) (float64, bool) {
+// parseFilterValue reads a filter value: a number, or for dates epoch
+// milliseconds only (HUBSPOT.md), so a client sending ISO dates is caught.
+func parseFilterValue(ptype, v string) (float64, bool) {
+	if ptype == "date" || ptype == "datetime" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		return float64(n), err == nil
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	return f, err == nil
+}
+
+// parseStoredNumber reads a stored value: numbers, or dates in any format HubSpot stores.
+func parseStoredNumber(ptype, v string) (float64, bool) {
 	if ptype == "date" || ptype == "datetime" {
 		n, ok := parseTimeMS(v)
 		return float64(n), ok
@@ -116,7 +128,7 @@ func (o *objectStore) compileFilter(f filterJSON) (*cfilter, error) {
 		for _, raw := range f.Values {
 			v, _ := scalarString(raw)
 			if numeric {
-				n, ok := parseFilterNumber(c.ptype, v)
+				n, ok := parseFilterValue(c.ptype, v)
 				if !ok {
 					return nil, fmt.Errorf("%q is not a valid value for %s", v, f.PropertyName)
 				}
@@ -134,7 +146,7 @@ func (o *objectStore) compileFilter(f filterJSON) (*cfilter, error) {
 		return c, nil
 	}
 	if numeric {
-		n, ok := parseFilterNumber(c.ptype, val)
+		n, ok := parseFilterValue(c.ptype, val)
 		if !ok {
 			return nil, fmt.Errorf("%q is not a valid value for %s (dates are epoch milliseconds)", val, f.PropertyName)
 		}
@@ -147,7 +159,7 @@ func (o *objectStore) compileFilter(f filterJSON) (*cfilter, error) {
 		}
 		c.hs = strings.ToLower(hv)
 		if numeric {
-			n, ok := parseFilterNumber(c.ptype, hv)
+			n, ok := parseFilterValue(c.ptype, hv)
 			if !ok {
 				return nil, fmt.Errorf("%q is not a valid highValue for %s", hv, f.PropertyName)
 			}
@@ -171,7 +183,7 @@ func numValue(rec *record, snap *snapshot, kind valueKind, ptype, prop string) (
 	if !ok || v == "" {
 		return 0, false
 	}
-	return parseFilterNumber(ptype, v)
+	return parseStoredNumber(ptype, v)
 }
 
 // tokens splits a value the way CONTAINS_TOKEN sees it.
