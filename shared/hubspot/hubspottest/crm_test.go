@@ -597,3 +597,35 @@ func TestHandlerWithoutListener(t *testing.T) {
 		t.Errorf("status: got %d", rec.Code)
 	}
 }
+
+func TestUnstableTies(t *testing.T) {
+	ids := func(unstable bool) []string {
+		s := hubspottest.NewTestServer(t, hubspottest.Options{UnstableTies: unstable, SearchPerSecond: -1})
+		s.SeedContacts(50, nil) // all share one last-modified millisecond
+		var out []string
+		for range 2 {
+			r := call(t, s, "POST", "/crm/v3/objects/contacts/search", search(nil, "lastmodifieddate", "ASCENDING", 50, ""))
+			var p searchPage
+			r.json(t, &p)
+			for _, rec := range p.Results {
+				out = append(out, rec.ID)
+			}
+		}
+		return out
+	}
+	stable, unstable := ids(false), ids(true)
+	if !slices.IsSorted(stable[:50]) {
+		t.Errorf("default ties are not by id: %v", stable[:50])
+	}
+	if slices.IsSorted(unstable[:50]) {
+		t.Errorf("UnstableTies kept id order")
+	}
+	if !slices.Equal(unstable[:50], unstable[50:]) {
+		t.Errorf("UnstableTies order differs between identical queries")
+	}
+	sorted := slices.Clone(unstable[:50])
+	slices.Sort(sorted)
+	if !slices.Equal(sorted, stable[:50]) {
+		t.Errorf("UnstableTies changed the result set")
+	}
+}

@@ -159,6 +159,13 @@ type Options struct {
 	// SearchLag delays when writes become visible to search (batch read, get and list
 	// see them at once). Seeded records are visible at once.
 	SearchLag time.Duration
+	// UnstableTies orders search results that tie on the sort property in an
+	// arbitrary (but, per query, repeatable) order instead of by id: HubSpot does
+	// not promise an order within a tie, so a walk must split ties by hs_object_id.
+	UnstableTies bool
+	// RetryAfter429 adds a Retry-After header (whole seconds, rounded up) to 429s,
+	// which HubSpot does not document but a client should honour; 0 sends none.
+	RetryAfter429 time.Duration
 	// BatchUpdateInvalid is InvalidPartial207 (default) or InvalidWhole400: what a batch
 	// update holding an invalid or unknown record answers (unconfirmed in HUBSPOT.md).
 	BatchUpdateInvalid string

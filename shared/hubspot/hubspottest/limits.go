@@ -142,6 +142,9 @@ type rateLimitBody struct {
 }
 
 func (s *Server) write429(w http.ResponseWriter, policy string) {
+	if d := s.opts.RetryAfter429; d > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int((d+time.Second-1)/time.Second)))
+	}
 	msg := map[string]string{
 		PolicyTenSecondly: "You have reached your ten_secondly_rolling limit.",
 		PolicyDaily:       "You have reached your daily limit.",

@@ -363,3 +363,13 @@ func TestWithTier(t *testing.T) {
 		})
 	}
 }
+
+func TestRetryAfter429(t *testing.T) {
+	s := hubspottest.NewTestServer(t, hubspottest.Options{PerTenSeconds: 1, RetryAfter429: 1500 * time.Millisecond})
+	wantStatus(t, call(t, s, "GET", "/crm/v3/objects/contacts", nil), 200)
+	r := call(t, s, "GET", "/crm/v3/objects/contacts", nil)
+	wantStatus(t, r, 429)
+	if got := r.header.Get("Retry-After"); got != "2" {
+		t.Errorf("Retry-After: got %q, want 2", got)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"net/http"
 	"path"
@@ -440,7 +441,13 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
 			}
 			hits = append(hits, h)
 		}
-		sortHits(hits, sorter)
+		var tieSalt uint64
+		if s.opts.UnstableTies && sorter.kind != kindID {
+			h := fnv.New64a()
+			_, _ = h.Write(cacheKey)
+			tieSalt = h.Sum64() | 1
+		}
+		sortHits(hits, sorter, tieSalt)
 		if !now.Before(o.visibleAllAt) {
 			// Every write is visible, so until the next write this answer stays exact.
 			if o.searchCache == nil || len(o.searchCache) >= maxCachedSearches {
@@ -524,7 +531,8 @@ type cachedSearch struct {
 const maxCachedSearches = 16
 
 // sortHits orders matches by the sort, records without a value last, ties by id.
-func sortHits(hits []hit, sorter csort) {
+// A non-zero tieSalt orders ties by a salted hash of the id instead.
+func sortHits(hits []hit, sorter csort, tieSalt uint64) {
 	slices.SortFunc(hits, func(a, b hit) int {
 		// Records without a value sort last either way; ties break by id.
 		if a.has != b.has {
@@ -549,9 +557,32 @@ func sortHits(hits []hit, sorter csort) {
 				c = -c
 			}
 		}
+		if c == 0 && tieSalt != 0 {
+			c = cmpUint(mix(uint64(a.rec.num)^tieSalt), mix(uint64(b.rec.num)^tieSalt))
+		}
 		if c == 0 {
 			c = cmpInt(a.rec.num, b.rec.num)
 		}
 		return c
 	})
+}
+
+// mix is splitmix64's finalizer: a cheap, well-spread hash of an id.
+func mix(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	x ^= x >> 31
+	return x
+}
+
+func cmpUint(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
 }
