@@ -1,16 +1,25 @@
 // Package hubspottest is a faithful in-memory HubSpot for tests and the local run.
 //
 // It speaks HubSpot's REST API over raw HTTP/JSON (it deliberately does not import
-// shared/hubspot, so it can test that client independently) on both the numbered
-// (v3) and date-based (2026-03) paths, and reproduces the behaviour documented in
-// shared/HUBSPOT.md: search filters, paging, the 10,000-result cap, the 3,000-character
-// body limit, search lag, batch limits and 207 partial results, property validation,
-// merges, custom events with uuid de-duplication, timeline and app events, OAuth
-// refresh, rate limits with the documented 429 bodies and headers, and seedable
-// fault injection. Tests inspect what the server received and what it stores.
+// shared/hubspot, so it tests that client independently and the client's tests can
+// import it) on both the numbered (v3) and date-based (2026-03) paths, and
+// reproduces the behaviour documented in shared/HUBSPOT.md: search filters, one
+// sort, paging, the 10,000-result cap, the 3,000-character body limit, search lag,
+// batch limits and 207 partial results, property validation, merges (a new id;
+// old ids answer with it), hs_additional_emails, last-modified stamps, custom
+// events with uuid de-duplication, timeline and app events, OAuth refresh, rate
+// limits with the documented 429 bodies and headers, and seedable fault injection.
 //
-// Behaviour that HUBSPOT.md marks unconfirmed is an Option, so clients can be tested
-// under each variant.
+// Use NewTestServer in tests (s.URL, s.Token()), New as an http.Handler, or
+// Serve / ServeListener for the local run. Seed with AddRecords, SeedContacts and
+// CreateProperty; change data as a HubSpot user would with Update, BulkEdit,
+// Merge and Archive; inspect with Requests, Count (endpoint names are the
+// Endpoint* constants), Record, Records, Events and DroppedDuplicates; inject
+// failures with SetFault and FailNext.
+//
+// Behaviour that HUBSPOT.md marks unconfirmed is an Option (BatchUpdateInvalid,
+// EventsSendPath, BatchReadMatchesAdditionalEmails, UnstableTies, RetryAfter429),
+// so clients can be tested under each variant.
 package hubspottest
 
 import (
