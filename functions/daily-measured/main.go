@@ -1,14 +1,26 @@
-// Command daily-measured is the pilotsync daily-measured Lambda function. It only wires: the
-// behaviour lives in shared/handler and the engines behind it.
+// Command daily-measured is the pilotsync daily Lambda function: it computes the
+// measured and auto properties over the configured period and sends the changed
+// ones to HubSpot. It only wires: the behaviour lives in shared/handler and the
+// engines behind it.
 package main
 
 import (
+	"context"
+	"os"
+
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/pilotsync/pilotsync/shared/handler"
+	"github.com/pilotsync/pilotsync/shared/wire"
 )
 
 func main() {
-	h := handler.NewMeasured()
+	log := wire.Logger()
+	deps, err := wire.Build(context.Background(), wire.WithLogger(log))
+	if err != nil {
+		log.Error("daily-measured: start-up failed", "err", err)
+		os.Exit(1)
+	}
+	h := handler.NewMeasured(deps.Config, nil, deps.Log)
 	lambda.Start(h.Handle)
 }
