@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"iter"
 	"log/slog"
 	"maps"
 	"slices"
@@ -126,6 +127,8 @@ type run struct {
 	*Inbound
 	id     string
 	budget time.Time // stop starting pages at this real time (zero: none)
+	// renewed is when the lease was last taken or renewed (real clock).
+	renewed time.Time
 	mu     sync.Mutex
 	calls  map[string]int64
 }
@@ -177,6 +180,7 @@ func (in *Inbound) Run(ctx context.Context, mode Mode) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("hubsync: inbound: take lease: %w", err)
 	}
+	r.renewed = time.Now()
 	defer func() {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
@@ -280,26 +284,34 @@ func (r *run) incremental(ctx context.Context, obj Object, cur *cursorState, or 
 	// lies beyond it is read again next time (re-reads write nothing, the
 	// hashes say so).
 	safe := r.now().Add(-r.overlap).UnixMilli()
-	from := cur.walkCursor()
-	for page, err := range r.hs.WalkModified(ctx, obj.HubSpotObject, from, obj.properties()) {
+	next, stop := iter.Pull2(r.hs.WalkModified(ctx, obj.HubSpotObject, cur.walkCursor(), obj.properties()))
+	defer stop()
+	pos := *cur
+	src := func() ([]hubspot.Record, cursorState, bool, error) {
+		page, err, ok := next()
+		if !ok {
+			return nil, cursorState{}, false, nil
+		}
 		if err != nil {
-			return fmt.Errorf("walk %s: %w", obj.HubSpotObject, err)
+			return nil, cursorState{}, false, fmt.Errorf("walk %s: %w", obj.HubSpotObject, err)
 		}
 		r.count("hubspot.search", 1)
-		if err := r.page(ctx, obj, page.Records, or); err != nil {
-			return err
-		}
-		next := cursorState{SinceMS: page.Next.Since.UnixMilli(), AfterID: page.Next.AfterID}
-		if next.SinceMS > safe {
-			next = cursorState{SinceMS: max(safe, cur.SinceMS)}
-			if next.SinceMS == cur.SinceMS {
-				next.AfterID = cur.AfterID
+		n := cursorState{SinceMS: page.Next.Since.UnixMilli(), AfterID: page.Next.AfterID}
+		if n.SinceMS > safe {
+			n = cursorState{SinceMS: max(safe, pos.SinceMS)}
+			if n.SinceMS == pos.SinceMS {
+				n.AfterID = pos.AfterID
 			}
 		}
-		*cur = next
-		if err := r.checkpoint(ctx, obj, *cur, or); err != nil {
-			return err
-		}
+		pos = n
+		return page.Records, n, true, nil
+	}
+	err := r.pages(ctx, obj, src, or, func(n cursorState) error {
+		*cur = n
+		return r.checkpoint(ctx, obj, n, or)
+	})
+	if err != nil {
+		return err
 	}
 	// The walk is finished: every record up to the cursor's millisecond was
 	// read, and that millisecond is settled (at or before safe), so the next
@@ -317,38 +329,102 @@ func (r *run) incremental(ctx context.Context, obj Object, cur *cursorState, or 
 // full lists every record, continuing a full sync in progress.
 func (r *run) full(ctx context.Context, obj Object, cur *cursorState, or *ObjectReport) error {
 	props := obj.properties()
-	for {
-		page, err := r.hs.List(ctx, obj.HubSpotObject, props, cur.Full.After, listPageSize)
+	after, resume, done := cur.Full.After, cur.Full.ResumeMS, false
+	src := func() ([]hubspot.Record, cursorState, bool, error) {
+		if done {
+			return nil, cursorState{}, false, nil
+		}
+		page, err := r.hs.List(ctx, obj.HubSpotObject, props, after, listPageSize)
 		if err != nil {
-			return fmt.Errorf("list %s: %w", obj.HubSpotObject, err)
+			return nil, cursorState{}, false, fmt.Errorf("list %s: %w", obj.HubSpotObject, err)
 		}
 		r.count("hubspot.list", 1)
-		if err := r.page(ctx, obj, page.Results, or); err != nil {
-			return err
+		after = page.After
+		if after == "" {
+			done = true
+			return page.Results, cursorState{SinceMS: resume}, true, nil
 		}
-		if page.After == "" {
-			*cur = cursorState{SinceMS: cur.Full.ResumeMS}
-			if err := r.checkpoint(ctx, obj, *cur, or); !errors.Is(err, errOutOfTime) {
-				return err
-			}
+		return page.Results, cursorState{Full: &fullState{After: after, ResumeMS: resume}}, true, nil
+	}
+	return r.pages(ctx, obj, src, or, func(n cursorState) error {
+		*cur = n
+		err := r.checkpoint(ctx, obj, n, or)
+		if n.Full == nil && errors.Is(err, errOutOfTime) {
 			return nil // done: the budget only matters for what comes next
 		}
-		cur.Full.After = page.After
-		if err := r.checkpoint(ctx, obj, *cur, or); err != nil {
+		return err
+	})
+}
+
+// pageSource returns the next page of records and the checkpoint after it;
+// ok is false when there are no more.
+type pageSource func() (recs []hubspot.Record, next cursorState, ok bool, err error)
+
+// pages runs the pages of src through prepare and commit, one at a time,
+// calling checkpoint after each. While a page is written to Userpilot and
+// saved, the next one is fetched and its profiles looked up: the lookups are
+// reads, and the profiles the written page changed are carried over onto
+// the next page (they are newer than what the lookup read), so the result
+// is the same as one page after the other, in about half the time.
+func (r *run) pages(ctx context.Context, obj Object, src pageSource, or *ObjectReport, checkpoint func(cursorState) error) error {
+	type fetched struct {
+		in  *pageInput
+		ok  bool
+		err error
+	}
+	fetch := func() fetched {
+		recs, next, ok, err := src()
+		if err != nil || !ok {
+			return fetched{ok: ok, err: err}
+		}
+		in, err := r.prepare(ctx, obj, recs)
+		if err != nil {
+			return fetched{err: err}
+		}
+		in.next = next
+		return fetched{in: in, ok: true}
+	}
+	ch := make(chan fetched, 1)
+	go func() { ch <- fetch() }()
+	inFlight := true
+	defer func() {
+		if inFlight {
+			<-ch // src is not safe to use concurrently with the caller's cleanup
+		}
+	}()
+	var carried map[string]*store.Profile
+	for {
+		f := <-ch
+		inFlight = false
+		if f.err != nil || !f.ok {
+			return f.err
+		}
+		go func() { ch <- fetch() }()
+		inFlight = true
+		touched, err := r.commit(ctx, obj, f.in, carried, or)
+		if err != nil {
+			return err
+		}
+		carried = touched
+		if err := checkpoint(f.in.next); err != nil {
 			return err
 		}
 	}
 }
 
-// checkpoint stores the cursor after a fully written page, renews the lease,
-// and reports errOutOfTime when no further page should start.
+// checkpoint stores the cursor after a fully written page, renews the lease
+// when a third of its life has passed, and reports errOutOfTime when no
+// further page should start.
 func (r *run) checkpoint(ctx context.Context, obj Object, cur cursorState, or *ObjectReport) error {
 	if err := r.store.PutCursor(ctx, r.env, cursorName(obj), cur.encode()); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
 	or.Pages++
-	if err := r.store.RenewLease(ctx, r.env, leaseName, r.id, leaseTTL); err != nil {
-		return fmt.Errorf("renew lease: %w", err)
+	if time.Since(r.renewed) > leaseTTL/3 {
+		if err := r.store.RenewLease(ctx, r.env, leaseName, r.id, leaseTTL); err != nil {
+			return fmt.Errorf("renew lease: %w", err)
+		}
+		r.renewed = time.Now()
 	}
 	if r.outOfTime() {
 		return errOutOfTime
@@ -356,19 +432,27 @@ func (r *run) checkpoint(ctx context.Context, obj Object, cur cursorState, or *O
 	return nil
 }
 
-// page links one page of records, writes the changes to Userpilot and saves
-// the profiles. A nil error means the page is fully written (permanent
-// per-record failures included: they are reported, and retried only when the
-// record changes again); an error means the checkpoint must not move.
-func (r *run) page(ctx context.Context, obj Object, recs []hubspot.Record, or *ObjectReport) error {
-	views := make([]record, 0, len(recs))
+// pageInput is one page of HubSpot records with what the store knows about
+// them.
+type pageInput struct {
+	views              []record
+	profiles           map[string]*store.Profile
+	byHubSpot, byMatch map[string][]string
+	// next is the checkpoint once the page is written.
+	next cursorState
+}
+
+// prepare looks up the profiles a page may link: those linked to its record
+// ids (and ids merged into them) and those matching its match values.
+func (r *run) prepare(ctx context.Context, obj Object, recs []hubspot.Record) (*pageInput, error) {
+	in := &pageInput{views: make([]record, 0, len(recs)), profiles: map[string]*store.Profile{}}
 	var hsIDs, values, direct []string
 	for _, rec := range recs {
 		if rec.Archived {
 			continue
 		}
 		v := obj.view(rec)
-		views = append(views, v)
+		in.views = append(in.views, v)
 		hsIDs = append(hsIDs, v.id)
 		hsIDs = append(hsIDs, v.merged...)
 		if obj.idMatch() {
@@ -382,29 +466,37 @@ func (r *run) page(ctx context.Context, obj Object, recs []hubspot.Record, or *O
 		}
 		values = append(values, v.additional...)
 	}
-	byHubSpot, byMatch, err := r.lookups(ctx, obj, uniq(hsIDs), uniq(values))
+	var err error
+	in.byHubSpot, in.byMatch, err = r.lookups(ctx, obj, uniq(hsIDs), uniq(values))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	ids := slices.Clone(direct)
-	for _, m := range []map[string][]string{byHubSpot, byMatch} {
+	for _, m := range []map[string][]string{in.byHubSpot, in.byMatch} {
 		for _, ps := range m {
 			ids = append(ids, ps...)
 		}
 	}
-	ids = uniq(ids)
-	profiles := map[string]*store.Profile{}
-	if len(ids) > 0 {
-		profiles, err = r.store.GetProfiles(ctx, r.env, obj.Kind, ids)
+	if ids = uniq(ids); len(ids) > 0 {
+		ps, err := r.store.GetProfiles(ctx, r.env, obj.Kind, ids)
 		if err != nil {
-			return fmt.Errorf("read %d profiles: %w", len(ids), err)
+			return nil, fmt.Errorf("read %d profiles: %w", len(ids), err)
 		}
-		if profiles == nil {
-			profiles = map[string]*store.Profile{}
-		}
+		maps.Copy(in.profiles, ps)
 	}
-	pl := newPlanner(obj, r.env, r.now(), profiles, byHubSpot, byMatch)
-	for _, v := range views {
+	return in, nil
+}
+
+// commit links a prepared page, writes the changes to Userpilot and saves
+// the profiles; carried are the profiles the previous page saved, newer than
+// what prepare read. It returns the profiles it saved. A nil error means the
+// page is fully written (permanent per-record failures included: they are
+// reported, and retried only when the record changes again); an error means
+// the checkpoint must not move.
+func (r *run) commit(ctx context.Context, obj Object, in *pageInput, carried map[string]*store.Profile, or *ObjectReport) (map[string]*store.Profile, error) {
+	maps.Copy(in.profiles, carried)
+	pl := newPlanner(obj, r.env, r.now(), in.profiles, in.byHubSpot, in.byMatch)
+	for _, v := range in.views {
 		pl.apply(v)
 	}
 	changes := pl.result()
@@ -429,12 +521,16 @@ func (r *run) page(ctx context.Context, obj Object, recs []hubspot.Record, or *O
 	}
 	or.Counts.add(pl.counts)
 	if err := r.save(ctx, obj, pl, changes, results); err != nil {
-		return err
+		return nil, err
 	}
 	if retry != nil {
-		return fmt.Errorf("userpilot write (retried next run): %w", retry)
+		return nil, fmt.Errorf("userpilot write (retried next run): %w", retry)
 	}
-	return nil
+	saved := make(map[string]*store.Profile, len(pl.touched))
+	for id := range pl.touched {
+		saved[id] = pl.profiles[id]
+	}
+	return saved, nil
 }
 
 // lookups finds the profiles linked to the page's HubSpot ids and those
