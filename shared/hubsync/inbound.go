@@ -129,8 +129,8 @@ type run struct {
 	budget time.Time // stop starting pages at this real time (zero: none)
 	// renewed is when the lease was last taken or renewed (real clock).
 	renewed time.Time
-	mu     sync.Mutex
-	calls  map[string]int64
+	mu      sync.Mutex
+	calls   map[string]int64
 }
 
 func (r *run) count(endpoint string, n int64) {
