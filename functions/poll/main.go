@@ -6,15 +6,22 @@ package main
 
 import (
 	"context"
-	"log/slog"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/pilotsync/pilotsync/shared/handler"
+	"github.com/pilotsync/pilotsync/shared/wire"
 )
 
 func main() {
-	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	h, err := build(context.Background(), log)
+	log := wire.Logger()
+	deps, err := wire.Build(context.Background(), wire.WithLogger(log))
+	if err != nil {
+		log.Error("poll: start-up failed", "err", err)
+		os.Exit(1)
+	}
+	h, err := handler.NewPollFromDeps(deps.Config, deps.Store, deps.HubSpot, deps.Userpilot, deps.Log)
 	if err != nil {
 		log.Error("poll: start-up failed", "err", err)
 		os.Exit(1)

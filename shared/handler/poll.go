@@ -8,9 +8,11 @@ import (
 	"time"
 
 	"github.com/pilotsync/pilotsync/shared/config"
+	"github.com/pilotsync/pilotsync/shared/hubspot"
 	"github.com/pilotsync/pilotsync/shared/hubsync"
 	"github.com/pilotsync/pilotsync/shared/profileimport"
 	"github.com/pilotsync/pilotsync/shared/store"
+	"github.com/pilotsync/pilotsync/shared/userpilot"
 )
 
 // Poll actions accepted by the poll function.
@@ -207,4 +209,24 @@ func InboundFromConfig(cfg *config.Config, st hubsync.InboundStore, hs hubsync.H
 		overlap = config.DefaultSearchOverlap
 	}
 	return hubsync.NewInbound(st, hs, up, hubsync.InboundConfig{Env: env, Objects: objs, Overlap: overlap}, opts...)
+}
+
+// NewPollFromDeps builds the poll handler the function and the CLI run: the
+// inbound poll over the real clients (run records count their API calls) and
+// imports into st.
+func NewPollFromDeps(cfg *config.Config, st *store.Store, hs *hubspot.Client, up *userpilot.Client, log *slog.Logger) (*Poll, error) {
+	in, err := InboundFromConfig(cfg, st, hs, up, hubsync.WithLogger(log), hubsync.WithAPIStats(func() map[string]int64 {
+		calls := map[string]int64{}
+		for k, v := range hs.Stats().Calls {
+			calls["hubspot."+k] = v
+		}
+		for k, v := range up.Stats().Calls {
+			calls["userpilot."+k] = v
+		}
+		return calls
+	}))
+	if err != nil {
+		return nil, fmt.Errorf("poll: %w", err)
+	}
+	return NewPoll(in, WithPollImports(st, cfg), WithPollLogger(log)), nil
 }
