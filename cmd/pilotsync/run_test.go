@@ -1,0 +1,93 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/pilotsync/pilotsync/shared/awstest"
+)
+
+// TestRunOnce runs `pilotsync run --once` against the emulators and the
+// sandboxes with its own table and queues: it must seed the demo, deliver every
+// queued event to the activity handler, run the poll and the daily job, and
+// say what it did.
+func TestRunOnce(t *testing.T) {
+	awstest.Endpoint(t, "DYNAMODB")
+	awstest.Endpoint(t, "SQS")
+	awstest.Endpoint(t, "SES")
+	ctx := t.Context()
+	db, q := awstest.DynamoDB(t), awstest.SQS(t)
+	table := awstest.UniqueName("run")
+	queue := func(name string) string {
+		out, err := q.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name)})
+		if err != nil {
+			t.Fatalf("create queue: %v", err)
+		}
+		t.Cleanup(func() {
+			_, _ = q.DeleteQueue(context.WithoutCancel(ctx), &sqs.DeleteQueueInput{QueueUrl: out.QueueUrl})
+		})
+		return aws.ToString(out.QueueUrl)
+	}
+	t.Setenv("PILOTSYNC_TABLE", table)
+	t.Setenv("PILOTSYNC_QUEUE_URL", queue(awstest.UniqueName("run-q")))
+	t.Setenv("PILOTSYNC_DLQ_URL", queue(awstest.UniqueName("run-dlq")))
+	for _, k := range []string{"HUBSPOT_TOKEN", "HUBSPOT_SECRET_ARN", "USERPILOT_API_KEY", "USERPILOT_SECRET_ARN", "HUBSPOT_BASE_URL", "USERPILOT_BASE_URL"} {
+		t.Setenv(k, "")
+	}
+	t.Setenv("AWS_ACCESS_KEY_ID", "test")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
+	t.Setenv("AWS_REGION", awstest.Region)
+	t.Cleanup(func() {
+		_, _ = db.DeleteTable(context.WithoutCancel(ctx), &dynamodb.DeleteTableInput{TableName: aws.String(table)})
+	})
+
+	var stdout, stderr bytes.Buffer
+	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
+	defer cancel()
+	code := dispatch(ctx, []string{"run", "--once", "--config", "../../integration.example.yaml", "--demo-users", "4"}, &stdout, &stderr)
+	out := stdout.String()
+	if code != exitOK {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, stderr.String())
+	}
+	for _, want := range []string{
+		"run: table " + table + " ready",
+		"HubSpot: in-memory sandbox at http://127.0.0.1:",
+		"demo: HubSpot sandbox seeded with 4 contacts and 2 companies",
+		"14 Userpilot events queued",
+		"activity: 14 message(s) in 1 batch(es): 14 done and deleted, 0 reported failed",
+		"run: poll: ",
+		"run: daily: ",
+		"queue: 0 message(s) waiting",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestNextDailyRun(t *testing.T) {
+	now := time.Date(2026, 11, 27, 10, 30, 0, 0, time.UTC)
+	tests := []struct {
+		at, want string
+	}{
+		{"03:00", "2026-11-28T03:00:00Z"},
+		{"10:30", "2026-11-27T10:30:00Z"},
+		{"23:59", "2026-11-27T23:59:00Z"},
+	}
+	for _, tt := range tests {
+		got, err := nextDailyRun(now, tt.at)
+		if err != nil || got.Format(time.RFC3339) != tt.want {
+			t.Errorf("nextDailyRun(%s) = %v, %v; want %s", tt.at, got, err, tt.want)
+		}
+	}
+	if _, err := nextDailyRun(now, "3am"); err == nil {
+		t.Error("nextDailyRun(3am): got nil error")
+	}
+}
