@@ -1,0 +1,105 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/pilotsync/pilotsync/shared/config"
+	"github.com/pilotsync/pilotsync/shared/handler"
+	"github.com/pilotsync/pilotsync/shared/hubsync"
+	"github.com/pilotsync/pilotsync/shared/wire"
+)
+
+func init() {
+	register(command{
+		name:    "sync",
+		summary: "sync now: run the inbound sync (HubSpot -> Userpilot) once with the poll function's handler",
+		run:     runSync,
+	})
+}
+
+// runSync invokes the poll handler in-process, as the Lambda would be with
+// {"action":"sync"} (or a scheduled event with --incremental), and prints
+// its JSON report.
+func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("sync", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	if wantsHelp(args) {
+		fs.SetOutput(stdout)
+	}
+	path := fs.String("config", "", "config file (default $"+config.EnvPath+", else ./"+config.LocalPath+")")
+	incremental := fs.Bool("incremental", false, "run the scheduled incremental poll instead of a full sync")
+	timeout := fs.Duration("timeout", 0, "stop at a checkpoint before this much time has passed, like the Lambda timeout (0 = no limit)")
+	fs.Usage = func() {
+		w := fs.Output()
+		fmt.Fprintln(w, "Usage: pilotsync sync [--incremental] [--timeout 5m] [--config FILE]")
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, "Runs the poll function's handler once on this machine: a full sync of every enabled")
+		fmt.Fprintln(w, "object type (the manual \"sync now\"), or with --incremental the 5-minute poll from the")
+		fmt.Fprintln(w, "last checkpoint. Prints the run report as JSON; exits 1 when the run failed.")
+		fmt.Fprintln(w, "Needs PILOTSYNC_TABLE and the credentials pilotsync run uses (see shared/wire).")
+		fmt.Fprintln(w)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "pilotsync sync: unexpected argument %q\n", fs.Arg(0))
+		return exitUsage
+	}
+	log := wire.Logger()
+	opts := []wire.Option{wire.WithLogger(log)}
+	if *path != "" {
+		opts = append(opts, wire.WithConfigPath(*path))
+	}
+	deps, err := wire.Build(ctx, opts...)
+	if err != nil {
+		fmt.Fprintf(stderr, "pilotsync sync: %v\n", err)
+		return exitFailure
+	}
+	h, err := handler.NewPollFromDeps(deps.Config, deps.Store, deps.HubSpot, deps.Userpilot, deps.Log)
+	if err != nil {
+		fmt.Fprintf(stderr, "pilotsync sync: %v\n", err)
+		return exitFailure
+	}
+	in := handler.PollInput{Action: handler.PollActionSync}
+	if *incremental {
+		in.Action = handler.PollActionPoll
+	}
+	if *timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, *timeout)
+		defer cancel()
+	}
+	return printPollResult(ctx, h, in, stdout, stderr, "sync")
+}
+
+// printPollResult runs the handler and prints its result as indented JSON.
+func printPollResult(ctx context.Context, h *handler.Poll, in handler.PollInput, stdout, stderr io.Writer, name string) int {
+	start := time.Now()
+	res, err := h.Handle(ctx, in)
+	if err != nil {
+		fmt.Fprintf(stderr, "pilotsync %s: %v\n", name, err)
+		return exitFailure
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(res); err != nil {
+		fmt.Fprintf(stderr, "pilotsync %s: %v\n", name, err)
+		return exitFailure
+	}
+	fmt.Fprintf(stderr, "pilotsync %s: %s in %s\n", name, res.Status, time.Since(start).Round(time.Millisecond))
+	if res.Status == hubsync.StatusFailed {
+		return exitFailure
+	}
+	return exitOK
+}
