@@ -3,7 +3,8 @@
 #
 #   scripts/stack.sh install   install what is missing (Java, DynamoDB Local, aws-ses-v2-local, aws-lambda-rie)
 #   scripts/stack.sh up        install, then start every service that is not already answering
-#   scripts/stack.sh down      stop the services this script started (never anything else)
+#   scripts/stack.sh down [svc...]  stop the services this script started (never anything else)
+#   scripts/stack.sh owned     list the services this script started that still run
 #   scripts/stack.sh status    show which services answer and which this script started
 #   scripts/stack.sh env       print the environment variables to export
 #
@@ -228,10 +229,26 @@ cmd_up() {
 	print_env
 }
 
+# cmd_down stops the named services (default: all) that this script started.
 cmd_down() {
-	stop ses
-	stop sqs
-	stop dynamodb
+	local names=("$@")
+	[ ${#names[@]} -gt 0 ] || names=(ses sqs dynamodb)
+	local n
+	for n in "${names[@]}"; do
+		case "$n" in
+		dynamodb | sqs | ses) stop "$n" ;;
+		*) die "unknown service $n (dynamodb, sqs, ses)" ;;
+		esac
+	done
+}
+
+# cmd_owned prints the services this script started and that still run.
+cmd_owned() {
+	local n
+	for n in dynamodb sqs ses; do
+		[ -f "$STACK_DIR/$n.pid" ] && kill -0 "$(cat "$STACK_DIR/$n.pid")" 2>/dev/null && echo "$n"
+	done
+	return 0
 }
 
 cmd_status() {
@@ -261,11 +278,12 @@ cmd_status() {
 case "${1:-}" in
 install) install_all ;;
 up) cmd_up ;;
-down) cmd_down ;;
+down) shift; cmd_down "$@" ;;
+owned) cmd_owned ;;
 status) cmd_status ;;
 env) print_env ;;
 *)
-	echo "usage: $0 install|up|down|status|env" >&2
+	echo "usage: $0 install|up|down [dynamodb|sqs|ses...]|status|owned|env" >&2
 	exit 2
 	;;
 esac
