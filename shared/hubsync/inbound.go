@@ -142,7 +142,9 @@ func (r *run) count(endpoint string, n int64) {
 func (r *run) outOfTime() bool { return !r.budget.IsZero() && !time.Now().Before(r.budget) }
 
 // errOutOfTime stops an object type at a checkpoint when the budget is spent.
-var errOutOfTime = errors.New("time budget spent")
+var errOutOfTime = errors.New(budgetSpent)
+
+const budgetSpent = "time budget spent"
 
 // Run runs the inbound poll once for every object type. Two overlapping runs
 // never both work: the second returns a report with StatusLeaseHeld. The run
@@ -192,13 +194,20 @@ func (in *Inbound) Run(ctx context.Context, mode Mode) (*Report, error) {
 	stopped := "" // why the remaining object types were not started
 	for _, obj := range in.objects {
 		if stopped != "" {
-			rep.Objects = append(rep.Objects, ObjectReport{Object: obj.name(), HubSpotObject: obj.HubSpotObject, Error: "not started: " + stopped})
+			or := ObjectReport{Object: obj.name(), HubSpotObject: obj.HubSpotObject, Message: "not started: " + stopped}
+			if stopped != budgetSpent {
+				or.Error, or.Message = or.Message, ""
+			}
+			rep.Objects = append(rep.Objects, or)
 			continue
 		}
 		or, err := r.object(ctx, obj, mode)
 		switch {
 		case errors.Is(err, errOutOfTime):
-			stopped = "time budget spent"
+			stopped = budgetSpent
+			if or.Message == "" {
+				or.Message = "stopped at a checkpoint: " + budgetSpent
+			}
 		case errors.Is(err, store.ErrLeaseLost):
 			stopped = "lease lost"
 			or.Error = err.Error()
@@ -251,6 +260,7 @@ func (in *Inbound) Run(ctx context.Context, mode Mode) (*Report, error) {
 func (r *run) object(ctx context.Context, obj Object, mode Mode) (ObjectReport, error) {
 	or := ObjectReport{Object: obj.name(), HubSpotObject: obj.HubSpotObject, Mode: ModeIncremental}
 	if r.outOfTime() {
+		or.Message = "not started: " + budgetSpent
 		return or, errOutOfTime
 	}
 	name := cursorName(obj)

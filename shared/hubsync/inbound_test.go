@@ -397,3 +397,26 @@ func TestWalkErrorKeepsCursor(t *testing.T) {
 		t.Errorf("status %s, cursor moved %v; want failed and the cursor kept", rep.Status, e.st.cursors[cursorName(usersObject())] != before)
 	}
 }
+
+// TestBudgetSpentBeforeAnObjectIsPartialNotFailed: an object type the budget
+// left no time for is reported incomplete, and the run partial.
+func TestBudgetSpentBeforeAnObjectIsPartialNotFailed(t *testing.T) {
+	companies := Object{Kind: store.KindCompany, HubSpotObject: "companies", MatchHubSpot: "domain", MatchUserpilot: "domain"}
+	e := newEnv(t, usersObject(), companies)
+	e.seed(3)
+	e.hs.pageSize = 10
+	e.hs.delay = 30 * time.Millisecond
+	e.in.margin = time.Hour
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Millisecond)
+	defer cancel()
+	rep, err := e.in.Run(ctx, ModeFull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Status != StatusPartial || rep.Error != "" || len(rep.Objects) != 2 {
+		t.Fatalf("report %+v, want partial without error", rep)
+	}
+	if o := rep.Objects[1]; o.Complete || o.Error != "" || o.Message != "not started: time budget spent" {
+		t.Errorf("companies %+v, want not started for the budget, no error", o)
+	}
+}

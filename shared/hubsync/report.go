@@ -69,7 +69,10 @@ type ObjectReport struct {
 	// Failures lists records whose Userpilot write failed, with the reason
 	// (at most maxReportedFailures; Counts.Failed has the total).
 	Failures []Failure `json:"failures,omitempty"`
-	Error    string    `json:"error,omitempty"`
+	// Message says why an object type is not complete without an error
+	// (the time budget).
+	Message string `json:"message,omitempty"`
+	Error   string `json:"error,omitempty"`
 }
 
 // Failure is one profile whose Userpilot write failed.
