@@ -112,6 +112,22 @@ func TestPollHandle(t *testing.T) {
 	}
 }
 
+// TestPollSampleScheduleEvent decodes the sample event sam local invoke uses.
+func TestPollSampleScheduleEvent(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("..", "..", "events", "schedule.json"))
+	if err != nil {
+		t.Skipf("no sample event: %v", err)
+	}
+	var payload PollInput
+	if err := json.Unmarshal(raw, &payload); err != nil {
+		t.Fatal(err)
+	}
+	in := &fakeInbound{rep: &hubsync.Report{Status: hubsync.StatusComplete}}
+	if _, err := NewPoll(in).Handle(context.Background(), payload); err != nil || len(in.modes) != 1 || in.modes[0] != hubsync.ModeIncremental {
+		t.Errorf("events/schedule.json ran %v (%v), want one incremental poll", in.modes, err)
+	}
+}
+
 func TestPollNotConfiguredAndRunErrors(t *testing.T) {
 	res, err := NewPoll(nil).Handle(context.Background(), PollInput{Action: PollActionSync})
 	if err != nil || res.Status != "not_configured" {
