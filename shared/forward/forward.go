@@ -1,10 +1,12 @@
 package forward
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -27,6 +29,11 @@ const (
 	// maxReasonLen bounds the DLQ reason attribute (SQS attribute values may be
 	// 256 KiB, but a reason is for people).
 	maxReasonLen = 1000
+	// maxLedgerWriters bounds ledger writes running beside the sends (each
+	// is itself up to 4 concurrent BatchWriteItem calls in the store).
+	maxLedgerWriters = 2
+	// maxLinkWriters bounds concurrent profile links after a batch read.
+	maxLinkWriters = 8
 	// ledgerPrefix namespaces the forwarder's ledger entries.
 	ledgerPrefix = "fwd:"
 )
@@ -172,6 +179,7 @@ type pending struct {
 
 // batch is the state of one Process call.
 type batch struct {
+	mu      sync.Mutex // guards msgs' retry and problems
 	f       *Forwarder
 	c       *counts
 	msgs    []msgState
@@ -188,6 +196,8 @@ type msgState struct {
 
 // retry marks every message holding p for redelivery.
 func (b *batch) retry(p *pending) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	for _, i := range b.holders[p.ev.InternalEventID] {
 		b.msgs[i].retry = true
 	}
@@ -195,6 +205,8 @@ func (b *batch) retry(p *pending) {
 
 // reject records a permanent problem with p on every message holding it.
 func (b *batch) reject(p *pending, code, problem string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	for _, i := range b.holders[p.ev.InternalEventID] {
 		b.msgs[i].problems = append(b.msgs[i].problems, &activity.Error{
 			MessageID: b.msgs[i].msg.ID, Record: p.ev.Index, Code: code, Problem: problem})
@@ -242,11 +254,14 @@ func (f *Forwarder) Process(ctx context.Context, msgs []Message) (*Report, error
 	if err := f.step(ctx, StepIdentified); err != nil {
 		return nil, err
 	}
-	b.aggregate(ctx, others)
-	if err := f.step(ctx, StepAggregated); err != nil {
-		return nil, err
-	}
-	if err := b.forward(ctx, others); err != nil {
+	// Aggregates and forwarding are independent: run them side by side.
+	aggDone := make(chan error, 1)
+	go func() {
+		b.aggregate(ctx, others)
+		aggDone <- f.step(ctx, StepAggregated)
+	}()
+	fwdErr := b.forward(ctx, others)
+	if err := cmp.Or(fwdErr, <-aggDone); err != nil {
 		return nil, err
 	}
 	rep, err := b.finish(ctx)
@@ -432,6 +447,11 @@ func (b *batch) aggregate(ctx context.Context, others []*pending) {
 			deltas = append(deltas, co)
 		}
 	}
+	// Grouped by profile and day, a transaction holds one counter update and
+	// ~99 event marks instead of one update per event: half the transactions.
+	slices.SortStableFunc(deltas, func(a, b store.ActivityDelta) int {
+		return cmp.Or(cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.ID, b.ID), cmp.Compare(a.Day, b.Day))
+	})
 	if err := b.f.st.AddActivity(ctx, b.f.env, deltas); err != nil {
 		b.c.add(CountAggregateFailed, len(others))
 		b.f.log.WarnContext(ctx, "activity: add to daily aggregates", "events", len(others), "err", err)
@@ -566,10 +586,11 @@ func (b *batch) forward(ctx context.Context, others []*pending) error {
 		sendable = append(sendable, it)
 	}
 	per := max(f.sink.MaxBatch(), 1)
+	rec := &recorder{b: b, sema: make(chan struct{}, maxLedgerWriters)}
 	for start := 0; start < len(sendable); start += per {
 		chunk := sendable[start:min(start+per, len(sendable))]
 		if err := f.step(ctx, StepSend); err != nil {
-			return err
+			return cmp.Or(rec.wait(), err)
 		}
 		delivered, failed, rejected := b.send(ctx, chunk)
 		for _, it := range failed {
@@ -584,23 +605,53 @@ func (b *batch) forward(ctx context.Context, others []*pending) error {
 		}
 		b.c.add(CountSent, len(delivered))
 		if err := f.step(ctx, StepRecord); err != nil {
-			return err
+			return cmp.Or(rec.wait(), err)
 		}
-		ids := make([]string, len(delivered))
-		for i, it := range delivered {
-			ids[i] = ledgerPrefix + it.EventID
-		}
+		// Record in the ledger while the next chunk is being sent.
+		rec.start(ctx, delivered)
+	}
+	return rec.wait()
+}
+
+// recorder writes delivered events to the ledger in the background, one
+// write per sent chunk.
+type recorder struct {
+	b    *batch
+	wg   sync.WaitGroup
+	mu   sync.Mutex
+	err  error
+	sema chan struct{}
+}
+
+func (r *recorder) start(ctx context.Context, delivered []Item) {
+	f := r.b.f
+	ids := make([]string, len(delivered))
+	for i, it := range delivered {
+		ids[i] = ledgerPrefix + it.EventID
+	}
+	r.sema <- struct{}{}
+	r.wg.Go(func() {
+		defer func() { <-r.sema }()
 		if err := f.st.LedgerRecord(ctx, f.env, ids, f.ledgerTTL); err != nil {
 			// Delivered is delivered: a redelivery re-sends with the same id and
 			// HubSpot drops the repeat, so the messages still count as done.
-			b.c.add(CountLedgerErrors, len(ids))
+			r.b.c.add(CountLedgerErrors, len(ids))
 			f.log.WarnContext(ctx, "activity: ledger record", "events", len(ids), "err", err)
 		}
 		if err := f.step(ctx, StepRecorded); err != nil {
-			return err
+			r.mu.Lock()
+			r.err = cmp.Or(r.err, err)
+			r.mu.Unlock()
 		}
-	}
-	return nil
+	})
+}
+
+// wait waits for the ledger writes and returns the first abort.
+func (r *recorder) wait() error {
+	r.wg.Wait()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.err
 }
 
 type rejection struct {

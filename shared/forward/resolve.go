@@ -140,14 +140,26 @@ func (f *Forwarder) resolve(ctx context.Context, c *counts, users []string) (map
 	if err != nil {
 		return out, fmt.Errorf("forward: find %d %s by %s: %w", len(values), f.usersObject, f.matchHS, err)
 	}
+	type link struct{ u, v, hsID string }
+	var links []link
 	for v, hsID := range found {
 		for _, u := range byValue[store.NormalizeMatch(v)] {
 			out[u] = hsID
 			f.cache.put(f.env, u, hsID)
 			c.add(CountResolvedHubSpot, 1)
-			f.link(ctx, c, profiles[u], u, v, hsID)
+			links = append(links, link{u, v, hsID})
 		}
 	}
+	sema := make(chan struct{}, maxLinkWriters)
+	var wg sync.WaitGroup
+	for _, l := range links {
+		sema <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sema }()
+			f.link(ctx, c, profiles[l.u], l.u, l.v, l.hsID)
+		})
+	}
+	wg.Wait()
 	for _, v := range values {
 		for _, u := range byValue[v] {
 			if _, ok := out[u]; !ok {

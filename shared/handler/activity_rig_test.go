@@ -90,7 +90,7 @@ func newActivityRig(t testing.TB, o rigOptions) *activityRig {
 		Finder:   forward.NewHubSpotFinder(client, true),
 		Sink:     sink,
 		DLQ:      forward.NewSQSDeadLetters(sq, r.dlqURL),
-		Logger:   slog.New(slog.DiscardHandler),
+		Logger:   testLogger(),
 		StepHook: o.stepHook,
 	})
 	if err != nil {
@@ -100,10 +100,18 @@ func newActivityRig(t testing.TB, o rigOptions) *activityRig {
 	return r
 }
 
+// testLogger discards logs unless PILOTSYNC_TEST_LOGS is set.
+func testLogger() *slog.Logger {
+	if os.Getenv("PILOTSYNC_TEST_LOGS") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
 func (r *activityRig) createQueue(name string) string {
 	r.t.Helper()
 	out, err := r.sqs.CreateQueue(r.ctx, &sqs.CreateQueueInput{QueueName: aws.String(name),
-		Attributes: map[string]string{"VisibilityTimeout": "30"}})
+		Attributes: map[string]string{"VisibilityTimeout": "20"}})
 	if err != nil {
 		r.t.Fatal(err)
 	}
