@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/pilotsync/pilotsync/shared/activity"
+	"github.com/pilotsync/pilotsync/shared/config"
+	"github.com/pilotsync/pilotsync/shared/forward"
+	"github.com/pilotsync/pilotsync/shared/wire"
+)
+
+func init() {
+	register(command{
+		name:    "setup",
+		summary: "create the HubSpot custom event definitions the activity forwarder sends (one per category and status)",
+		run:     runSetup,
+	})
+}
+
+// setupDefinition is one line of the setup report.
+type setupDefinition struct {
+	Name               string   `json:"name"`
+	Label              string   `json:"label"`
+	FullyQualifiedName string   `json:"fully_qualified_name,omitempty"`
+	PrimaryObject      string   `json:"primary_object"`
+	Properties         []string `json:"properties"`
+}
+
+// runSetup creates the custom event definitions for every category and status
+// the config forwards (the activity function also creates a missing one on
+// first sight, so this is the explicit, reviewable way to do it up front).
+func runSetup(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("setup", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	if wantsHelp(args) {
+		fs.SetOutput(stdout)
+	}
+	path := fs.String("config", "", "config file (default $"+config.EnvPath+", else ./"+config.LocalPath+")")
+	dryRun := fs.Bool("dry-run", false, "print the definitions that would be ensured, without calling HubSpot")
+	fs.Usage = func() {
+		w := fs.Output()
+		fmt.Fprintln(w, "Usage: pilotsync setup [--dry-run] [--config FILE]")
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, "Creates the HubSpot custom event definitions (e.g. userpilot_flow_completed) for every")
+		fmt.Fprintln(w, "activity category and status the config forwards, on the users' HubSpot object, and")
+		fmt.Fprintln(w, "prints them with their fully qualified names as JSON. Existing definitions are kept.")
+		fmt.Fprintln(w, "Custom events need an Enterprise hub. Only for activity.sink custom_events.")
+		fmt.Fprintln(w, "Needs the credentials pilotsync run uses (see shared/wire).")
+		fmt.Fprintln(w)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "pilotsync setup: unexpected argument %q\n", fs.Arg(0))
+		return exitUsage
+	}
+	cfgPath := *path
+	if cfgPath == "" {
+		cfgPath = os.Getenv(config.EnvPath)
+	}
+	if cfgPath == "" {
+		cfgPath = config.DefaultPath()
+	}
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		fmt.Fprintf(stderr, "pilotsync setup: %v\n", err)
+		return exitFailure
+	}
+	if s := cfg.Activity.Sink; s != "" && s != config.SinkCustomEvents {
+		fmt.Fprintf(stdout, "activity.sink is %s: nothing to set up (timeline and app event templates are configured in HubSpot and referenced by activity.timeline_templates)\n", s)
+		return exitOK
+	}
+	cl, err := activity.NewClassifier(cfg.Activity)
+	if err != nil {
+		fmt.Fprintf(stderr, "pilotsync setup: %v\n", err)
+		return exitFailure
+	}
+	object := forward.PrimaryObject(cfg.Mapping.Users.HubSpotObject)
+	var fqns map[string]string
+	if !*dryRun {
+		log := wire.Logger()
+		deps, err := wire.Build(ctx, wire.WithLogger(log), wire.WithConfigPath(cfgPath))
+		if err != nil {
+			fmt.Fprintf(stderr, "pilotsync setup: %v\n", err)
+			return exitFailure
+		}
+		sink := forward.NewCustomEvents(deps.HubSpot, cfg.Mapping.Users.HubSpotObject, cfg.Activity.EventNamePrefix, deps.Log)
+		fqns, err = forward.EnsureDefinitions(ctx, sink, cl)
+		if err != nil {
+			fmt.Fprintf(stderr, "pilotsync setup: %v\n", err)
+			return exitFailure
+		}
+	}
+	var out []setupDefinition
+	for _, p := range cl.Pairs() {
+		d := setupDefinition{Name: cl.EventName(p), Label: activity.Label(p.Category, p.Status), PrimaryObject: object}
+		d.FullyQualifiedName = fqns[d.Name]
+		for _, ps := range activity.DefinitionProperties(p.Category) {
+			d.Properties = append(d.Properties, ps.Name+":"+ps.Type)
+		}
+		out = append(out, d)
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(out); err != nil {
+		fmt.Fprintf(stderr, "pilotsync setup: %v\n", err)
+		return exitFailure
+	}
+	return exitOK
+}
