@@ -42,6 +42,9 @@ func NewFromDeps(d Deps) (*Forwarder, error) {
 		Sink:   sink,
 		Logger: d.Logger,
 	}
+	if r, ok := d.Store.(RunRecorder); ok {
+		o.Runs = r
+	}
 	if d.SQS != nil && d.DLQURL != "" {
 		o.DLQ = NewSQSDeadLetters(d.SQS, d.DLQURL)
 	}

@@ -21,6 +21,14 @@ type Store interface {
 
 var _ Store = (*store.Store)(nil)
 
+// RunRecorder keeps a record of each batch (shared/store's run records, read
+// by the CLI status and alerts).
+type RunRecorder interface {
+	PutRun(ctx context.Context, r store.RunRecord) error
+}
+
+var _ RunRecorder = (*store.Store)(nil)
+
 // Finder looks HubSpot records up by match value: one batch read for all the
 // values it is given. It returns normalized value → HubSpot record id for the
 // values found; values not found are absent. It never creates records.

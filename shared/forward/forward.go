@@ -61,6 +61,8 @@ type Options struct {
 	Finder Finder
 	// Sink delivers activity; nil (or config sink "none") counts and drops it.
 	Sink Sink
+	// Runs, when set, gets a run record (job "activity") per batch.
+	Runs RunRecorder
 	// DLQ takes messages that can never succeed; nil reports them as failed so
 	// the queue's redrive policy moves them.
 	DLQ    DeadLetterQueue
@@ -83,6 +85,7 @@ type Forwarder struct {
 	finder       Finder
 	sink         Sink
 	dlq          DeadLetterQueue
+	runs         RunRecorder
 	log          *slog.Logger
 	now          func() time.Time
 	hook         func(ctx context.Context, step string) error
@@ -118,6 +121,7 @@ func New(o Options) (*Forwarder, error) {
 		finder:      o.Finder,
 		sink:        o.Sink,
 		dlq:         o.DLQ,
+		runs:        o.Runs,
 		log:         o.Logger,
 		now:         o.Now,
 		hook:        o.StepHook,
@@ -271,6 +275,7 @@ func (f *Forwarder) Process(ctx context.Context, msgs []Message) (*Report, error
 	f.log.InfoContext(ctx, "activity batch", "messages", len(msgs), "failed", len(rep.Failed),
 		"dead_lettered", len(rep.DeadLettered), "counts", rep.Counts, "unknown", rep.Unknown,
 		"duration_ms", f.now().Sub(started).Milliseconds())
+	f.recordRun(ctx, msgs, started, rep, b)
 	return rep, nil
 }
 
@@ -712,6 +717,34 @@ func (b *batch) finish(ctx context.Context) (*Report, error) {
 	b.c.add(CountFailedMessages, len(rep.Failed))
 	rep.Counts, rep.Unknown = b.c.snapshot()
 	return rep, nil
+}
+
+// JobName is the run record job of the activity forwarder.
+const JobName = "activity"
+
+// recordRun stores the batch's run record: counts, and as failures the
+// dead-lettered messages and unclassified activity (ids and codes only).
+func (f *Forwarder) recordRun(ctx context.Context, msgs []Message, started time.Time, rep *Report, b *batch) {
+	if f.runs == nil || len(msgs) == 0 {
+		return
+	}
+	r := store.RunRecord{Env: f.env, Job: JobName, ID: msgs[0].ID, Started: started, Finished: f.now(), Counts: rep.Counts}
+	for _, st := range b.msgs {
+		for _, p := range st.problems {
+			field := p.Field
+			if p.Record >= 0 {
+				field = fmt.Sprintf("record %d %s", p.Record, p.Field)
+			}
+			r.Failures = append(r.Failures, store.Failure{Record: st.msg.ID, Field: strings.TrimSpace(field), Reason: p.Code + ": " + p.Problem})
+		}
+	}
+	for _, k := range sortedKeys(rep.Unknown) {
+		r.Failures = append(r.Failures, store.Failure{Record: k, Field: "classification",
+			Reason: fmt.Sprintf("unknown entity type or status (%d events): add an activity.rules entry to forward it", rep.Unknown[k])})
+	}
+	if err := f.runs.PutRun(ctx, r); err != nil {
+		f.log.WarnContext(ctx, "activity: store run record", "err", err)
+	}
 }
 
 // summarize joins a message's problems into its DLQ reason. Problems never

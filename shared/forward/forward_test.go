@@ -469,3 +469,28 @@ func TestUnmatchedNotLookedUpAgainAtOnce(t *testing.T) {
 		t.Errorf("got %d finder calls, want 1 (the miss is remembered)", e.finder.calls)
 	}
 }
+
+type runLog struct{ runs []store.RunRecord }
+
+func (r *runLog) PutRun(_ context.Context, rec store.RunRecord) error {
+	r.runs = append(r.runs, rec)
+	return nil
+}
+
+func TestProcessRecordsRun(t *testing.T) {
+	runs := &runLog{}
+	e := newEnv(t, testConfig(), func(o *Options) { o.Runs = runs })
+	e.link("u1", "101")
+	_, err := e.f.Process(context.Background(), msgs(
+		rec("interaction", "a", "u1", "event_name", "banner:1:SEEN"), `{"broken":`, rec("track", "b", "u1", "event_name", "x")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(runs.runs) != 1 {
+		t.Fatalf("got %d run records, want 1", len(runs.runs))
+	}
+	r := runs.runs[0]
+	if r.Job != JobName || r.Env != "production" || r.Counts[CountSent] != 1 || len(r.Failures) != 2 {
+		t.Errorf("got run %+v", r)
+	}
+}

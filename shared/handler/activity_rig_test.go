@@ -90,6 +90,7 @@ func newActivityRig(t testing.TB, o rigOptions) *activityRig {
 		Finder:   forward.NewHubSpotFinder(client, true),
 		Sink:     sink,
 		DLQ:      forward.NewSQSDeadLetters(sq, r.dlqURL),
+		Runs:     r.st,
 		Logger:   testLogger(),
 		StepHook: o.stepHook,
 	})

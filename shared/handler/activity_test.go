@@ -106,6 +106,11 @@ func TestActivitySamples(t *testing.T) {
 			t.Errorf("dead letter %s: reason %q", id, reason)
 		}
 	}
+	// The batch left a run record with its counts and the dead-lettered reasons.
+	runs, err := r.st.ListRuns(r.ctx, "production", forward.JobName, 5)
+	if err != nil || len(runs) != 1 || runs[0].Counts[forward.CountSent] != 20 || len(runs[0].Failures) < 3 {
+		t.Errorf("run records %+v, %v", runs, err)
+	}
 	// Redelivering the whole batch changes nothing in HubSpot.
 	if _, err := r.h.Handle(r.ctx, ev); err != nil {
 		t.Fatal(err)
