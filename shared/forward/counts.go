@@ -38,6 +38,7 @@ const (
 	CountSent              = "sent"
 	CountSendCalls         = "send_calls"
 	CountSendFailed        = "send_failed"
+	CountDeferred          = "deferred_deadline"
 	CountLedgerErrors      = "ledger_errors"
 	CountLinkErrors        = "link_errors"
 	CountDeadLettered      = "dead_lettered"

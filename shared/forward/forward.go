@@ -29,6 +29,10 @@ const (
 	// maxReasonLen bounds the DLQ reason attribute (SQS attribute values may be
 	// 256 KiB, but a reason is for people).
 	maxReasonLen = 1000
+	// DefaultDeadlineMargin leaves time to write the ledger and answer before
+	// the Lambda timeout: a send cut off by the timeout costs the whole batch
+	// a redelivery, a deferred one only its own messages.
+	DefaultDeadlineMargin = 5 * time.Second
 	// maxLedgerWriters bounds ledger writes running beside the sends (each
 	// is itself up to 4 concurrent BatchWriteItem calls in the store).
 	maxLedgerWriters = 2
@@ -71,6 +75,10 @@ type Options struct {
 	Now       func() time.Time
 	CacheSize int
 	LedgerTTL time.Duration
+	// DeadlineMargin: no send starts when less than this is left before the
+	// context's deadline (the Lambda timeout); the events left are retried.
+	// Default DefaultDeadlineMargin; negative disables.
+	DeadlineMargin time.Duration
 	// StepHook, when set, runs after each step of Process; an error stops the
 	// batch there, as a crash would (tests use it to "kill" the process).
 	StepHook func(ctx context.Context, step string) error
@@ -90,6 +98,7 @@ type Forwarder struct {
 	now          func() time.Time
 	hook         func(ctx context.Context, step string) error
 	ledgerTTL    time.Duration
+	margin       time.Duration
 	grace        time.Duration
 	usersObject  string
 	matchUP      string
@@ -126,6 +135,7 @@ func New(o Options) (*Forwarder, error) {
 		now:         o.Now,
 		hook:        o.StepHook,
 		ledgerTTL:   o.LedgerTTL,
+		margin:      o.DeadlineMargin,
 		grace:       cfg.Activity.UnmatchedGrace.D(),
 		usersObject: cfg.Mapping.Users.HubSpotObject,
 		matchUP:     cfg.Mapping.Users.Match.Userpilot,
@@ -141,6 +151,9 @@ func New(o Options) (*Forwarder, error) {
 	}
 	if f.now == nil {
 		f.now = time.Now
+	}
+	if f.margin == 0 {
+		f.margin = DefaultDeadlineMargin
 	}
 	if f.ledgerTTL <= 0 {
 		f.ledgerTTL = DefaultLedgerTTL
@@ -593,6 +606,15 @@ func (b *batch) forward(ctx context.Context, others []*pending) error {
 	per := max(f.sink.MaxBatch(), 1)
 	rec := &recorder{b: b, sema: make(chan struct{}, maxLedgerWriters)}
 	for start := 0; start < len(sendable); start += per {
+		if dl, ok := ctx.Deadline(); ok && f.margin > 0 && time.Until(dl) < f.margin {
+			left := sendable[start:]
+			b.c.add(CountDeferred, len(left))
+			f.log.WarnContext(ctx, "activity: too close to the deadline to send: the rest is retried", "events", len(left))
+			for _, it := range left {
+				b.retry(byID[it.EventID])
+			}
+			break
+		}
 		chunk := sendable[start:min(start+per, len(sendable))]
 		if err := f.step(ctx, StepSend); err != nil {
 			return cmp.Or(rec.wait(), err)

@@ -494,3 +494,18 @@ func TestProcessRecordsRun(t *testing.T) {
 		t.Errorf("got run %+v", r)
 	}
 }
+
+func TestProcessStopsSendingNearTheDeadline(t *testing.T) {
+	e := newEnv(t, testConfig())
+	e.link("u1", "101")
+	e.sink.max = 1
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second) // inside the 5 s margin
+	defer cancel()
+	rep, err := e.f.Process(ctx, msgs(rec("track", "a", "u1", "event_name", "x"), rec("session_start", "s", "u1")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(rep.Failed, ",") != "m0" || rep.Counts[CountDeferred] != 1 || e.sink.calls != 0 {
+		t.Errorf("got failed %v counts %v calls %d, want m0 retried, nothing sent", rep.Failed, rep.Counts, e.sink.calls)
+	}
+}

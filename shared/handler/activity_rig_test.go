@@ -85,14 +85,17 @@ func newActivityRig(t testing.TB, o rigOptions) *activityRig {
 		t.Fatal(err)
 	}
 	r.fw, err = forward.New(forward.Options{
-		Config:   r.cfg,
-		Store:    r.st,
-		Finder:   forward.NewHubSpotFinder(client, true),
-		Sink:     sink,
-		DLQ:      forward.NewSQSDeadLetters(sq, r.dlqURL),
-		Runs:     r.st,
-		Logger:   testLogger(),
-		StepHook: o.stepHook,
+		Config: r.cfg,
+		Store:  r.st,
+		Finder: forward.NewHubSpotFinder(client, true),
+		Sink:   sink,
+		DLQ:    forward.NewSQSDeadLetters(sq, r.dlqURL),
+		Runs:   r.st,
+		// The redelivery test's short contexts stand for a process killed
+		// mid-call, not a Lambda deadline to plan for.
+		DeadlineMargin: -1,
+		Logger:         testLogger(),
+		StepHook:       o.stepHook,
 	})
 	if err != nil {
 		t.Fatal(err)
