@@ -58,6 +58,10 @@ type CustomEvents struct {
 	listed bool
 	fqn    map[string]string // event name → fully qualified name
 	wrong  map[string]string // event name → the other primary object it was defined on
+	// props: fully qualified name → the properties the definition declares.
+	// A definition made by an older version may lack some: HubSpot rejects an
+	// occurrence with an undeclared property, so Send leaves those out.
+	props map[string]map[string]bool
 }
 
 var _ Sink = (*CustomEvents)(nil)
@@ -70,7 +74,7 @@ func NewCustomEvents(api EventsAPI, objectType, prefix string, log *slog.Logger)
 		log = slog.Default()
 	}
 	return &CustomEvents{api: api, primaryObject: PrimaryObject(objectType), prefix: prefix, log: log,
-		fqn: map[string]string{}, wrong: map[string]string{}}
+		fqn: map[string]string{}, wrong: map[string]string{}, props: map[string]map[string]bool{}}
 }
 
 // Name implements Sink.
@@ -109,7 +113,7 @@ func (s *CustomEvents) Prepare(ctx context.Context, names map[string]activity.Pa
 				s.wrong[d.Name] = d.PrimaryObject
 				continue
 			}
-			s.fqn[d.Name] = d.FullyQualifiedName
+			s.keep(d)
 		}
 		s.listed = true
 	}
@@ -127,11 +131,42 @@ func (s *CustomEvents) Prepare(ctx context.Context, names map[string]activity.Pa
 		if err != nil {
 			return nil, fmt.Errorf("forward: custom events: %w", err)
 		}
-		s.fqn[n] = d.FullyQualifiedName
+		s.keep(*d)
 		out[n] = d.FullyQualifiedName
 		s.log.InfoContext(ctx, "activity: created event definition", "event", n, "fully_qualified_name", d.FullyQualifiedName)
 	}
 	return out, nil
+}
+
+// keep caches a definition's fully qualified name and declared properties
+// (caller holds mu).
+func (s *CustomEvents) keep(d hubspot.EventDefinition) {
+	s.fqn[d.Name] = d.FullyQualifiedName
+	if len(d.Properties) == 0 {
+		return // not listed: send everything
+	}
+	set := make(map[string]bool, len(d.Properties))
+	for _, p := range d.Properties {
+		set[p.Name] = true
+	}
+	s.props[d.FullyQualifiedName] = set
+}
+
+// declared returns the properties of it its definition declares.
+func (s *CustomEvents) declared(it Item) map[string]string {
+	s.mu.Lock()
+	set := s.props[it.Target]
+	s.mu.Unlock()
+	if set == nil {
+		return it.Properties
+	}
+	out := make(map[string]string, len(it.Properties))
+	for k, v := range it.Properties {
+		if set[k] {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 // definition is the event definition for name.
@@ -157,7 +192,7 @@ func (s *CustomEvents) Send(ctx context.Context, items []Item) error {
 	for i, it := range items {
 		evs[i] = hubspot.EventOccurrence{
 			EventName: it.Target, ObjectID: it.ObjectID, OccurredAt: it.OccurredAt,
-			UUID: hubspot.EventUUID(it.EventID, it.Name), Properties: it.Properties,
+			UUID: hubspot.EventUUID(it.EventID, it.Name), Properties: s.declared(it),
 		}
 	}
 	return s.api.SendEvents(ctx, evs)

@@ -1,0 +1,104 @@
+package forward
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pilotsync/pilotsync/shared/activity"
+	"github.com/pilotsync/pilotsync/shared/hubspot"
+	"github.com/pilotsync/pilotsync/shared/hubspot/hubspottest"
+)
+
+func TestCustomEventsAgainstSandbox(t *testing.T) {
+	hs := hubspottest.NewTestServer(t, hubspottest.Options{Logger: slog.New(slog.DiscardHandler)})
+	ids := hs.SeedContacts(1, nil)
+	c, err := hubspot.NewClient(hubspot.WithBaseURL(hs.URL), hubspot.WithToken(hs.Token()), hubspot.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	// A definition from an older version: on contacts, without the newer properties.
+	old, err := c.CreateEventDefinition(ctx, hubspot.EventDefinition{Name: "userpilot_flow_seen", Label: "Old flow seen", PrimaryObject: "CONTACT",
+		Properties: []hubspot.EventProperty{{Name: "flow_id", Label: "Flow", Type: "string"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One on the wrong object.
+	if _, err := c.CreateEventDefinition(ctx, hubspot.EventDefinition{Name: "userpilot_flow_dismissed", Label: "On companies", PrimaryObject: "COMPANY"}); err != nil {
+		t.Fatal(err)
+	}
+	sink := NewCustomEvents(c, "contacts", "", slog.New(slog.DiscardHandler))
+	names := map[string]activity.Pair{
+		"userpilot_flow_seen":      {Category: activity.Flows, Status: "seen"},
+		"userpilot_flow_completed": {Category: activity.Flows, Status: "completed"},
+		"userpilot_flow_dismissed": {Category: activity.Flows, Status: "dismissed"},
+	}
+	targets, err := sink.Prepare(ctx, names)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if targets["userpilot_flow_seen"] != old.FullyQualifiedName || !strings.HasSuffix(targets["userpilot_flow_completed"], "_userpilot_flow_completed") {
+		t.Errorf("got targets %v", targets)
+	}
+	if _, ok := targets["userpilot_flow_dismissed"]; ok {
+		t.Error("a definition on companies was used for contacts")
+	}
+	calls := hs.Count(hubspottest.EndpointEventDefinitions)
+	if _, err := sink.Prepare(ctx, names); err != nil || hs.Count(hubspottest.EndpointEventDefinitions) != calls {
+		t.Errorf("second prepare made %d calls (%v), want 0", hs.Count(hubspottest.EndpointEventDefinitions)-calls, err)
+	}
+	at := time.Date(2026, 11, 27, 10, 0, 0, 123000000, time.UTC)
+	items := []Item{
+		{Occurrence: activity.Occurrence{EventID: "e1", Name: "userpilot_flow_seen", OccurredAt: at,
+			Properties: map[string]string{"flow_id": "448", "userpilot_user_id": "u1"}}, ObjectID: ids[0], Target: targets["userpilot_flow_seen"]},
+		{Occurrence: activity.Occurrence{EventID: "e2", Name: "userpilot_flow_completed", OccurredAt: at,
+			Properties: map[string]string{"flow_id": "448", "userpilot_user_id": "u1"}}, ObjectID: ids[0], Target: targets["userpilot_flow_completed"]},
+	}
+	if err := sink.Send(ctx, items); err != nil {
+		t.Fatalf("send: %v", err)
+	}
+	if err := sink.Send(ctx, items); err != nil { // a redelivery
+		t.Fatalf("resend: %v", err)
+	}
+	evs := hs.Events()
+	if len(evs) != 2 || hs.DroppedDuplicates() != 2 {
+		t.Fatalf("got %d events, %d dropped repeats; want 2 and 2", len(evs), hs.DroppedDuplicates())
+	}
+	for _, e := range evs {
+		if e.ObjectID != ids[0] || !e.OccurredAt.Equal(at) || e.Properties["flow_id"] != "448" {
+			t.Errorf("event %+v", e)
+		}
+		if e.EventName == old.FullyQualifiedName {
+			if _, ok := e.Properties["userpilot_user_id"]; ok {
+				t.Error("an undeclared property was sent to the old definition")
+			}
+		} else if e.Properties["userpilot_user_id"] != "u1" {
+			t.Errorf("new definition lost a property: %v", e.Properties)
+		}
+	}
+}
+
+func TestHubSpotFinderAgainstSandbox(t *testing.T) {
+	hs := hubspottest.NewTestServer(t, hubspottest.Options{Logger: slog.New(slog.DiscardHandler)})
+	ids := hs.AddRecords("contacts", []hubspottest.SeedRecord{
+		{Properties: map[string]string{"email": "ann@example.com"}},
+		{Properties: map[string]string{"email": "bob@example.com", "hs_additional_emails": "robert@example.org"}},
+	})
+	c, err := hubspot.NewClient(hubspot.WithBaseURL(hs.URL), hubspot.WithToken(hs.Token()), hubspot.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := NewHubSpotFinder(c, true).FindByMatch(context.Background(), "contacts", "email", []string{"ann@example.com", "robert@example.org", "nobody@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got["ann@example.com"] != ids[0] || got["robert@example.org"] != ids[1] || len(got) != 2 {
+		t.Errorf("got %v, want ann → %s, robert (secondary) → %s", got, ids[0], ids[1])
+	}
+	if n := len(hs.Records("contacts")); n != 2 {
+		t.Errorf("%d contacts after a lookup, want 2", n)
+	}
+}
