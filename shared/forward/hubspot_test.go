@@ -10,6 +10,7 @@ import (
 	"github.com/pilotsync/pilotsync/shared/activity"
 	"github.com/pilotsync/pilotsync/shared/hubspot"
 	"github.com/pilotsync/pilotsync/shared/hubspot/hubspottest"
+	"github.com/pilotsync/pilotsync/shared/store"
 )
 
 func TestCustomEventsAgainstSandbox(t *testing.T) {
@@ -100,5 +101,60 @@ func TestHubSpotFinderAgainstSandbox(t *testing.T) {
 	}
 	if n := len(hs.Records("contacts")); n != 2 {
 		t.Errorf("%d contacts after a lookup, want 2", n)
+	}
+}
+
+// TestTimelineAndAppEventSinks runs a batch through the engine with each
+// alternative sink against the sandbox: templates from config, one call,
+// ids stable across a redelivery (409 counts as delivered).
+func TestTimelineAndAppEventSinks(t *testing.T) {
+	for _, sinkName := range []string{"timeline", "app_events"} {
+		t.Run(sinkName, func(t *testing.T) {
+			hs := hubspottest.NewTestServer(t, hubspottest.Options{Logger: slog.New(slog.DiscardHandler), AppEventsAllowStaticToken: true})
+			ids := hs.SeedContacts(1, nil)
+			c, err := hubspot.NewClient(hubspot.WithBaseURL(hs.URL), hubspot.WithToken(hs.Token()), hubspot.WithLogger(slog.New(slog.DiscardHandler)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg := testConfig()
+			cfg.Activity.Sink = sinkName
+			templates := map[string]string{"flows_completed": "tpl-1", "tracked_events_occurred": "tpl-2"}
+			sink, err := NewSink(sinkName, "contacts", "", templates, c, slog.New(slog.DiscardHandler))
+			if err != nil {
+				t.Fatal(err)
+			}
+			st := newMemStore()
+			st.profiles[pkey("production", "user", "u1")] = &store.Profile{Env: "production", Kind: "user", ID: "u1", HubSpotID: ids[0], HubSpotObject: "contacts"}
+			f, err := New(Options{Config: cfg, Store: st, Finder: &fakeFinder{}, Sink: sink, DLQ: &fakeDLQ{}, Logger: slog.New(slog.DiscardHandler),
+				Now: func() time.Time { return t0 }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			batch := msgs(rec("interaction", "a", "u1", "event_name", "experience:448:COMPLETED"), rec("track", "b", "u1", "event_name", "x"),
+				rec("interaction", "c", "u1", "event_name", "experience:448:SEEN"))
+			rep, err := f.Process(context.Background(), batch)
+			if err != nil || len(rep.Failed) != 0 {
+				t.Fatalf("process: %v %v", err, rep.Failed)
+			}
+			if rep.Counts[CountSent] != 2 || rep.Counts[CountNoTarget] != 1 {
+				t.Errorf("counts %v, want 2 sent and 1 without a template", rep.Counts)
+			}
+			clear(st.ledger) // a crash before the ledger write: everything is resent
+			if rep, err := f.Process(context.Background(), batch); err != nil || len(rep.Failed) != 0 {
+				t.Fatalf("redelivery: %v %v", err, rep)
+			}
+			got := hs.TimelineEvents()
+			if sinkName == "app_events" {
+				got = hs.AppEvents()
+			}
+			if len(got) != 2 {
+				t.Fatalf("got %d events, want 2", len(got))
+			}
+			for _, e := range got {
+				if e.ObjectID != ids[0] || (e.TemplateID != "tpl-1" && e.TemplateID != "tpl-2") || e.Tokens["userpilot_user_id"] != "u1" {
+					t.Errorf("event %+v", e)
+				}
+			}
+		})
 	}
 }
