@@ -2,9 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -31,36 +28,23 @@ func init() {
 // runImport streams an export file into the store. It needs only the config
 // and the table (no HubSpot or Userpilot credentials).
 func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("import", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	if wantsHelp(args) {
-		fs.SetOutput(stdout)
-	}
-	path := fs.String("config", "", "config file (default $"+config.EnvPath+", else ./"+config.LocalPath+")")
+	fs := newFlagSet("import", args, stdout, stderr)
+	path := configFlag(fs)
 	kind := fs.String("kind", "", "users or companies (required)")
 	asOf := fs.String("as-of", "", "when the export was taken, RFC 3339 (default: the file's modification time); older values never overwrite newer ones")
 	format := fs.String("format", "", "csv or ndjson (default: from the file name, else its content)")
 	table := fs.String("table", "", "DynamoDB table (default $"+wire.EnvTable+")")
-	fs.Usage = func() {
-		w := fs.Output()
-		fmt.Fprintln(w, "Usage: pilotsync import --kind users|companies [--as-of TIME] [--config FILE] FILE")
-		fmt.Fprintln(w)
-		fmt.Fprintln(w, "Streams a Userpilot export file (CSV with a header row, or NDJSON; .gz accepted) into")
-		fmt.Fprintln(w, "pilotsync's profiles in batches, merging each row with the identify rules. Progress goes")
-		fmt.Fprintln(w, "to stderr; the result (rows, created, updated, unchanged, bad rows with line numbers) is")
-		fmt.Fprintln(w, "printed as JSON. The id column is user_id (users) or company_id (companies), else id.")
-		fmt.Fprintln(w, "The deployed poll function does the same for {\"action\":\"import\",\"kind\":\"users\",\"path\":\"/tmp/users.csv\"}.")
-		fmt.Fprintln(w)
-		fs.PrintDefaults()
-	}
+	setUsage(fs, "pilotsync import --kind users|companies [--as-of TIME] [--config FILE] FILE",
+		"Streams a Userpilot export file (CSV with a header row, or NDJSON; .gz accepted) into",
+		"pilotsync's profiles in batches, merging each row with the identify rules. Progress goes",
+		"to stderr; the result (rows, created, updated, unchanged, bad rows with line numbers) is",
+		"printed as JSON. The id column is user_id (users) or company_id (companies), else id.",
+		"The deployed poll function does the same for {\"action\":\"import\",\"kind\":\"users\",\"path\":\"/tmp/users.csv\"}.")
 	// Flags may follow the file name: parse until every argument is consumed.
 	var files []string
 	for rest := args; ; {
-		if err := fs.Parse(rest); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return exitOK
-			}
-			return exitUsage
+		if code, ok := parseFlags(fs, rest); !ok {
+			return code
 		}
 		if fs.NArg() == 0 {
 			break
@@ -73,11 +57,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fs.Usage()
 		return exitUsage
 	}
-	cfgPath := *path
-	if cfgPath == "" {
-		cfgPath = config.DefaultPath()
-	}
-	cfg, err := config.Load(cfgPath)
+	cfg, err := config.Load(configFile(*path))
 	if err != nil {
 		fmt.Fprintf(stderr, "pilotsync import: %v\n", err)
 		return exitFailure
@@ -114,9 +94,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	res, err := profileimport.ImportFile(ctx, st, files[0], opts)
 	if res != nil {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(res)
+		_ = printJSON(stdout, res)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "pilotsync import: %v\n", err)

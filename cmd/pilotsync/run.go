@@ -16,8 +16,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -88,11 +86,7 @@ type runOptions struct {
 }
 
 func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	if wantsHelp(args) {
-		fs.SetOutput(stdout)
-	}
+	fs := newFlagSet("run", args, stdout, stderr)
 	var o runOptions
 	fs.BoolVar(&o.once, "once", false, "run one cycle (activity queue, poll, daily job) and exit")
 	fs.StringVar(&o.configPath, "config", "", "config file (default $"+config.EnvPath+", else ./integration.yaml, else integration.example.yaml)")
@@ -102,25 +96,15 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.demoUsers, "demo-users", 5, "number of demo users/contacts to seed")
 	fs.StringVar(&o.logLevel, "log-level", "warn", "engine log level on stderr: debug, info, warn, error")
 	fs.BoolVar(&o.dailyNow, "daily-now", false, "run the daily job in the first cycle instead of waiting for schedule.daily_at")
-	fs.Usage = func() {
-		w := fs.Output()
-		fmt.Fprintln(w, "Usage: pilotsync run [--once] [--config FILE] [flags]")
-		fmt.Fprintln(w)
-		fmt.Fprintln(w, "Runs pilotsync's three jobs on this machine with the Lambda handlers, against the")
-		fmt.Fprintln(w, "local AWS stack (make stack-up) and in-memory HubSpot and Userpilot sandboxes.")
-		fmt.Fprintln(w, "HUBSPOT_TOKEN / USERPILOT_API_KEY select the real services instead. AWS endpoints")
-		fmt.Fprintln(w, "default to the local stack; set AWS_ENDPOINT_URL_* to override.")
-		fmt.Fprintln(w)
-		fs.PrintDefaults()
+	setUsage(fs, "pilotsync run [--once] [--config FILE] [flags]",
+		"Runs pilotsync's three jobs on this machine with the Lambda handlers, against the",
+		"local AWS stack (make stack-up) and in-memory HubSpot and Userpilot sandboxes.",
+		"HUBSPOT_TOKEN / USERPILOT_API_KEY select the real services instead. AWS endpoints",
+		"default to the local stack; set AWS_ENDPOINT_URL_* to override.")
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "pilotsync run: unexpected argument %q\n", fs.Arg(0))
+	if unexpectedArg(fs, stderr) {
 		return exitUsage
 	}
 	var level slog.Level

@@ -2,12 +2,8 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/pilotsync/pilotsync/shared/activity"
 	"github.com/pilotsync/pilotsync/shared/config"
@@ -36,42 +32,23 @@ type setupDefinition struct {
 // the config forwards (the activity function also creates a missing one on
 // first sight, so this is the explicit, reviewable way to do it up front).
 func runSetup(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("setup", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	if wantsHelp(args) {
-		fs.SetOutput(stdout)
-	}
-	path := fs.String("config", "", "config file (default $"+config.EnvPath+", else ./"+config.LocalPath+")")
+	fs := newFlagSet("setup", args, stdout, stderr)
+	path := configFlag(fs)
 	dryRun := fs.Bool("dry-run", false, "print the definitions that would be ensured, without calling HubSpot")
-	fs.Usage = func() {
-		w := fs.Output()
-		fmt.Fprintln(w, "Usage: pilotsync setup [--dry-run] [--config FILE]")
-		fmt.Fprintln(w)
-		fmt.Fprintln(w, "Creates the HubSpot custom event definitions (e.g. userpilot_flow_completed) for every")
-		fmt.Fprintln(w, "activity category and status the config forwards, on the users' HubSpot object, and")
-		fmt.Fprintln(w, "prints them with their fully qualified names as JSON. Existing definitions are kept.")
-		fmt.Fprintln(w, "Custom events need an Enterprise hub. Only for activity.sink custom_events.")
-		fmt.Fprintln(w, "Needs the credentials pilotsync run uses (see shared/wire).")
-		fmt.Fprintln(w)
-		fs.PrintDefaults()
+	setUsage(fs, "pilotsync setup [--dry-run] [--config FILE]",
+		"Creates the HubSpot custom event definitions (e.g. userpilot_flow_completed) for every",
+		"activity category and status the config forwards, on the users' HubSpot object, and",
+		"prints them with their fully qualified names as JSON. Existing definitions are kept.",
+		"Custom events need an Enterprise hub. Only for activity.sink custom_events.",
+		"Needs the credentials pilotsync run uses (see shared/wire).")
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
+	if unexpectedArg(fs, stderr) {
 		return exitUsage
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "pilotsync setup: unexpected argument %q\n", fs.Arg(0))
-		return exitUsage
-	}
-	cfgPath := *path
-	if cfgPath == "" {
-		cfgPath = os.Getenv(config.EnvPath)
-	}
-	if cfgPath == "" {
-		cfgPath = config.DefaultPath()
-	}
+	// config.DefaultPath honours $PILOTSYNC_CONFIG before the default files.
+	cfgPath := configFile(*path)
 	cfg, err := config.Load(cfgPath)
 	if err != nil {
 		fmt.Fprintf(stderr, "pilotsync setup: %v\n", err)
@@ -111,9 +88,7 @@ func runSetup(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		}
 		out = append(out, d)
 	}
-	enc := json.NewEncoder(stdout)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(out); err != nil {
+	if err := printJSON(stdout, out); err != nil {
 		fmt.Fprintf(stderr, "pilotsync setup: %v\n", err)
 		return exitFailure
 	}

@@ -2,14 +2,10 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"time"
 
-	"github.com/pilotsync/pilotsync/shared/config"
 	"github.com/pilotsync/pilotsync/shared/handler"
 	"github.com/pilotsync/pilotsync/shared/hubsync"
 	"github.com/pilotsync/pilotsync/shared/wire"
@@ -27,33 +23,19 @@ func init() {
 // {"action":"sync"} (or a scheduled event with --incremental), and prints
 // its JSON report.
 func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("sync", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	if wantsHelp(args) {
-		fs.SetOutput(stdout)
-	}
-	path := fs.String("config", "", "config file (default $"+config.EnvPath+", else ./"+config.LocalPath+")")
+	fs := newFlagSet("sync", args, stdout, stderr)
+	path := configFlag(fs)
 	incremental := fs.Bool("incremental", false, "run the scheduled incremental poll instead of a full sync")
 	timeout := fs.Duration("timeout", 0, "stop at a checkpoint before this much time has passed, like the Lambda timeout (0 = no limit)")
-	fs.Usage = func() {
-		w := fs.Output()
-		fmt.Fprintln(w, "Usage: pilotsync sync [--incremental] [--timeout 5m] [--config FILE]")
-		fmt.Fprintln(w)
-		fmt.Fprintln(w, "Runs the poll function's handler once on this machine: a full sync of every enabled")
-		fmt.Fprintln(w, "object type (the manual \"sync now\"), or with --incremental the 5-minute poll from the")
-		fmt.Fprintln(w, "last checkpoint. Prints the run report as JSON; exits 1 when the run failed.")
-		fmt.Fprintln(w, "Needs PILOTSYNC_TABLE and the credentials pilotsync run uses (see shared/wire).")
-		fmt.Fprintln(w)
-		fs.PrintDefaults()
+	setUsage(fs, "pilotsync sync [--incremental] [--timeout 5m] [--config FILE]",
+		"Runs the poll function's handler once on this machine: a full sync of every enabled",
+		"object type (the manual \"sync now\"), or with --incremental the 5-minute poll from the",
+		"last checkpoint. Prints the run report as JSON; exits 1 when the run failed.",
+		"Needs PILOTSYNC_TABLE and the credentials pilotsync run uses (see shared/wire).")
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "pilotsync sync: unexpected argument %q\n", fs.Arg(0))
+	if unexpectedArg(fs, stderr) {
 		return exitUsage
 	}
 	log := wire.Logger()
@@ -91,9 +73,7 @@ func printPollResult(ctx context.Context, h *handler.Poll, in handler.PollInput,
 		fmt.Fprintf(stderr, "pilotsync %s: %v\n", name, err)
 		return exitFailure
 	}
-	enc := json.NewEncoder(stdout)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(res); err != nil {
+	if err := printJSON(stdout, res); err != nil {
 		fmt.Fprintf(stderr, "pilotsync %s: %v\n", name, err)
 		return exitFailure
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -22,35 +21,19 @@ func init() {
 // runValidate loads the config and prints every problem (exit 1), or a short
 // summary of what the config does (exit 0).
 func runValidate(_ context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	if wantsHelp(args) {
-		fs.SetOutput(stdout) // asked for: not a diagnostic
+	fs := newFlagSet("validate", args, stdout, stderr)
+	path := configFlag(fs)
+	setUsage(fs, "pilotsync validate [--config FILE]",
+		"Loads the config, prints every problem with its file, line and field, and exits 1",
+		"when there is one; prints a short summary and exits 0 otherwise.")
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
 	}
-	path := fs.String("config", "", "config file (default $"+config.EnvPath+", else ./"+config.LocalPath+")")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "Usage: pilotsync validate [--config FILE]")
-		fmt.Fprintln(fs.Output())
-		fmt.Fprintln(fs.Output(), "Loads the config, prints every problem with its file, line and field, and exits 1")
-		fmt.Fprintln(fs.Output(), "when there is one; prints a short summary and exits 0 otherwise.")
-		fmt.Fprintln(fs.Output())
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "pilotsync validate: unexpected argument %q\n", fs.Arg(0))
+	if unexpectedArg(fs, stderr) {
 		fs.Usage()
 		return exitUsage
 	}
-	file := *path
-	if file == "" {
-		file = config.DefaultPath()
-	}
+	file := configFile(*path)
 
 	cfg, err := config.Load(file)
 	var ce *config.Error
