@@ -66,6 +66,20 @@ func metadataOf(m map[string]any, key, where string) (map[string]any, *badInput)
 	return md, nil
 }
 
+// recordOf reads what every identify record carries: its non-empty id
+// (m[idKey], missingCode when absent) and its optional metadata object.
+func recordOf(m map[string]any, idKey, where, missingCode string) (string, map[string]any, *badInput) {
+	id, bad := requiredString(m, idKey, where, missingCode)
+	if bad != nil {
+		return "", nil, bad
+	}
+	md, bad := metadataOf(m, "metadata", where)
+	if bad != nil {
+		return "", nil, bad
+	}
+	return id, md, nil
+}
+
 func checkPrimitive(v any, where string) *badInput {
 	switch v.(type) {
 	case nil, string, float64, bool:
@@ -80,12 +94,7 @@ func (s *Server) handleIdentify(w http.ResponseWriter, r *http.Request) {
 		bad.write(w)
 		return
 	}
-	uid, bad := requiredString(m, "user_id", "", CodeMissingUserID)
-	if bad != nil {
-		bad.write(w)
-		return
-	}
-	md, bad := metadataOf(m, "metadata", "")
+	uid, md, bad := recordOf(m, "user_id", "", CodeMissingUserID)
 	if bad != nil {
 		bad.write(w)
 		return
@@ -142,12 +151,7 @@ func (s *Server) handleCompaniesIdentify(w http.ResponseWriter, r *http.Request)
 		bad.write(w)
 		return
 	}
-	cid, bad := requiredString(m, "company_id", "", CodeMissingCompanyID)
-	if bad != nil {
-		bad.write(w)
-		return
-	}
-	md, bad := metadataOf(m, "metadata", "")
+	cid, md, bad := recordOf(m, "company_id", "", CodeMissingCompanyID)
 	if bad != nil {
 		bad.write(w)
 		return
@@ -269,12 +273,7 @@ func (s *Server) handleBulk(w http.ResponseWriter, r *http.Request, field, idKey
 			(&badInput{CodeInvalidJSON, "each record must be an object", fmt.Sprintf("%s[%d]", field, i)}).write(w)
 			return
 		}
-		id, bad := requiredString(rec, idKey, where, missing)
-		if bad != nil {
-			bad.write(w)
-			return
-		}
-		md, bad := metadataOf(rec, "metadata", where)
+		id, md, bad := recordOf(rec, idKey, where, missing)
 		if bad != nil {
 			bad.write(w)
 			return
