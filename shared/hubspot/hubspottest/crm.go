@@ -1,6 +1,7 @@
 package hubspottest
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -115,7 +116,7 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, resp)
 		return
 	}
-	start, _ := slices.BinarySearchFunc(o.order, after, func(rec *record, n int64) int { return cmpInt(rec.num, n) })
+	start, _ := slices.BinarySearchFunc(o.order, after, func(rec *record, n int64) int { return cmp.Compare(rec.num, n) })
 	for _, rec := range o.order[start:] {
 		if rec.mergedInto != "" || rec.archived != archived {
 			continue

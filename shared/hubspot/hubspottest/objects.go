@@ -1,6 +1,7 @@
 package hubspottest
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"slices"
@@ -384,20 +385,10 @@ func (s *Server) addRecords(objType string, recs []SeedRecord, owned bool) []str
 		s.publish(o, rec, now, true)
 		ids[i] = rec.id
 	}
-	if !slices.IsSortedFunc(o.order, func(a, b *record) int { return cmpInt(a.num, b.num) }) {
-		slices.SortFunc(o.order, func(a, b *record) int { return cmpInt(a.num, b.num) })
+	if !slices.IsSortedFunc(o.order, func(a, b *record) int { return cmp.Compare(a.num, b.num) }) {
+		slices.SortFunc(o.order, func(a, b *record) int { return cmp.Compare(a.num, b.num) })
 	}
 	return ids
-}
-
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // SeedContacts adds n contacts quickly. fn (may be nil) describes contact i; by

@@ -2,6 +2,7 @@ package hubspottest
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
@@ -558,10 +559,10 @@ func sortHits(hits []hit, sorter csort, tieSalt uint64) {
 			}
 		}
 		if c == 0 && tieSalt != 0 {
-			c = cmpUint(mix(uint64(a.rec.num)^tieSalt), mix(uint64(b.rec.num)^tieSalt))
+			c = cmp.Compare(mix(uint64(a.rec.num)^tieSalt), mix(uint64(b.rec.num)^tieSalt))
 		}
 		if c == 0 {
-			c = cmpInt(a.rec.num, b.rec.num)
+			c = cmp.Compare(a.rec.num, b.rec.num)
 		}
 		return c
 	})
@@ -575,14 +576,4 @@ func mix(x uint64) uint64 {
 	x *= 0x94d049bb133111eb
 	x ^= x >> 31
 	return x
-}
-
-func cmpUint(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
