@@ -223,8 +223,28 @@ type Activity struct {
 	// dropping their events (default 0: drop at once).
 	UnmatchedGrace Duration `yaml:"unmatched_grace" json:"unmatched_grace"`
 	// TimelineTemplates maps "<category>_<status>" to a timeline event template id
-	// (sink timeline only).
+	// (sink timeline only; then required for every category and status sent).
 	TimelineTemplates map[string]string `yaml:"timeline_templates" json:"timeline_templates"`
+	// AppEventTypes maps "<category>_<status>" to the id of a HubSpot app event
+	// type defined in the app's settings (sink app_events only; then required for
+	// every category and status sent).
+	AppEventTypes map[string]string `yaml:"app_event_types" json:"app_event_types"`
+}
+
+// TargetKey is the key of TimelineTemplates and AppEventTypes for an activity
+// category and status, e.g. "flows_completed".
+func TargetKey(category, status string) string { return category + "_" + status }
+
+// Targets returns the ids the configured sink addresses HubSpot by, keyed by
+// TargetKey: TimelineTemplates for sink timeline, AppEventTypes for sink
+// app_events, nil for the sinks that need none.
+func (a Activity) Targets() map[string]string {
+	for _, tf := range targetFields {
+		if tf.sink == a.Sink {
+			return tf.ids(a)
+		}
+	}
+	return nil
 }
 
 // CategoryFilter selects one activity category and some of its statuses.

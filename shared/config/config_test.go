@@ -276,7 +276,7 @@ hubspot: {auth: oauth}
 mapping:
   users: {hubspot_object: p_members}
   companies: {match: {hubspot: x}}
-activity: {sink: app_events}
+activity: {sink: app_events, categories: [{name: forms}], app_event_types: {forms_submitted: "ev-1"}}
 `, []string{`activity.sink: app events can only be attached to contacts, companies, deals or tickets, but users map to the custom object "p_members"`}},
 		{"custom events to a custom object", `
 mapping:
@@ -288,9 +288,9 @@ hubspot: {auth: oauth}
 mapping:
   users: {hubspot_object: deals}
   companies: {match: {hubspot: x}}
-activity: {sink: app_events}
+activity: {sink: app_events, categories: [{name: forms}], app_event_types: {forms_submitted: "ev-1"}}
 `, nil},
-		{"app events need oauth", minimal + "activity: {sink: app_events}\n", []string{"activity.sink: app events need an OAuth app installation"}},
+		{"app events need oauth", minimal + "activity: {sink: app_events, categories: [{name: forms}], app_event_types: {forms_submitted: ev-1}}\n", []string{"activity.sink: app events need an OAuth app installation"}},
 		{"activity needs users", `
 mapping:
   users: {enabled: false}
@@ -310,6 +310,34 @@ activity:
   timeline_templates: {flows_completed: "1", flow_seen: "2"}
 `, []string{`activity.timeline_templates.flow_seen: "flow_seen" is not a <category>_<status> that is sent`, "activity.timeline_templates: sink timeline needs a template id for every category and status sent; missing: flows_dismissed"}},
 		{"templates without timeline", minimal + "activity: {timeline_templates: {flows_seen: '1'}}\n", []string{"activity.timeline_templates: only used with activity.sink: timeline"}},
+		{"app event types missing, unknown and empty", minimal + `
+hubspot: {auth: oauth}
+activity:
+  sink: app_events
+  categories: [{name: flows, statuses: [completed, dismissed]}, {name: nps}]
+  app_event_types: {flows_completed: "ev-1", flow_dismissed: "ev-2", nps_feedback: " "}
+`, []string{
+			`activity.app_event_types.flow_dismissed: "flow_dismissed" is not a <category>_<status> that is sent (did you mean "flows_dismissed"?)`,
+			"activity.app_event_types.nps_feedback: event type id is empty",
+			"activity.app_event_types: sink app_events needs an event type id for every category and status sent; missing: flows_dismissed, nps_ask_later",
+		}},
+		{"app event types for every status a rule adds", minimal + `
+hubspot: {auth: oauth}
+activity:
+  sink: app_events
+  rules: [{event_type: interaction, entity_type: form, status: STARTED, category: forms}]
+  categories: [{name: forms}]
+  app_event_types: {forms_submitted: "ev-1"}
+`, []string{"activity.app_event_types: sink app_events needs an event type id for every category and status sent; missing: forms_started"}},
+		{"app event types without app events", minimal + "activity: {app_event_types: {flows_seen: '1'}}\n", []string{"activity.app_event_types: only used with activity.sink: app_events (sink is custom_events)"}},
+		{"timeline templates with app events", minimal + `
+hubspot: {auth: oauth}
+activity:
+  sink: app_events
+  categories: [{name: forms}]
+  timeline_templates: {forms_submitted: "1"}
+  app_event_types: {forms_submitted: "ev-1"}
+`, []string{"activity.timeline_templates: only used with activity.sink: timeline (sink is app_events)"}},
 		{"grace too long", minimal + "activity: {unmatched_grace: 400h}\n", []string{"activity.unmatched_grace: 400h0m0s is out of range: want 0s to 336h0m0s"}},
 		{"notifications", minimal + `
 notifications:
@@ -351,6 +379,32 @@ mapping:
 				}
 			}
 		})
+	}
+}
+
+// TestAppEventTypesProblemLines checks that app_event_types problems point at
+// the line of the entry (or of the field, for what is missing from it).
+func TestAppEventTypesProblemLines(t *testing.T) {
+	src := minimal + `hubspot: {auth: oauth}
+activity:
+  sink: app_events
+  categories:
+    - name: flows
+      statuses: [completed, dismissed]
+  app_event_types:
+    flows_completed: "ev-1"
+    flows_seen: "ev-2"
+`
+	var got []string
+	for _, p := range problems(t, src) {
+		got = append(got, p.String())
+	}
+	want := []string{
+		"integration.yaml:12: activity.app_event_types: sink app_events needs an event type id for every category and status sent; missing: flows_dismissed",
+		`integration.yaml:14: activity.app_event_types.flows_seen: "flows_seen" is not a <category>_<status> that is sent`,
+	}
+	if !equal(got, want) {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
 

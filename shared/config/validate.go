@@ -486,7 +486,9 @@ func (v *validator) activity() {
 		}
 	}
 
-	v.timelineTemplates()
+	for _, tf := range targetFields {
+		v.targetIDs(tf)
+	}
 }
 
 func sinkLabel(sink string) string {
@@ -499,18 +501,69 @@ func sinkLabel(sink string) string {
 	return "custom"
 }
 
-// timelineTemplates checks that sink timeline has a template for every
-// category and status it can send, and that the keys name real pairs.
-func (v *validator) timelineTemplates() {
+// targetField is an activity field mapping "<category>_<status>" to the ids a
+// sink addresses HubSpot by (HUBSPOT.md "Timeline events and app events").
+type targetField struct {
+	sink string                           // the only sink that uses the field
+	key  string                           // yaml key under activity
+	noun string                           // what an id is, for messages
+	ids  func(Activity) map[string]string // the field's value
+}
+
+// targetFields are the sinks whose events need an id per category and status.
+var targetFields = []targetField{
+	{SinkTimeline, "timeline_templates", "template id", func(a Activity) map[string]string { return a.TimelineTemplates }},
+	{SinkAppEvents, "app_event_types", "event type id", func(a Activity) map[string]string { return a.AppEventTypes }},
+}
+
+// targetIDs checks that tf is set only with its sink, that it then has an id
+// for every category and status that sink can send, and that its keys name
+// real pairs: an event without an id would be dropped at run time.
+func (v *validator) targetIDs(tf targetField) {
 	a := v.cfg.Activity
-	if a.Sink != SinkTimeline {
-		if len(a.TimelineTemplates) > 0 {
-			v.add("activity.timeline_templates", "only used with activity.sink: timeline (sink is %s)", a.Sink)
+	ids := tf.ids(a)
+	field := "activity." + tf.key
+	if a.Sink != tf.sink {
+		if len(ids) > 0 {
+			v.add(field, "only used with activity.sink: %s (sink is %s)", tf.sink, a.Sink)
 		}
 		return
 	}
-	wanted := map[string]bool{}
-	open := map[string]bool{}
+	wanted, open := sentPairs(a)
+	var keys []string
+	for k := range ids {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		f := field + "." + k
+		if strings.TrimSpace(ids[k]) == "" {
+			v.add(f, "%s is empty", tf.noun)
+		}
+		if wanted[k] {
+			continue
+		}
+		if i := slices.IndexFunc(Categories(), func(c string) bool { return strings.HasPrefix(k, c+"_") && open[c] }); i >= 0 {
+			continue
+		}
+		v.add(f, "%q is not a <category>_<status> that is sent%s", k, didYouMean(k, mapKeys(wanted)))
+	}
+	var missing []string
+	for k := range wanted {
+		if _, ok := ids[k]; !ok {
+			missing = append(missing, k)
+		}
+	}
+	if len(missing) > 0 {
+		slices.Sort(missing)
+		v.add(field, "sink %s needs %s %s for every category and status sent; missing: %s", tf.sink, article(tf.noun), tf.noun, strings.Join(missing, ", "))
+	}
+}
+
+// sentPairs returns the TargetKeys of the categories and statuses a sends, and
+// the categories whose statuses are open (a rule passes any status through).
+func sentPairs(a Activity) (wanted, open map[string]bool) {
+	wanted, open = map[string]bool{}, map[string]bool{}
 	for _, cat := range Categories() {
 		statuses, isOpen := a.Statuses(cat)
 		if len(a.Categories) > 0 {
@@ -526,37 +579,17 @@ func (v *validator) timelineTemplates() {
 		}
 		open[cat] = isOpen
 		for _, s := range statuses {
-			wanted[cat+"_"+s] = true
+			wanted[TargetKey(cat, s)] = true
 		}
 	}
-	var keys []string
-	for k := range a.TimelineTemplates {
-		keys = append(keys, k)
+	return wanted, open
+}
+
+func article(noun string) string {
+	if strings.ContainsRune("aeiou", rune(noun[0])) {
+		return "an"
 	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		f := "activity.timeline_templates." + k
-		if strings.TrimSpace(a.TimelineTemplates[k]) == "" {
-			v.add(f, "template id is empty")
-		}
-		if wanted[k] {
-			continue
-		}
-		if i := slices.IndexFunc(Categories(), func(c string) bool { return strings.HasPrefix(k, c+"_") && open[c] }); i >= 0 {
-			continue
-		}
-		v.add(f, "%q is not a <category>_<status> that is sent%s", k, didYouMean(k, mapKeys(wanted)))
-	}
-	var missing []string
-	for k := range wanted {
-		if _, ok := a.TimelineTemplates[k]; !ok {
-			missing = append(missing, k)
-		}
-	}
-	if len(missing) > 0 {
-		slices.Sort(missing)
-		v.add("activity.timeline_templates", "sink timeline needs a template id for every category and status sent; missing: %s", strings.Join(missing, ", "))
-	}
+	return "a"
 }
 
 func mapKeys(m map[string]bool) []string {

@@ -30,7 +30,7 @@ func NewFromDeps(d Deps) (*Forwarder, error) {
 	}
 	cfg := d.Config
 	sink, err := NewSink(cfg.Activity.Sink, cfg.Mapping.Users.HubSpotObject, cfg.Activity.EventNamePrefix,
-		cfg.Activity.TimelineTemplates, d.HubSpot, d.Logger)
+		cfg.Activity.Targets(), d.HubSpot, d.Logger)
 	if err != nil {
 		return nil, err
 	}

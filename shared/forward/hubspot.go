@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/pilotsync/pilotsync/shared/activity"
+	"github.com/pilotsync/pilotsync/shared/config"
 	"github.com/pilotsync/pilotsync/shared/hubspot"
 	"github.com/pilotsync/pilotsync/shared/store"
 )
@@ -227,44 +228,47 @@ type TimelineAPI interface {
 	SendTimelineEvents(ctx context.Context, events []hubspot.TimelineEvent) error
 }
 
+// configuredTargets is the Prepare of the sinks that address HubSpot by ids
+// configured per category and status (config Activity.Targets: timeline
+// template ids, app event type ids), keyed by config.TargetKey. It calls no
+// API; a pair without an id is left out, so its events are dropped and counted
+// as without a target (config validation requires an id for every pair sent).
+type configuredTargets map[string]string
+
+// Prepare returns the configured id of each name's category and status.
+func (t configuredTargets) Prepare(_ context.Context, names map[string]activity.Pair) (map[string]string, error) {
+	out := make(map[string]string, len(names))
+	for n, p := range names {
+		if id := t[config.TargetKey(string(p.Category), p.Status)]; id != "" {
+			out[n] = id
+		}
+	}
+	return out, nil
+}
+
 // Timeline sends activity as v3 timeline events (partner apps with templates
-// only). Templates come from config activity.timeline_templates, keyed
-// "<category>_<status>"; events without a template are dropped and counted.
+// only). Template ids come from config activity.timeline_templates.
 type Timeline struct {
-	api       TimelineAPI
-	templates map[string]string
+	api TimelineAPI
+	configuredTargets
 }
 
 var _ Sink = (*Timeline)(nil)
 
-// NewTimeline returns the timeline sink.
+// NewTimeline returns the timeline sink; templates maps "<category>_<status>"
+// to a timeline event template id.
 func NewTimeline(api TimelineAPI, templates map[string]string) *Timeline {
-	return &Timeline{api: api, templates: templates}
+	return &Timeline{api: api, configuredTargets: templates}
 }
 
 // Name implements Sink.
-func (s *Timeline) Name() string { return "timeline" }
+func (s *Timeline) Name() string { return config.SinkTimeline }
 
 // MaxBatch implements Sink.
 func (s *Timeline) MaxBatch() int { return hubspot.MaxTimelineBatch }
 
 // Permanent implements Sink.
 func (s *Timeline) Permanent(err error) bool { return permanentAPIError(err) }
-
-// Prepare implements Sink.
-func (s *Timeline) Prepare(_ context.Context, names map[string]activity.Pair) (map[string]string, error) {
-	return templateTargets(s.templates, names), nil
-}
-
-func templateTargets(templates map[string]string, names map[string]activity.Pair) map[string]string {
-	out := make(map[string]string, len(names))
-	for n, p := range names {
-		if t := templates[string(p.Category)+"_"+p.Status]; t != "" {
-			out[n] = t
-		}
-	}
-	return out
-}
 
 // Send implements Sink. The event id is the same deterministic uuid as for
 // custom events; HubSpot answers 409 for a repeat, which the client counts as
@@ -284,21 +288,22 @@ type AppEventsAPI interface {
 }
 
 // AppEvents sends activity as 2026-03 app events. Event type ids come from
-// config activity.timeline_templates, keyed "<category>_<status>".
+// config activity.app_event_types.
 type AppEvents struct {
-	api   AppEventsAPI
-	types map[string]string
+	api AppEventsAPI
+	configuredTargets
 }
 
 var _ Sink = (*AppEvents)(nil)
 
-// NewAppEvents returns the app events sink.
+// NewAppEvents returns the app events sink; eventTypes maps
+// "<category>_<status>" to an app event type id.
 func NewAppEvents(api AppEventsAPI, eventTypes map[string]string) *AppEvents {
-	return &AppEvents{api: api, types: eventTypes}
+	return &AppEvents{api: api, configuredTargets: eventTypes}
 }
 
 // Name implements Sink.
-func (s *AppEvents) Name() string { return "app_events" }
+func (s *AppEvents) Name() string { return config.SinkAppEvents }
 
 // MaxBatch implements Sink.
 func (s *AppEvents) MaxBatch() int { return hubspot.MaxTimelineBatch }
@@ -306,12 +311,9 @@ func (s *AppEvents) MaxBatch() int { return hubspot.MaxTimelineBatch }
 // Permanent implements Sink.
 func (s *AppEvents) Permanent(err error) bool { return permanentAPIError(err) }
 
-// Prepare implements Sink.
-func (s *AppEvents) Prepare(_ context.Context, names map[string]activity.Pair) (map[string]string, error) {
-	return templateTargets(s.types, names), nil
-}
-
-// Send implements Sink (a 409 on a repeated id counts as delivered).
+// Send implements Sink. The occurrence id is the same deterministic uuid as
+// for custom events; HubSpot rejects a batch holding a known id with 409,
+// which the client resolves and counts as delivered.
 func (s *AppEvents) Send(ctx context.Context, items []Item) error {
 	evs := make([]hubspot.AppEvent, len(items))
 	for i, it := range items {
@@ -361,16 +363,24 @@ func (h *HubSpotFinder) FindByMatch(ctx context.Context, objectType, property st
 	return out, err
 }
 
-// NewSink builds the sink config names (nil for "none").
-func NewSink(sink, objectType, prefix string, templates map[string]string, c *hubspot.Client, log *slog.Logger) (Sink, error) {
+// NewSink builds the sink config names (nil for "none"). targets are the ids
+// the timeline and app events sinks address HubSpot by, keyed
+// "<category>_<status>": pass config's Activity.Targets(), which picks
+// activity.timeline_templates or activity.app_event_types by sink.
+func NewSink(sink, objectType, prefix string, targets map[string]string, c *hubspot.Client, log *slog.Logger) (Sink, error) {
 	switch sink {
-	case "", "custom_events":
+	case "", config.SinkCustomEvents:
 		return NewCustomEvents(c, objectType, prefix, log), nil
-	case "timeline":
-		return NewTimeline(c, templates), nil
-	case "app_events":
-		return NewAppEvents(c, templates), nil
-	case "none":
+	case config.SinkTimeline, config.SinkAppEvents:
+		if len(targets) == 0 {
+			// Every event would be dropped as without a target.
+			return nil, fmt.Errorf("forward: sink %s needs an id per category and status (activity.timeline_templates or activity.app_event_types), got none", sink)
+		}
+		if sink == config.SinkTimeline {
+			return NewTimeline(c, targets), nil
+		}
+		return NewAppEvents(c, targets), nil
+	case config.SinkNone:
 		return nil, nil
 	}
 	return nil, fmt.Errorf("forward: unknown sink %q", sink)

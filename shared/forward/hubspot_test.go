@@ -3,11 +3,15 @@ package forward
 import (
 	"context"
 	"log/slog"
+	"maps"
+	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/pilotsync/pilotsync/shared/activity"
+	"github.com/pilotsync/pilotsync/shared/config"
 	"github.com/pilotsync/pilotsync/shared/hubspot"
 	"github.com/pilotsync/pilotsync/shared/hubspot/hubspottest"
 	"github.com/pilotsync/pilotsync/shared/store"
@@ -156,5 +160,134 @@ func TestTimelineAndAppEventSinks(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// statusRecorder records the status of every app events response, so a test
+// can see HubSpot's 409 for a redelivered id.
+type statusRecorder struct {
+	next     http.RoundTripper
+	mu       sync.Mutex
+	statuses []int
+}
+
+func (r *statusRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := r.next.RoundTrip(req)
+	if err == nil && strings.Contains(req.URL.Path, "/integrators/timeline/2026-03/events") {
+		r.mu.Lock()
+		r.statuses = append(r.statuses, resp.StatusCode)
+		r.mu.Unlock()
+	}
+	return resp, err
+}
+
+func (r *statusRecorder) count(status int) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, s := range r.statuses {
+		if s == status {
+			n++
+		}
+	}
+	return n
+}
+
+// TestAppEventsFromConfigAgainstSandbox builds the forwarder the way the
+// Lambda does (NewFromDeps) from an integration.yaml with sink app_events and
+// an OAuth installation: every event arrives once, with the event type id
+// configured for its category and status, and a redelivered batch that
+// HubSpot rejects with 409 counts as delivered.
+func TestAppEventsFromConfigAgainstSandbox(t *testing.T) {
+	cfg, err := config.Parse("integration.yaml", []byte(`
+hubspot: {auth: oauth}
+mapping:
+  companies: {match: {hubspot: userpilot_company_id}}
+activity:
+  sink: app_events
+  enabled_at: 2026-01-01T00:00:00Z
+  categories:
+    - name: flows
+      statuses: [completed, dismissed]
+    - name: tracked_events
+  app_event_types:
+    flows_completed: "ae-flow-completed"
+    flows_dismissed: "ae-flow-dismissed"
+    tracked_events_occurred: "ae-tracked"
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := hubspottest.NewTestServer(t, hubspottest.Options{Logger: slog.New(slog.DiscardHandler), RequireOAuth: true})
+	ids := hs.SeedContacts(1, nil)
+	rt := &statusRecorder{next: http.DefaultTransport}
+	c, err := hubspot.NewClient(hubspot.WithBaseURL(hs.URL), hubspot.WithHTTPClient(&http.Client{Transport: rt, Timeout: 10 * time.Second}),
+		hubspot.WithOAuth(hubspot.OAuthConfig{ClientID: hubspottest.DefaultClientID, ClientSecret: hubspottest.DefaultClientSecret, RefreshToken: hubspottest.DefaultRefreshToken}),
+		hubspot.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := newMemStore()
+	st.profiles[pkey("production", store.KindUser, "u1")] = &store.Profile{Env: "production", Kind: store.KindUser, ID: "u1", HubSpotID: ids[0], HubSpotObject: "contacts"}
+	f, err := NewFromDeps(Deps{Config: cfg, Store: st, HubSpot: c, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch := msgs(
+		rec("interaction", "a", "u1", "event_name", "experience:448:COMPLETED"),
+		rec("interaction", "a", "u1", "event_name", "experience:448:COMPLETED"), // SQS delivered it twice
+		rec("interaction", "b", "u1", "event_name", "experience:448:DISMISSED"),
+		rec("track", "c", "u1", "event_name", "upgrade_clicked"),
+		rec("interaction", "d", "u1", "event_name", "experience:448:SEEN"), // a status not sent
+	)
+	ctx := context.Background()
+	rep, err := f.Process(ctx, batch)
+	if err != nil || len(rep.Failed) != 0 {
+		t.Fatalf("process: %v, failed %v", err, rep.Failed)
+	}
+	if rep.Counts[CountSent] != 3 || rep.Counts[CountNoTarget] != 0 {
+		t.Errorf("counts %v, want 3 sent and none without a target", rep.Counts)
+	}
+
+	// A crash after the send but before the ledger write: SQS redelivers the
+	// batch and everything is sent again with the same ids.
+	clear(st.ledger)
+	rep, err = f.Process(ctx, batch)
+	if err != nil || len(rep.Failed) != 0 {
+		t.Fatalf("redelivery: %v, failed %v", err, rep.Failed)
+	}
+	if rep.Counts[CountSent] != 3 {
+		t.Errorf("redelivery counts %v, want the 3 repeats counted as sent", rep.Counts)
+	}
+	if rt.count(http.StatusConflict) == 0 {
+		t.Errorf("redelivery: response statuses %v, want a 409 for the known ids", rt.statuses)
+	}
+
+	got := map[string]int{}
+	seen := map[string]bool{}
+	for _, e := range hs.AppEvents() {
+		got[e.TemplateID]++
+		if seen[e.ID] {
+			t.Errorf("event id %s kept twice", e.ID)
+		}
+		seen[e.ID] = true
+		if e.ObjectID != ids[0] || e.Tokens["userpilot_user_id"] != "u1" {
+			t.Errorf("event %+v, want it on contact %s for user u1", e, ids[0])
+		}
+	}
+	want := map[string]int{"ae-flow-completed": 1, "ae-flow-dismissed": 1, "ae-tracked": 1}
+	if !maps.Equal(got, want) {
+		t.Errorf("app events per event type id: got %v, want %v", got, want)
+	}
+	if n := len(hs.TimelineEvents()); n != 0 {
+		t.Errorf("%d timeline events, want 0", n)
+	}
+}
+
+func TestNewSinkNeedsTargets(t *testing.T) {
+	for _, sink := range []string{config.SinkTimeline, config.SinkAppEvents} {
+		if _, err := NewSink(sink, "contacts", "", nil, nil, nil); err == nil || !strings.Contains(err.Error(), "needs an id per category and status") {
+			t.Errorf("NewSink(%s) without ids: got %v, want an error", sink, err)
+		}
 	}
 }
