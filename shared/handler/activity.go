@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/pilotsync/pilotsync/shared/alert"
 	"github.com/pilotsync/pilotsync/shared/forward"
 )
 
@@ -21,15 +23,27 @@ var _ ActivityEngine = (*forward.Forwarder)(nil)
 // with ReportBatchItemFailures on its event source mapping).
 type Activity struct {
 	engine ActivityEngine
+	alerts *alert.Alerter
 	log    *slog.Logger
 }
 
+// ActivityOption configures an Activity handler.
+type ActivityOption func(*Activity)
+
+// WithActivityAlerts reports the problems of each batch (and their recovery)
+// through a; nil (the default) reports nothing.
+func WithActivityAlerts(a *alert.Alerter) ActivityOption { return func(h *Activity) { h.alerts = a } }
+
 // NewActivity returns an activity handler over the engine.
-func NewActivity(engine ActivityEngine, log *slog.Logger) *Activity {
+func NewActivity(engine ActivityEngine, log *slog.Logger, opts ...ActivityOption) *Activity {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Activity{engine: engine, log: log}
+	h := &Activity{engine: engine, log: log}
+	for _, o := range opts {
+		o(h)
+	}
+	return h
 }
 
 // Handle forwards the batch and reports the messages to retry. Messages sent
@@ -48,6 +62,7 @@ func (h *Activity) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEv
 	if len(msgs) == 0 {
 		return resp, nil
 	}
+	started := time.Now()
 	rep, err := h.engine.Process(ctx, msgs)
 	if err != nil {
 		h.log.ErrorContext(ctx, "activity: batch stopped; every message will be redelivered", "messages", len(msgs), "err", err)
@@ -59,5 +74,8 @@ func (h *Activity) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEv
 	for _, id := range rep.Failed {
 		resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: id})
 	}
+	// forward.Report does not carry the sink's error yet, so an Enterprise-less
+	// account shows as a lasting outage rather than by name.
+	h.alerts.Activity(ctx, alert.ActivityRun{Report: rep, ID: msgs[0].ID, Started: started})
 	return resp, nil
 }

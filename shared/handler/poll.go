@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/pilotsync/pilotsync/shared/alert"
 	"github.com/pilotsync/pilotsync/shared/config"
 	"github.com/pilotsync/pilotsync/shared/hubspot"
 	"github.com/pilotsync/pilotsync/shared/hubsync"
@@ -75,6 +76,7 @@ type Poll struct {
 	inbound InboundRunner
 	imports profileimport.Store
 	cfg     *config.Config
+	alerts  *alert.Alerter
 	log     *slog.Logger
 }
 
@@ -86,6 +88,10 @@ type PollOption func(*Poll)
 func WithPollImports(st profileimport.Store, cfg *config.Config) PollOption {
 	return func(p *Poll) { p.imports, p.cfg = st, cfg }
 }
+
+// WithPollAlerts reports the problems of each inbound run (and their
+// recovery) through a; nil (the default) reports nothing.
+func WithPollAlerts(a *alert.Alerter) PollOption { return func(p *Poll) { p.alerts = a } }
 
 // WithPollLogger sets the logger.
 func WithPollLogger(l *slog.Logger) PollOption { return func(p *Poll) { p.log = l } }
@@ -132,6 +138,7 @@ func (h *Poll) Handle(ctx context.Context, in PollInput) (PollResult, error) {
 	if err != nil {
 		return PollResult{}, fmt.Errorf("poll: %s: %w", action, err)
 	}
+	h.alerts.Inbound(ctx, rep)
 	res := PollResult{Status: rep.Status, Action: action, Message: rep.Message, Inbound: rep, Counts: map[string]int64{
 		"read": rep.Totals.Read, "written": rep.Totals.Written, "failed": rep.Totals.Failed,
 		"linked": rep.Totals.Linked, "relinked": rep.Totals.Relinked, "unlinked": rep.Totals.Unlinked,
@@ -213,8 +220,10 @@ func InboundFromConfig(cfg *config.Config, st hubsync.InboundStore, hs hubsync.H
 
 // NewPollFromDeps builds the poll handler the function and the CLI run: the
 // inbound poll over the real clients (run records count their API calls) and
-// imports into st.
-func NewPollFromDeps(cfg *config.Config, st *store.Store, hs *hubspot.Client, up *userpilot.Client, log *slog.Logger) (*Poll, error) {
+// imports into st. opts add to (or override) those; pass
+// WithPollAlerts(alert.New(deps.Notifier, deps.Store, deps.Env)) for failure
+// notifications.
+func NewPollFromDeps(cfg *config.Config, st *store.Store, hs *hubspot.Client, up *userpilot.Client, log *slog.Logger, opts ...PollOption) (*Poll, error) {
 	in, err := InboundFromConfig(cfg, st, hs, up, hubsync.WithLogger(log), hubsync.WithAPIStats(func() map[string]int64 {
 		calls := map[string]int64{}
 		for k, v := range hs.Stats().Calls {
@@ -228,5 +237,5 @@ func NewPollFromDeps(cfg *config.Config, st *store.Store, hs *hubspot.Client, up
 	if err != nil {
 		return nil, fmt.Errorf("poll: %w", err)
 	}
-	return NewPoll(in, WithPollImports(st, cfg), WithPollLogger(log)), nil
+	return NewPoll(in, append([]PollOption{WithPollImports(st, cfg), WithPollLogger(log)}, opts...)...), nil
 }

@@ -1,0 +1,403 @@
+package alert
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pilotsync/pilotsync/shared/forward"
+	"github.com/pilotsync/pilotsync/shared/hubspot"
+	"github.com/pilotsync/pilotsync/shared/hubsync"
+	"github.com/pilotsync/pilotsync/shared/notify"
+	"github.com/pilotsync/pilotsync/shared/store"
+	"github.com/pilotsync/pilotsync/shared/userpilot"
+)
+
+var t0 = time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+
+func keys(ps []notify.Problem) []string {
+	var out []string
+	for _, p := range ps {
+		out = append(out, p.Key)
+	}
+	return out
+}
+
+// runs returns n inbound run records 5 minutes apart before t0, newest first,
+// each with runErr and failures.
+func runs(n int, runErr string, failures ...store.Failure) []store.RunRecord {
+	var out []store.RunRecord
+	for i := 1; i <= n; i++ {
+		at := t0.Add(-time.Duration(i) * 5 * time.Minute)
+		out = append(out, store.RunRecord{ID: fmt.Sprintf("r%d", i), Started: at, Finished: at.Add(time.Minute), Error: runErr, Failures: failures})
+	}
+	return out
+}
+
+func TestClassifyText(t *testing.T) {
+	tests := []struct {
+		text string
+		want Cause
+	}{
+		{"walk contacts: hubspot: search: status 401: Authentication credentials not found", CauseHubSpotAuth},
+		{"hubspot: list: status 403 MISSING_SCOPES: needs crm.objects.contacts.read", CauseHubSpotAuth},
+		{"walk contacts: hubspot: rate limited (DAILY)", CauseHubSpotDailyLimit},
+		{"userpilot write (retried next run): userpilot: identify_user: status 401: unauthorized", CauseUserpilotAuth},
+		{"hubspot: send 3 events: hubspot: custom events need an Enterprise edition of a HubSpot hub: hubspot: send_events: status 403", CauseEnterpriseRequired},
+		{"walk contacts: hubspot: search: status 502", CauseOther},
+		{"hubspot: rate limited (TEN_SECONDLY_ROLLING), retry after 1s", CauseOther},
+		{"", ""},
+	}
+	for _, tt := range tests {
+		if got := ClassifyText(tt.text); got != tt.want {
+			t.Errorf("ClassifyText(%q) = %q, want %q", tt.text, got, tt.want)
+		}
+	}
+}
+
+func TestClassifyError(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want Cause
+	}{
+		{"daily limit", fmt.Errorf("walk: %w", &hubspot.RateLimitError{Policy: hubspot.PolicyDaily}), CauseHubSpotDailyLimit},
+		{"enterprise", fmt.Errorf("%w: %w", hubspot.ErrEnterpriseRequired, &hubspot.APIError{Status: 403}), CauseEnterpriseRequired},
+		{"hubspot 401", &hubspot.APIError{Status: 401, Endpoint: "search"}, CauseHubSpotAuth},
+		{"userpilot 401", &userpilot.APIError{Status: 401, Endpoint: "identify_user"}, CauseUserpilotAuth},
+		{"secondly limit is no problem of its own", &hubspot.RateLimitError{Policy: hubspot.PolicySecondly}, CauseOther},
+		{"nil", nil, ""},
+	}
+	for _, tt := range tests {
+		if got := ClassifyError(tt.err); got != tt.want {
+			t.Errorf("%s: ClassifyError = %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestClassifyRecordFailure(t *testing.T) {
+	tests := []struct {
+		reason string
+		want   RecordCategory
+	}{
+		{"userpilot: identify_user: status 400: invalid_metadata: plan must be a string", RecordInvalid},
+		{"userpilot: identify_company: status 422", RecordInvalid},
+		{"userpilot: invalid user_id: empty", RecordInvalid},
+		{"userpilot: identify_user: status 404", RecordNotFound},
+		{"userpilot: identify_user: status 413", RecordTooLarge},
+		{"userpilot: bulk job j1 failed after 3 of 10 rows", RecordBulkJob},
+		{"something else", RecordOther},
+	}
+	for _, tt := range tests {
+		if got := ClassifyRecordFailure(tt.reason); got != tt.want {
+			t.Errorf("ClassifyRecordFailure(%q) = %q, want %q", tt.reason, got, tt.want)
+		}
+	}
+}
+
+func TestInboundOutcome(t *testing.T) {
+	ok := func(object string) hubsync.ObjectReport {
+		return hubsync.ObjectReport{Object: object, Complete: true, Counts: hubsync.Counts{Read: 2, Written: 2, Pages: 1}}
+	}
+	failed := func(object, err string) hubsync.ObjectReport {
+		return hubsync.ObjectReport{Object: object, Error: err}
+	}
+	badRecords := func(object string, n int, reason string) hubsync.ObjectReport {
+		o := ok(object)
+		for i := range n {
+			o.Failures = append(o.Failures, hubsync.Failure{Profile: fmt.Sprintf("u%d", i), HubSpotID: fmt.Sprint(100 + i), Reason: reason, Permanent: true})
+		}
+		return o
+	}
+	const invalid = "userpilot: identify_user: status 400: invalid_metadata"
+	tests := []struct {
+		name         string
+		rep          hubsync.Report
+		history      []store.RunRecord
+		wantProblems []string
+		wantClean    []string // must be among the clean keys
+		wantNotClean []string // must not be
+	}{
+		{
+			name:         "hubspot 401 is a problem at once",
+			rep:          hubsync.Report{Status: hubsync.StatusFailed, Objects: []hubsync.ObjectReport{failed("users", "walk contacts: hubspot: search: status 401"), ok("companies")}},
+			wantProblems: []string{"inbound/users/hubspot_auth"},
+			wantClean:    []string{"inbound/companies/hubspot_auth", KeyLeaseStuck},
+			wantNotClean: []string{"inbound/users/hubspot_auth", "inbound/users/outage"},
+		},
+		{
+			name:         "daily limit",
+			rep:          hubsync.Report{Status: hubsync.StatusFailed, Objects: []hubsync.ObjectReport{failed("users", "walk contacts: hubspot: rate limited (DAILY)")}},
+			wantProblems: []string{"inbound/users/hubspot_daily_limit"},
+		},
+		{
+			name:         "userpilot unauthorized",
+			rep:          hubsync.Report{Status: hubsync.StatusFailed, Objects: []hubsync.ObjectReport{failed("companies", "userpilot write (retried next run): userpilot: identify_company: status 401")}},
+			wantProblems: []string{"inbound/companies/userpilot_auth"},
+		},
+		{
+			name:    "a single 5xx run is a blip",
+			rep:     hubsync.Report{Status: hubsync.StatusFailed, Started: t0, Objects: []hubsync.ObjectReport{failed("users", "hubspot: search: status 502")}},
+			history: runs(6, ""),
+		},
+		{
+			name:         "a 5xx lasting 15 minutes is an outage",
+			rep:          hubsync.Report{RunID: "now", Status: hubsync.StatusFailed, Started: t0, Objects: []hubsync.ObjectReport{failed("users", "hubspot: search: status 502")}},
+			history:      append(runs(3, "users: hubspot: search: status 503"), runs(6, "")[3:]...),
+			wantProblems: []string{"inbound/users/outage"},
+		},
+		{
+			name:    "another object's outage is not this one's",
+			rep:     hubsync.Report{Status: hubsync.StatusFailed, Started: t0, Objects: []hubsync.ObjectReport{failed("users", "hubspot: search: status 502")}},
+			history: runs(6, "companies: hubspot: list: status 503"),
+		},
+		{
+			name:         "permanent record failures: one problem per object and category",
+			rep:          hubsync.Report{Status: hubsync.StatusComplete, Objects: []hubsync.ObjectReport{badRecords("users", 30, invalid), ok("companies")}},
+			history:      runs(6, ""),
+			wantProblems: []string{"inbound/users/records/invalid"},
+			wantClean:    []string{"inbound/users/hubspot_auth", "inbound/companies/records/invalid", "inbound/users/records/not_found"},
+			wantNotClean: []string{"inbound/users/records/invalid"},
+		},
+		{
+			name:         "record failures resolve only after a quiet half hour",
+			rep:          hubsync.Report{Status: hubsync.StatusComplete, Objects: []hubsync.ObjectReport{ok("users")}},
+			history:      runs(6, "", store.Failure{Record: "users/u1", Reason: invalid}),
+			wantClean:    []string{"inbound/users/records/not_found"},
+			wantNotClean: []string{"inbound/users/records/invalid"},
+		},
+		{
+			name:         "record failures need history to resolve",
+			rep:          hubsync.Report{Status: hubsync.StatusComplete, Objects: []hubsync.ObjectReport{ok("users")}},
+			history:      runs(2, ""),
+			wantClean:    []string{"inbound/users/userpilot_auth"},
+			wantNotClean: []string{"inbound/users/records/invalid"},
+		},
+		{
+			name:         "retryable record failures are not record problems",
+			rep:          hubsync.Report{Status: hubsync.StatusFailed, Objects: []hubsync.ObjectReport{{Object: "users", Error: "userpilot write (retried next run): userpilot: identify_user: status 503", Failures: []hubsync.Failure{{Profile: "u1", Reason: "userpilot: identify_user: status 503"}}}}},
+			wantNotClean: []string{"inbound/users/userpilot_auth"},
+		},
+		{
+			name:         "an object type the budget never started proves nothing",
+			rep:          hubsync.Report{Status: hubsync.StatusPartial, Objects: []hubsync.ObjectReport{ok("users"), {Object: "companies", Message: "not started: time budget spent"}}},
+			wantClean:    []string{"inbound/users/hubspot_auth"},
+			wantNotClean: []string{"inbound/companies/hubspot_auth"},
+		},
+		{
+			name:    "lease held briefly is overlap",
+			rep:     hubsync.Report{Status: hubsync.StatusLeaseHeld},
+			history: runs(2, ""),
+		},
+		{
+			name:         "lease held with no run finished for 30 minutes is stuck",
+			rep:          hubsync.Report{Status: hubsync.StatusLeaseHeld},
+			history:      runs(8, "")[6:],
+			wantProblems: []string{KeyLeaseStuck},
+			wantNotClean: []string{KeyLeaseStuck},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := InboundOutcome(&tt.rep, tt.history, t0, Thresholds{})
+			if gotKeys := keys(got.Problems); !slices.Equal(gotKeys, tt.wantProblems) {
+				t.Errorf("problems = %v, want %v", gotKeys, tt.wantProblems)
+			}
+			for _, k := range tt.wantClean {
+				if !slices.Contains(got.Clean, k) {
+					t.Errorf("clean %v lacks %s", got.Clean, k)
+				}
+			}
+			for _, k := range tt.wantNotClean {
+				if slices.Contains(got.Clean, k) {
+					t.Errorf("clean %v has %s", got.Clean, k)
+				}
+			}
+		})
+	}
+}
+
+func TestInboundRecordProblemListsAFewIDs(t *testing.T) {
+	o := hubsync.ObjectReport{Object: "users", Complete: true}
+	for i := range 30 {
+		o.Failures = append(o.Failures, hubsync.Failure{Profile: fmt.Sprintf("u%d@example.com", i), HubSpotID: fmt.Sprint(i), Reason: "userpilot: identify_user: status 400", Permanent: true})
+	}
+	got := InboundOutcome(&hubsync.Report{Objects: []hubsync.ObjectReport{o}}, nil, t0, Thresholds{})
+	if len(got.Problems) != 1 {
+		t.Fatalf("problems = %v, want one", keys(got.Problems))
+	}
+	p := got.Problems[0]
+	if p.Count != 30 || len(p.Records) != maxListed || !strings.HasPrefix(p.Records[0], "u0@example.com (HubSpot 0)") {
+		t.Errorf("problem count %d records %v, want 30 and the first %d", p.Count, p.Records, maxListed)
+	}
+}
+
+func TestActivityOutcome(t *testing.T) {
+	stalled := map[string]int64{forward.CountMessages: 10, forward.CountFailedMessages: 10, forward.CountSendFailed: 40}
+	stalledRuns := func(n int, every time.Duration) []store.RunRecord {
+		var out []store.RunRecord
+		for i := 1; i <= n; i++ {
+			out = append(out, store.RunRecord{ID: fmt.Sprint("m", i), Started: t0.Add(-time.Duration(i) * every), Counts: stalled})
+		}
+		return out
+	}
+	tests := []struct {
+		name         string
+		run          ActivityRun
+		history      []store.RunRecord
+		wantProblems []string
+		wantClean    bool
+	}{
+		{
+			name:      "delivered batch resolves the forwarding keys",
+			run:       ActivityRun{Report: &forward.Report{Counts: map[string]int64{forward.CountSent: 5}}},
+			wantClean: true,
+		},
+		{
+			name:         "enterprise required",
+			run:          ActivityRun{Report: &forward.Report{Counts: stalled}, SinkErr: fmt.Errorf("%w: status 403", hubspot.ErrEnterpriseRequired)},
+			wantProblems: []string{"activity/hubspot_enterprise_required"},
+		},
+		{
+			name:         "hubspot 403 other than enterprise",
+			run:          ActivityRun{Report: &forward.Report{Counts: stalled}, SinkErr: &hubspot.APIError{Status: 403, Endpoint: "send_events"}},
+			wantProblems: []string{"activity/hubspot_auth"},
+		},
+		{
+			name:         "invalid messages dead-lettered",
+			run:          ActivityRun{Report: &forward.Report{DeadLettered: []string{"m1", "m2"}, Counts: map[string]int64{forward.CountInvalidMessages: 2, forward.CountSent: 3}}},
+			wantProblems: []string{KeyActivityInvalid},
+			wantClean:    true,
+		},
+		{
+			name:         "rejected events dead-lettered",
+			run:          ActivityRun{Report: &forward.Report{DeadLettered: []string{"m1"}, Counts: map[string]int64{forward.CountRejected: 1}}},
+			wantProblems: []string{KeyActivityRejected},
+		},
+		{
+			name: "unmatched users are no problem",
+			run:  ActivityRun{Report: &forward.Report{Counts: map[string]int64{forward.CountUnmatched: 5000, forward.CountMessages: 10}}},
+		},
+		{
+			name:    "a stalled batch is a blip",
+			run:     ActivityRun{ID: "now", Started: t0, Report: &forward.Report{Counts: stalled}},
+			history: stalledRuns(3, time.Minute),
+		},
+		{
+			name:         "stalled for 15 minutes is an outage",
+			run:          ActivityRun{ID: "now", Started: t0, Report: &forward.Report{Counts: stalled}},
+			history:      stalledRuns(4, 5*time.Minute),
+			wantProblems: []string{"activity/outage"},
+		},
+		{
+			name:    "a delivered batch in between breaks the outage",
+			run:     ActivityRun{ID: "now", Started: t0, Report: &forward.Report{Counts: stalled}},
+			history: append(stalledRuns(1, time.Minute), append([]store.RunRecord{{Started: t0.Add(-2 * time.Minute), Counts: map[string]int64{forward.CountSent: 1}}}, stalledRuns(5, 10*time.Minute)...)...),
+		},
+		{
+			name: "without history (not read this minute) no outage is called",
+			run:  ActivityRun{ID: "now", Started: t0, Report: &forward.Report{Counts: stalled}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := ActivityOutcome(tt.run, tt.history, t0, Thresholds{})
+			if gotKeys := keys(got.Problems); !slices.Equal(gotKeys, tt.wantProblems) {
+				t.Errorf("problems = %v, want %v", gotKeys, tt.wantProblems)
+			}
+			if clean := slices.Contains(got.Clean, "activity/outage"); clean != tt.wantClean {
+				t.Errorf("clean = %v, want outage clean %v", got.Clean, tt.wantClean)
+			}
+			if slices.Contains(got.Clean, KeyActivityInvalid) || slices.Contains(got.Clean, KeyActivityRejected) {
+				t.Errorf("clean %v resolves dead-letter problems, which never resolve", got.Clean)
+			}
+		})
+	}
+}
+
+// fakeNotifier records calls; err fails every call.
+type fakeNotifier struct {
+	mu       sync.Mutex
+	problems []string
+	resolved []string
+	err      error
+}
+
+func (f *fakeNotifier) Problem(_ context.Context, _ string, p notify.Problem) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.problems = append(f.problems, p.Key)
+	return f.err
+}
+
+func (f *fakeNotifier) Resolved(_ context.Context, _, key string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.resolved = append(f.resolved, key)
+	return f.err
+}
+
+// fakeRuns serves fixed run records and counts reads.
+type fakeRuns struct {
+	recs  []store.RunRecord
+	reads int
+	err   error
+}
+
+func (f *fakeRuns) ListRuns(context.Context, string, string, int) ([]store.RunRecord, error) {
+	f.reads++
+	return f.recs, f.err
+}
+
+func TestAlerterNilAndDisabled(t *testing.T) {
+	var nilNotifier *notify.Notifier
+	for name, n := range map[string]Notifier{
+		"nil interface": nil,
+		"nil notifier":  nilNotifier,
+		"no recipients": notify.New(nil, nil, "", nil),
+	} {
+		a := New(n, &fakeRuns{}, "production")
+		if a != nil {
+			t.Errorf("%s: New = %v, want nil (alerting off)", name, a)
+		}
+		// A nil alerter is safe to call.
+		a.Inbound(context.Background(), &hubsync.Report{Objects: []hubsync.ObjectReport{{Object: "users", Error: "hubspot: search: status 401"}}})
+		a.Activity(context.Background(), ActivityRun{Report: &forward.Report{}})
+	}
+}
+
+func TestAlerterLogsNotificationFailures(t *testing.T) {
+	n := &fakeNotifier{err: errors.New("ses down")}
+	a := New(n, &fakeRuns{err: errors.New("table gone")}, "production")
+	a.Inbound(context.Background(), &hubsync.Report{Objects: []hubsync.ObjectReport{{Object: "users", Error: "hubspot: search: status 401"}}})
+	if !slices.Equal(n.problems, []string{"inbound/users/hubspot_auth"}) {
+		t.Errorf("problems = %v, want the auth problem despite the history error", n.problems)
+	}
+}
+
+func TestAlerterSpacesActivityStoreCalls(t *testing.T) {
+	n := &fakeNotifier{}
+	rs := &fakeRuns{}
+	clk := t0
+	a := New(n, rs, "production", WithClock(func() time.Time { return clk }))
+	delivered := ActivityRun{Report: &forward.Report{Counts: map[string]int64{forward.CountSent: 1}}}
+	stalled := ActivityRun{Report: &forward.Report{Counts: map[string]int64{forward.CountFailedMessages: 1}}}
+	for range 3 {
+		a.Activity(context.Background(), delivered)
+		a.Activity(context.Background(), stalled)
+	}
+	if len(n.resolved) != 4 || rs.reads != 1 {
+		t.Errorf("resolved %d keys with %d history reads in one minute, want one round (4 keys) and 1 read", len(n.resolved), rs.reads)
+	}
+	clk = clk.Add(DefaultActivityInterval)
+	a.Activity(context.Background(), delivered)
+	a.Activity(context.Background(), stalled)
+	if len(n.resolved) != 8 || rs.reads != 2 {
+		t.Errorf("after a minute: resolved %d, reads %d, want 8 and 2", len(n.resolved), rs.reads)
+	}
+}
