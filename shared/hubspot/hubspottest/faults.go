@@ -3,6 +3,8 @@ package hubspottest
 import (
 	"net/http"
 	"time"
+
+	"github.com/pilotsync/pilotsync/shared/internal/sandbox"
 )
 
 // Fault sets per-request probabilities of injected failures on an endpoint.
@@ -119,25 +121,31 @@ func (s *Server) decideFault(endpoint string) faultAction {
 		return faultAction{}
 	}
 	var act faultAction
-	if f.RateSlow > 0 && s.rnd.Float64() < f.RateSlow {
+	outcome, isSlow := f.rates().Draw(s.rnd)
+	if isSlow {
 		act.slow = slow
 	}
-	x := s.rnd.Float64()
 	st5 := f.Status5xx
 	if st5 == 0 {
 		st5 = http.StatusBadGateway
 	}
-	switch {
-	case x < f.RateDrop:
+	switch outcome {
+	case sandbox.Drop:
 		act.kind = faultDrop
-	case x < f.RateDrop+f.Rate5xx:
+	case sandbox.ServerError:
 		act.kind, act.status = faultStatus, st5
-	case x < f.RateDrop+f.Rate5xx+f.Rate429:
+	case sandbox.TooManyRequests:
 		act.kind, act.status = faultStatus, http.StatusTooManyRequests
-	case x < f.RateDrop+f.Rate5xx+f.Rate429+f.RateEmpty2xx:
+	case sandbox.Empty2xx:
 		act.kind = faultEmpty
 	}
 	return act
+}
+
+// rates are f's probabilities for the shared fault draw.
+func (f Fault) rates() sandbox.Rates {
+	return sandbox.Rates{Drop: f.RateDrop, ServerError: f.Rate5xx, TooManyRequests: f.Rate429,
+		Empty2xx: f.RateEmpty2xx, Slow: f.RateSlow}
 }
 
 // writeInjected answers an injected status.
@@ -162,18 +170,4 @@ func (s *Server) writeInjected(w http.ResponseWriter, endpoint string, status in
 	default:
 		s.writeError(w, status, "INTERNAL_ERROR", "internal error", nil)
 	}
-}
-
-// dropConnection closes the client's connection without an answer.
-func dropConnection(w http.ResponseWriter) {
-	if sw, ok := w.(*statusWriter); ok {
-		w = sw.ResponseWriter
-	}
-	if hj, ok := w.(http.Hijacker); ok {
-		if conn, _, err := hj.Hijack(); err == nil {
-			_ = conn.Close()
-			return
-		}
-	}
-	panic(http.ErrAbortHandler)
 }

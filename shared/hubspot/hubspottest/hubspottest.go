@@ -40,6 +40,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/pilotsync/pilotsync/shared/internal/sandbox"
 )
 
 // Limits and defaults, with where the numbers come from (shared/HUBSPOT.md unless noted).
@@ -245,10 +247,7 @@ type Server struct {
 	tokenSeq     int
 	createdByEml int
 
-	reqMu       sync.Mutex
-	requests    []*Request
-	counts      map[string]int
-	statusCount map[int]int
+	reqs *sandbox.Log[Request]
 
 	lim *limiter
 
@@ -291,8 +290,7 @@ func New(opts Options) *Server {
 		timelineIDs:  map[string]bool{},
 		appEventIDs:  map[string]bool{},
 		accessTokens: map[string]time.Time{},
-		counts:       map[string]int{},
-		statusCount:  map[int]int{},
+		reqs:         sandbox.NewLog(maxRecordedRequests, func(r *Request, status int) { r.Status = status }),
 		rnd:          rand.New(rand.NewSource(opts.Seed)),
 		faults:       map[string]Fault{},
 		failNext:     map[string][]int{},
@@ -447,26 +445,6 @@ func stateOf(r *http.Request) *reqState {
 	return &reqState{}
 }
 
-// statusWriter remembers the status a handler wrote.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
 // ServeHTTP records the request, then applies auth, injected faults and rate limits
 // before the endpoint's handler runs.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -483,8 +461,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		endpoint = EndpointUnknown
 	}
 	rec := s.record(endpoint, r, body)
-	sw := &statusWriter{ResponseWriter: w}
-	defer func() { s.finish(rec, sw.status) }()
+	sw := &sandbox.StatusWriter{ResponseWriter: w}
+	defer func() { s.reqs.Finish(rec, sw.Status) }()
 
 	st := &reqState{}
 	if endpoint != EndpointOAuth {
@@ -498,7 +476,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		act := s.decideFault(endpoint)
 		switch act.kind {
 		case faultDrop:
-			dropConnection(sw)
+			sandbox.DropConnection(sw)
 			return
 		case faultStatus:
 			s.writeInjected(sw, endpoint, act.status)
@@ -529,34 +507,13 @@ func (s *Server) record(endpoint string, r *http.Request, body []byte) *Request 
 		body = redactForm(body)
 	}
 	rec := &Request{Endpoint: endpoint, Method: r.Method, Path: r.URL.Path, Query: q, Body: body, Header: h, Time: s.clock()}
-	s.reqMu.Lock()
-	defer s.reqMu.Unlock()
-	s.counts[endpoint]++
-	if len(s.requests) >= maxRecordedRequests {
-		s.requests = append(s.requests[:0], s.requests[len(s.requests)/2:]...)
-	}
-	s.requests = append(s.requests, rec)
+	s.reqs.Add(endpoint, rec)
 	return rec
-}
-
-func (s *Server) finish(rec *Request, status int) {
-	s.reqMu.Lock()
-	defer s.reqMu.Unlock()
-	rec.Status = status
-	s.statusCount[status]++
 }
 
 // Requests returns copies of the requests received since the last ResetRequests,
 // oldest first.
-func (s *Server) Requests() []Request {
-	s.reqMu.Lock()
-	defer s.reqMu.Unlock()
-	out := make([]Request, len(s.requests))
-	for i, r := range s.requests {
-		out[i] = *r
-	}
-	return out
-}
+func (s *Server) Requests() []Request { return s.reqs.Requests() }
 
 // RequestsTo returns the requests to one endpoint.
 func (s *Server) RequestsTo(endpoint string) []Request {
@@ -570,38 +527,16 @@ func (s *Server) RequestsTo(endpoint string) []Request {
 }
 
 // Count returns how many requests an endpoint received (whatever the answer).
-func (s *Server) Count(endpoint string) int {
-	s.reqMu.Lock()
-	defer s.reqMu.Unlock()
-	return s.counts[endpoint]
-}
+func (s *Server) Count(endpoint string) int { return s.reqs.Count(endpoint) }
 
 // Counts returns the request count per endpoint.
-func (s *Server) Counts() map[string]int {
-	s.reqMu.Lock()
-	defer s.reqMu.Unlock()
-	out := make(map[string]int, len(s.counts))
-	for k, v := range s.counts {
-		out[k] = v
-	}
-	return out
-}
+func (s *Server) Counts() map[string]int { return s.reqs.Counts() }
 
 // StatusCount returns how many responses had the given status (0 = dropped).
-func (s *Server) StatusCount(status int) int {
-	s.reqMu.Lock()
-	defer s.reqMu.Unlock()
-	return s.statusCount[status]
-}
+func (s *Server) StatusCount(status int) int { return s.reqs.StatusCount(status) }
 
 // ResetRequests forgets the recorded requests, counts and status counts.
-func (s *Server) ResetRequests() {
-	s.reqMu.Lock()
-	defer s.reqMu.Unlock()
-	s.requests = nil
-	s.counts = map[string]int{}
-	s.statusCount = map[int]int{}
-}
+func (s *Server) ResetRequests() { s.reqs.Reset() }
 
 func (s *Server) correlationID() string {
 	n := s.corr.Add(1)

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/pilotsync/pilotsync/shared/internal/sandbox"
 )
 
 // Policy names in 429 bodies.
@@ -50,19 +52,6 @@ func newLimiter(o Options) *limiter {
 	return l
 }
 
-// prune drops hits at or before now-window.
-func prune(hits []time.Time, now time.Time, window time.Duration) []time.Time {
-	cut := now.Add(-window)
-	i := 0
-	for i < len(hits) && !hits[i].After(cut) {
-		i++
-	}
-	if i == 0 {
-		return hits
-	}
-	return append(hits[:0], hits[i:]...)
-}
-
 // rateState is what the rate-limit headers report.
 type rateState struct {
 	max, remaining, dailyMax, dailyRemaining int
@@ -77,8 +66,8 @@ func (l *limiter) admit(now time.Time, search bool) (policy string, st rateState
 	if day := now.In(l.loc).Format(time.DateOnly); day != l.day {
 		l.day, l.dayCount = day, 0
 	}
-	l.hits = prune(l.hits, now, l.window)
-	l.searchHits = prune(l.searchHits, now, l.searchWindow)
+	l.hits = sandbox.Prune(l.hits, now, l.window)
+	l.searchHits = sandbox.Prune(l.searchHits, now, l.searchWindow)
 	st = l.stateLocked()
 	switch {
 	case l.daily > 0 && l.dayCount >= l.daily:

@@ -3,6 +3,8 @@ package userpilottest
 import (
 	"net/http"
 	"time"
+
+	"github.com/pilotsync/pilotsync/shared/internal/sandbox"
 )
 
 // Fault is injected trouble for one endpoint. Each request draws once
@@ -98,18 +100,20 @@ func (s *Server) drawFault(endpoint string) faultDraw {
 		return faultDraw{}
 	}
 	var d faultDraw
-	if fs.f.RateSlow > 0 && s.rng.Float64() < fs.f.RateSlow {
-		d.slow = fs.f.Slow
+	f := fs.f
+	outcome, slow := sandbox.Rates{Drop: f.RateDrop, ServerError: f.Rate5xx, TooManyRequests: f.Rate429,
+		Empty2xx: f.RateEmpty2xx, Slow: f.RateSlow}.Draw(s.rng)
+	if slow {
+		d.slow = f.Slow
 	}
-	x := s.rng.Float64()
-	switch f := fs.f; {
-	case x < f.RateDrop:
+	switch outcome {
+	case sandbox.Drop:
 		d.kind = faultDrop
-	case x < f.RateDrop+f.Rate5xx:
+	case sandbox.ServerError:
 		d.kind, d.status = fault5xx, f.Status
-	case x < f.RateDrop+f.Rate5xx+f.Rate429:
+	case sandbox.TooManyRequests:
 		d.kind = fault429
-	case x < f.RateDrop+f.Rate5xx+f.Rate429+f.RateEmpty2xx:
+	case sandbox.Empty2xx:
 		d.kind = faultEmpty2xx
 	}
 	if d.kind != faultNone || d.slow > 0 {

@@ -163,28 +163,12 @@ func (s *Server) Jobs() []Job {
 }
 
 // Requests returns every request received since the last ResetRequests.
-func (s *Server) Requests() []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]Request, len(s.requests))
-	copy(out, s.requests)
-	return out
-}
+func (s *Server) Requests() []Request { return s.requests.Requests() }
 
 // Count returns how many requests endpoint received since the last
 // ResetRequests, whatever their answer.
-func (s *Server) Count(endpoint string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.counts[endpoint]
-}
+func (s *Server) Count(endpoint string) int { return s.requests.Count(endpoint) }
 
 // ResetRequests forgets the requests received and the counts (not the
 // state, jobs or rate window).
-func (s *Server) ResetRequests() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.requests = nil
-	s.reqGen++
-	clear(s.counts)
-}
+func (s *Server) ResetRequests() { s.requests.Reset() }

@@ -28,6 +28,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/pilotsync/pilotsync/shared/internal/sandbox"
 )
 
 // Stable endpoint names, used by Count, SetFault and Request.Endpoint. They
@@ -118,9 +120,7 @@ type Server struct {
 	jobOrder  []string
 	jobSeq    int
 	failNext  int
-	requests  []Request
-	reqGen    int // bumped by ResetRequests
-	counts    map[string]int
+	requests  *sandbox.Log[Request]
 	window    map[string][]time.Time // token -> accepted request times
 	faults    map[string]*faultState
 	rng       *rand.Rand
@@ -150,7 +150,7 @@ func New(opts Options) *Server {
 		users:     map[string]*User{},
 		companies: map[string]*Company{},
 		jobs:      map[string]*job{},
-		counts:    map[string]int{},
+		requests:  sandbox.NewLog(0, func(r *Request, status int) { r.Status = status }),
 		window:    map[string][]time.Time{},
 		faults:    map[string]*faultState{},
 	}
@@ -267,26 +267,19 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
 
-	s.mu.Lock()
-	idx, gen := len(s.requests), s.reqGen
-	s.requests = append(s.requests, Request{
+	req := &Request{
 		Method: r.Method, Path: r.URL.EscapedPath(), Query: r.URL.RawQuery, Endpoint: endpoint,
 		Header: r.Header.Clone(), Body: body, At: s.now(),
-	})
-	s.counts[endpoint]++
-	s.mu.Unlock()
-
-	rec := &statusRecorder{ResponseWriter: w}
-	s.serve(rec, r, endpoint, body)
-	s.mu.Lock()
-	if gen == s.reqGen { // ResetRequests may have run meanwhile
-		s.requests[idx].Status = rec.status
 	}
-	s.mu.Unlock()
-	s.log.Debug("userpilottest: request", "endpoint", endpoint, "method", r.Method, "status", rec.status)
+	s.requests.Add(endpoint, req)
+
+	rec := &sandbox.StatusWriter{ResponseWriter: w}
+	s.serve(rec, r, endpoint, body)
+	s.requests.Finish(req, rec.Status)
+	s.log.Debug("userpilottest: request", "endpoint", endpoint, "method", r.Method, "status", rec.Status)
 }
 
-func (s *Server) serve(w *statusRecorder, r *http.Request, endpoint string, body []byte) {
+func (s *Server) serve(w *sandbox.StatusWriter, r *http.Request, endpoint string, body []byte) {
 	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Token ")
 	if !ok {
 		// The docs show both "Token" and "token".
@@ -323,7 +316,7 @@ func (s *Server) serve(w *statusRecorder, r *http.Request, endpoint string, body
 	}
 	switch f.kind {
 	case faultDrop:
-		dropConnection(w)
+		sandbox.DropConnection(w)
 		return
 	case fault5xx:
 		writeError(w, f.status, http.StatusText(f.status), "internal_error", "injected server error", "")
@@ -355,12 +348,7 @@ func (s *Server) admit(token string) (time.Duration, bool) {
 	defer s.mu.Unlock()
 	now := s.now()
 	cut := now.Add(-s.opts.RateWindow)
-	times := s.window[token]
-	i := 0
-	for i < len(times) && !times[i].After(cut) {
-		i++
-	}
-	times = times[i:]
+	times := sandbox.Prune(s.window[token], now, s.opts.RateWindow)
 	if len(times) >= s.opts.RateLimit {
 		s.window[token] = times
 		return times[0].Sub(cut), true
@@ -380,37 +368,6 @@ func bodyOf(r *http.Request) []byte {
 func isEmpty2xx(r *http.Request) bool {
 	st, _ := r.Context().Value(ctxKey{}).(*reqState)
 	return st != nil && st.empty2xx
-}
-
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusRecorder) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusRecorder) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-// Unwrap lets http.ResponseController (dropConnection's Hijack) reach the
-// underlying writer.
-func (w *statusRecorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-func dropConnection(w http.ResponseWriter) {
-	conn, _, err := http.NewResponseController(w).Hijack()
-	if err != nil {
-		panic(http.ErrAbortHandler) // aborts the response without writing one
-	}
-	conn.Close()
 }
 
 // errorBody is Userpilot's documented error body.
