@@ -224,6 +224,9 @@ func InboundFromConfig(cfg *config.Config, st hubsync.InboundStore, hs hubsync.H
 // WithPollAlerts(alert.New(deps.Notifier, deps.Store, deps.Env)) for failure
 // notifications.
 func NewPollFromDeps(cfg *config.Config, st *store.Store, hs *hubspot.Client, up *userpilot.Client, log *slog.Logger, opts ...PollOption) (*Poll, error) {
+	if log == nil {
+		log = slog.Default()
+	}
 	in, err := InboundFromConfig(cfg, st, hs, up, hubsync.WithLogger(log), hubsync.WithAPIStats(func() map[string]int64 {
 		calls := map[string]int64{}
 		for k, v := range hs.Stats().Calls {
