@@ -10,7 +10,9 @@
 //     or starts with "baseline_" is the baseline of its siblings (same
 //     parent, same package). Each sibling gets a row whose ratio is the
 //     median ns/op of the sibling over the median ns/op of the baseline
-//     (medians over -count runs).
+//     (medians over -count runs). A "/" in a sub-benchmark name makes a
+//     deeper level, so "baseline_net/http" would pair with nothing: name it
+//     "baseline_net_http".
 //   - Self-measured ratios: a benchmark that measures its own baseline
 //     reports the ratio with b.ReportMetric under a unit starting with "x-"
 //     (shared/activity's BenchmarkPipeline reports "x-json"); the row shows

@@ -316,10 +316,3 @@ func TestImportMillionRows(t *testing.T) {
 	}
 	importBounded(t, 1_000_000, false)
 }
-
-// BenchmarkImport measures import throughput (store excluded).
-func BenchmarkImport(b *testing.B) {
-	for b.Loop() {
-		importBounded(b, 1_000_000, false)
-	}
-}
