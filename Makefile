@@ -8,7 +8,12 @@
 #                   stack up (make stack-up; .ci/run starts and stops it itself)
 #   make build      build the three Lambda bootstraps (what `sam build` calls per function)
 #   make stack-up / stack-down / stack-status   the local AWS stack (scripts/stack.sh)
-#   make bench      Go benchmarks
+#   make bench      paired Go benchmarks (needs the stack): each measured path runs
+#                   next to a baseline in the same run (raw BatchWriteItem, csv.Reader,
+#                   bare net/http); scripts/benchratio prints the ratios. A few minutes
+#   make soak       long runs kept out of make test and CI: the 1,000,000-row import
+#                   (PILOTSYNC_BIG_TESTS=1), the 30 s HubSpot pacing run, the 100k-contact
+#                   sandbox benchmarks
 #   make lint       vet, format check, cfn-lint
 #   make schema     regenerate integration.schema.json from the config types
 #
@@ -41,7 +46,7 @@ TEST_TIMEOUT ?= 12m
 RUN_ARGS ?=
 
 .PHONY: build build-PollFunction build-DailyMeasuredFunction build-ActivityFunction \
-	test vet fmt-check cfn-lint lint run bench schema stack-up stack-down stack-status clean
+	test vet fmt-check cfn-lint lint run bench soak schema stack-up stack-down stack-status clean
 
 # build_function builds ./functions/$(1) as $(ARTIFACTS_DIR)/bootstrap for Lambda
 # (arm64, no cgo, no RPC shim) and packages the integration config next to it.
@@ -94,8 +99,24 @@ test: vet fmt-check
 run: stack-up
 	$(EMULATOR_ENV) $(GO) run ./cmd/pilotsync run $(RUN_ARGS)
 
+# bench runs the packages whose benchmarks pair pilotsync with a baseline
+# measured in the same run ("baseline_..." sub-benchmarks, or an x-... ratio
+# metric); scripts/benchratio echoes the output and prints the ratio table.
+# Ratios, not absolute times, are what to compare between machines and runs.
+BENCH_PKGS ?= ./shared/activity ./shared/store ./shared/profileimport ./shared/hubspot ./shared/userpilot
+BENCH_COUNT ?= 5
+BENCH_TIME ?= 1s
 bench:
-	$(EMULATOR_ENV) $(GO) test -run '^$$' -bench . -benchmem ./...
+	@scripts/stack.sh status >/dev/null || { echo "make bench: the store benchmarks need the local stack: make stack-up" >&2; exit 1; }
+	$(EMULATOR_ENV) PILOTSYNC_REQUIRE_EMULATORS=1 $(GO) test -run '^$$' -bench . -benchmem \
+		-count $(BENCH_COUNT) -benchtime $(BENCH_TIME) -timeout 15m $(BENCH_PKGS) 2>&1 | $(GO) run ./scripts/benchratio
+
+# soak runs what is too slow for make test: each step takes from tens of
+# seconds to a few minutes and needs no emulator.
+soak:
+	PILOTSYNC_BIG_TESTS=1 $(GO) test -race -count 1 -timeout 20m -run '^TestImportMillionRows$$' -v ./shared/profileimport
+	$(GO) test -count 1 -timeout 10m -run '^TestSandboxPacing$$' -v ./shared/hubspot
+	$(GO) test -run '^$$' -bench . -benchmem -timeout 20m ./shared/hubspot/hubspottest
 
 schema:
 	@if [ -d shared/config/cmd/genschema ]; then $(GO) generate ./shared/config && echo "wrote integration.schema.json"; \
