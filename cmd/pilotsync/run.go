@@ -353,13 +353,14 @@ func (r *runner) buildHandlers() {
 		r.say("poll: inbound engine not available (%v): poll answers not_configured", err)
 		r.poll = handler.NewPoll(nil, handler.WithPollLogger(d.Log))
 	} else {
-		r.poll = handler.NewPoll(in, handler.WithPollImports(d.Store, d.Config), handler.WithPollLogger(d.Log))
+		r.poll = handler.NewPoll(in, handler.WithPollImports(d.Store, d.Config), handler.WithPollLogger(d.Log),
+			handler.WithPollAlerts(d.Alerts))
 	}
 	fwd, err := forward.NewFromDeps(forward.Deps{Config: d.Config, Store: d.Store, HubSpot: d.HubSpot, SQS: d.SQS, DLQURL: d.DLQURL, Logger: d.Log})
 	if err != nil {
 		r.say("activity: forwarder not available (%v): the queue is not drained", err)
 	} else {
-		r.activity = handler.NewActivity(fwd, d.Log)
+		r.activity = handler.NewActivity(fwd, d.Log, handler.WithActivityAlerts(d.Alerts))
 	}
 	r.measured = handler.NewMeasured(d.Config, nil, d.Log)
 }

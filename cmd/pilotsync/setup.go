@@ -55,7 +55,7 @@ func runSetup(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return exitFailure
 	}
 	if s := cfg.Activity.Sink; s != "" && s != config.SinkCustomEvents {
-		fmt.Fprintf(stdout, "activity.sink is %s: nothing to set up (timeline and app event templates are configured in HubSpot and referenced by activity.timeline_templates)\n", s)
+		fmt.Fprintf(stdout, "activity.sink is %s: nothing to set up (timeline and app event templates are configured in HubSpot and referenced by activity.timeline_templates or activity.app_event_types)\n", s)
 		return exitOK
 	}
 	cl, err := activity.NewClassifier(cfg.Activity)

@@ -31,5 +31,5 @@ func main() {
 		log.Error("activity: start-up failed", "err", err)
 		os.Exit(1)
 	}
-	lambda.Start(handler.NewActivity(fwd, deps.Log).Handle)
+	lambda.Start(handler.NewActivity(fwd, deps.Log, handler.WithActivityAlerts(deps.Alerts)).Handle)
 }

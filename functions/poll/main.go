@@ -21,7 +21,8 @@ func main() {
 		log.Error("poll: start-up failed", "err", err)
 		os.Exit(1)
 	}
-	h, err := handler.NewPollFromDeps(deps.Config, deps.Store, deps.HubSpot, deps.Userpilot, deps.Log)
+	h, err := handler.NewPollFromDeps(deps.Config, deps.Store, deps.HubSpot, deps.Userpilot, deps.Log,
+		handler.WithPollAlerts(deps.Alerts))
 	if err != nil {
 		log.Error("poll: start-up failed", "err", err)
 		os.Exit(1)

@@ -80,7 +80,7 @@ func newActivityRig(t testing.TB, o rigOptions) *activityRig {
 		o.cfg(r.cfg)
 	}
 	sink, err := forward.NewSink(r.cfg.Activity.Sink, r.cfg.Mapping.Users.HubSpotObject, r.cfg.Activity.EventNamePrefix,
-		r.cfg.Activity.TimelineTemplates, client, slog.New(slog.DiscardHandler))
+		r.cfg.Activity.Targets(), client, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

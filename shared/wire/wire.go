@@ -37,6 +37,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ses"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/pilotsync/pilotsync/shared/alert"
 	"github.com/pilotsync/pilotsync/shared/config"
 	"github.com/pilotsync/pilotsync/shared/hubspot"
 	"github.com/pilotsync/pilotsync/shared/notify"
@@ -71,7 +72,10 @@ type Deps struct {
 	HubSpot   *hubspot.Client
 	Userpilot *userpilot.Client
 	Notifier  *notify.Notifier
-	SQS       *sqs.Client
+	// Alerts turns run outcomes into problem and recovery emails; nil (off)
+	// when notifications have no sender or recipients.
+	Alerts *alert.Alerter
+	SQS    *sqs.Client
 	// Table, QueueURL and DLQURL come from the environment (template outputs).
 	// QueueURL and DLQURL may be empty where a function does not use them.
 	Table    string
@@ -211,6 +215,7 @@ func Build(ctx context.Context, opts ...Option) (*Deps, error) {
 		HubSpot:     hs,
 		Userpilot:   up,
 		Notifier:    n,
+		Alerts:      alert.New(n, st, cfg.Userpilot.Environment, alert.WithLogger(o.log)),
 		SQS:         sqs.NewFromConfig(awsCfg),
 		Table:       table,
 		QueueURL:    o.getenv(EnvQueueURL),
