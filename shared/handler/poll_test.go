@@ -112,19 +112,38 @@ func TestPollHandle(t *testing.T) {
 	}
 }
 
-// TestPollSampleScheduleEvent decodes the sample event sam local invoke uses.
-func TestPollSampleScheduleEvent(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join("..", "..", "events", "schedule.json"))
+// TestPollSampleEvents decodes the sample events sam local invoke uses and
+// checks each drives the engine the way its name says.
+func TestPollSampleEvents(t *testing.T) {
+	for _, tt := range []struct {
+		file string
+		want hubsync.Mode
+	}{
+		{"schedule.json", hubsync.ModeIncremental},
+		{"poll-sync.json", hubsync.ModeFull},
+	} {
+		t.Run(tt.file, func(t *testing.T) {
+			raw, err := os.ReadFile(filepath.Join("..", "..", "events", tt.file))
+			if err != nil {
+				t.Fatalf("sample event: %v", err)
+			}
+			var payload PollInput
+			if err := json.Unmarshal(raw, &payload); err != nil {
+				t.Fatal(err)
+			}
+			in := &fakeInbound{rep: &hubsync.Report{Status: hubsync.StatusComplete}}
+			if _, err := NewPoll(in).Handle(context.Background(), payload); err != nil || len(in.modes) != 1 || in.modes[0] != tt.want {
+				t.Errorf("events/%s ran %v (%v), want one %s run", tt.file, in.modes, err, tt.want)
+			}
+		})
+	}
+	raw, err := os.ReadFile(filepath.Join("..", "..", "events", "poll-import.json"))
 	if err != nil {
-		t.Skipf("no sample event: %v", err)
+		t.Fatalf("sample event: %v", err)
 	}
-	var payload PollInput
-	if err := json.Unmarshal(raw, &payload); err != nil {
-		t.Fatal(err)
-	}
-	in := &fakeInbound{rep: &hubsync.Report{Status: hubsync.StatusComplete}}
-	if _, err := NewPoll(in).Handle(context.Background(), payload); err != nil || len(in.modes) != 1 || in.modes[0] != hubsync.ModeIncremental {
-		t.Errorf("events/schedule.json ran %v (%v), want one incremental poll", in.modes, err)
+	var imp PollInput
+	if err := json.Unmarshal(raw, &imp); err != nil || imp.Action != PollActionImport || imp.Kind != "users" || imp.Path == "" {
+		t.Errorf("events/poll-import.json decodes to %+v (%v), want an import of users from a path", imp, err)
 	}
 }
 
