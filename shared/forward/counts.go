@@ -86,6 +86,15 @@ type Report struct {
 	Counts map[string]int64
 	// Unknown counts unclassified activity by "<event_type>/<entity_type>:<status>".
 	Unknown map[string]int64
+	// SinkErr is the error of the sink's last failing call that left events
+	// to retry: a Prepare (event definitions, for custom events the first
+	// HubSpot call to see a 403 for an account without Enterprise) or a Send.
+	// It keeps the client's typed error (hubspot.ErrEnterpriseRequired,
+	// *hubspot.APIError, ...) so alerts can name the cause at the first
+	// failing batch; nil when every sink call succeeded. Events HubSpot
+	// rejects for good are not here: they are dead-lettered with the reason.
+	// Not serialized: run records keep counts, not errors.
+	SinkErr error `json:"-"`
 }
 
 func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }

@@ -202,6 +202,16 @@ type batch struct {
 	msgs    []msgState
 	events  []*pending
 	holders map[string][]int // event id → indexes of the messages holding it
+	// sinkErr is the error of the sink's last failing call (Prepare, or a
+	// Send whose items are retried), for Report.SinkErr; guarded by mu.
+	sinkErr error
+}
+
+// sinkFailed keeps err as the batch's latest sink error.
+func (b *batch) sinkFailed(err error) {
+	b.mu.Lock()
+	b.sinkErr = err
+	b.mu.Unlock()
 }
 
 type msgState struct {
@@ -586,6 +596,7 @@ func (b *batch) forward(ctx context.Context, others []*pending) error {
 	targets, err := f.sink.Prepare(ctx, names)
 	if err != nil {
 		f.log.WarnContext(ctx, "activity: prepare sink", "sink", f.sink.Name(), "err", err)
+		b.sinkFailed(err)
 		for _, p := range ready {
 			b.retry(p)
 		}
@@ -697,6 +708,7 @@ func (b *batch) send(ctx context.Context, items []Item) (delivered, failed []Ite
 	case ctx.Err() != nil || !b.f.sink.Permanent(err):
 		b.c.add(CountSendFailed, len(items))
 		b.f.log.WarnContext(ctx, "activity: send", "sink", b.f.sink.Name(), "events", len(items), "err", err)
+		b.sinkFailed(err)
 		return nil, items, nil
 	case len(items) == 1:
 		return nil, nil, []rejection{{items[0], truncateReason(err.Error(), 300)}}
@@ -738,6 +750,9 @@ func (b *batch) finish(ctx context.Context) (*Report, error) {
 	b.c.add(CountDeadLettered, len(rep.DeadLettered))
 	b.c.add(CountFailedMessages, len(rep.Failed))
 	rep.Counts, rep.Unknown = b.c.snapshot()
+	b.mu.Lock()
+	rep.SinkErr = b.sinkErr
+	b.mu.Unlock()
 	return rep, nil
 }
 

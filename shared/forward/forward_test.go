@@ -195,10 +195,16 @@ func TestProcessRetryableFailureThenExactlyOnce(t *testing.T) {
 	if got := strings.Join(rep.Failed, ","); got != "m0,m1" {
 		t.Fatalf("got failed %s, want m0,m1 (the first chunk)", got)
 	}
+	if rep.SinkErr == nil || rep.SinkErr.Error() != "fake: 502" {
+		t.Errorf("got sink error %v, want the failed send's fake: 502", rep.SinkErr)
+	}
 	// Redeliver everything (as if the whole batch came back).
 	rep, err = e.f.Process(context.Background(), batch)
 	if err != nil || len(rep.Failed) != 0 {
 		t.Fatalf("retry: %v %v", rep.Failed, err)
+	}
+	if rep.SinkErr != nil {
+		t.Errorf("clean retry: got sink error %v, want nil", rep.SinkErr)
 	}
 	if rep.Counts[CountDuplicateLedger] != 1 || rep.Counts[CountSent] != 2 {
 		t.Errorf("got counts %v, want 1 ledger duplicate and 2 sent", rep.Counts)
@@ -255,6 +261,10 @@ func TestProcessPermanentRejectionIsolated(t *testing.T) {
 	}
 	if r := e.dlq.reasons["m7"]; !strings.Contains(r, "rejected") {
 		t.Errorf("reason %q", r)
+	}
+	// A rejection is dead-lettered with its reason; nothing is left to retry.
+	if rep.SinkErr != nil {
+		t.Errorf("got sink error %v, want nil (rejections are not sink failures)", rep.SinkErr)
 	}
 }
 

@@ -2,6 +2,7 @@ package forward
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"maps"
 	"net/http"
@@ -289,5 +290,48 @@ func TestNewSinkNeedsTargets(t *testing.T) {
 		if _, err := NewSink(sink, "contacts", "", nil, nil, nil); err == nil || !strings.Contains(err.Error(), "needs an id per category and status") {
 			t.Errorf("NewSink(%s) without ids: got %v, want an error", sink, err)
 		}
+	}
+}
+
+// TestProcessEnterpriseRequiredAgainstSandbox runs a batch against an account
+// without Enterprise: the events are retried, and the report keeps HubSpot's
+// typed error so an alert can name the cause at once.
+func TestProcessEnterpriseRequiredAgainstSandbox(t *testing.T) {
+	hs := hubspottest.NewTestServer(t, hubspottest.Options{CustomEventsForbidden: true, Logger: slog.New(slog.DiscardHandler)})
+	ids := hs.SeedContacts(1, nil)
+	c, err := hubspot.NewClient(hubspot.WithBaseURL(hs.URL), hubspot.WithToken(hs.Token()), hubspot.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink := NewCustomEvents(c, "contacts", "", slog.New(slog.DiscardHandler))
+	e := newEnv(t, testConfig(), func(o *Options) { o.Sink = sink })
+	e.link("u1", ids[0])
+	rep, err := e.f.Process(context.Background(), msgs(rec("track", "a", "u1", "event_name", "x"), rec("track", "b", "u1", "event_name", "y")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(rep.Failed, ","); got != "m0,m1" {
+		t.Errorf("got failed %q, want m0,m1 (retried, not dropped)", got)
+	}
+	if !errors.Is(rep.SinkErr, hubspot.ErrEnterpriseRequired) {
+		t.Errorf("got sink error %v, want one matching hubspot.ErrEnterpriseRequired", rep.SinkErr)
+	}
+	var ae *hubspot.APIError
+	if !errors.As(rep.SinkErr, &ae) || ae.Status != http.StatusForbidden {
+		t.Errorf("got sink error %v, want the *hubspot.APIError 403 kept", rep.SinkErr)
+	}
+	if len(hs.Events()) != 0 {
+		t.Errorf("got %d events in HubSpot, want 0", len(hs.Events()))
+	}
+
+	// With definitions already known (an account that lost Enterprise), the
+	// send itself is refused, and the report says so alike.
+	sink.fqn["userpilot_tracked_event_occurred"] = "pe1_userpilot_tracked_event_occurred"
+	rep, err = e.f.Process(context.Background(), msgs(rec("track", "c", "u1", "event_name", "x")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Counts[CountSendFailed] != 1 || !errors.Is(rep.SinkErr, hubspot.ErrEnterpriseRequired) {
+		t.Errorf("send refused: got counts %v, sink error %v; want 1 send_failed and hubspot.ErrEnterpriseRequired", rep.Counts, rep.SinkErr)
 	}
 }
