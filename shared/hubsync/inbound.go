@@ -210,9 +210,9 @@ func (in *Inbound) Run(ctx context.Context, mode Mode) (*Report, error) {
 			}
 		case errors.Is(err, store.ErrLeaseLost):
 			stopped = "lease lost"
-			or.Error = err.Error()
+			or.Error, or.Err = err.Error(), err
 		case err != nil:
-			or.Error = err.Error()
+			or.Error, or.Err = err.Error(), err
 			in.log.ErrorContext(ctx, "inbound: object type stopped", "run", r.id, "object", obj.name(), "err", err)
 		}
 		rep.Objects = append(rep.Objects, or)

@@ -2,6 +2,7 @@ package hubsync
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pilotsync/pilotsync/shared/config"
+	"github.com/pilotsync/pilotsync/shared/hubspot"
 	"github.com/pilotsync/pilotsync/shared/store"
 	"github.com/pilotsync/pilotsync/shared/userpilot"
 )
@@ -395,6 +397,39 @@ func TestWalkErrorKeepsCursor(t *testing.T) {
 	rep := e.run(t, ModeIncremental)
 	if rep.Status != StatusFailed || e.st.cursors[cursorName(usersObject())] != before {
 		t.Errorf("status %s, cursor moved %v; want failed and the cursor kept", rep.Status, e.st.cursors[cursorName(usersObject())] != before)
+	}
+}
+
+// TestObjectErrorKeepsTypedError: the error that stopped an object type stays
+// on the report as a value (for errors.Is/As in alerts), wrapped or not, and
+// as text only in the JSON report.
+func TestObjectErrorKeepsTypedError(t *testing.T) {
+	e := newEnv(t)
+	e.seed(2)
+	e.run(t, ModeFull)
+	e.hs.walkErr = &hubspot.RateLimitError{Policy: hubspot.PolicyDaily}
+	rep := e.run(t, ModeIncremental)
+	o := rep.Objects[0]
+	if o.Object != "users" || o.Error == "" || !errors.Is(o.Err, hubspot.ErrDailyLimit) {
+		t.Fatalf("got %s error %q err %v, want users stopped by a hubspot.ErrDailyLimit", o.Object, o.Error, o.Err)
+	}
+	var rl *hubspot.RateLimitError
+	if !errors.As(o.Err, &rl) || rl.Policy != hubspot.PolicyDaily {
+		t.Errorf("got err %v, want the *hubspot.RateLimitError kept", o.Err)
+	}
+	if o.Err.Error() != o.Error {
+		t.Errorf("got text %q, want the error's own %q", o.Error, o.Err.Error())
+	}
+	b, err := json.Marshal(rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Report
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	if got := back.Objects[0]; got.Error != o.Error || got.Err != nil {
+		t.Errorf("after JSON: got error %q err %v, want the text alone", got.Error, got.Err)
 	}
 }
 

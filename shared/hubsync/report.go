@@ -72,7 +72,16 @@ type ObjectReport struct {
 	// Message says why an object type is not complete without an error
 	// (the time budget).
 	Message string `json:"message,omitempty"`
-	Error   string `json:"error,omitempty"`
+	// Error is the text of the error that stopped the object type, as the
+	// JSON report and the run record keep it.
+	Error string `json:"error,omitempty"`
+	// Err is that error itself, with the clients' typed errors in its chain
+	// (hubspot.ErrDailyLimit, *hubspot.APIError, userpilot.ErrUnauthorized,
+	// ...), for callers that branch on the cause (shared/alert) with
+	// errors.Is/As rather than on wording. Only set in the process that ran
+	// the object type: it is not serialized, so a report decoded from JSON
+	// or rebuilt from a run record has the text alone.
+	Err error `json:"-"`
 }
 
 // Failure is one profile whose Userpilot write failed.
