@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/pilotsync/pilotsync/shared/hubspot"
+	"github.com/pilotsync/pilotsync/shared/hubsync"
 	"github.com/pilotsync/pilotsync/shared/userpilot"
 )
 
@@ -27,19 +28,31 @@ const (
 )
 
 // Error texts of the clients, for reports that carry an error as text only
-// (hubsync.ObjectReport.Error, run records). They follow hubspot.APIError,
-// hubspot.RateLimitError and userpilot.APIError's Error methods.
+// (a hubsync.Report decoded from JSON, run records). They follow
+// hubspot.APIError, hubspot.RateLimitError and userpilot.APIError's Error
+// methods; errors held as values are classified by type (ClassifyError).
 var (
 	hubspotStatusRE   = regexp.MustCompile(`hubspot: [^:]*: status (\d{3})`)
 	userpilotStatusRE = regexp.MustCompile(`userpilot: [^:]*: status (\d{3})`)
 )
 
-// ClassifyError returns why err stopped a job. Typed errors are matched with
-// errors.Is/As; anything else falls back to ClassifyText.
+// hubspotOAuthEndpoint is the Endpoint of a *hubspot.APIError from the OAuth
+// token refresh; HubSpot answers a revoked or unknown refresh token there
+// with 400 (BAD_REFRESH_TOKEN), not 401.
+const hubspotOAuthEndpoint = "oauth_token"
+
+// ClassifyError returns why err stopped a job, from the typed errors of
+// shared/hubspot and shared/userpilot anywhere in its chain (errors.Is/As, so
+// wrapping does not matter): the custom events API refused for want of
+// Enterprise, HubSpot's DAILY limit, HubSpot 401/403 (or a refused OAuth
+// refresh), Userpilot 401/403. Any other error value is CauseOther, typed or
+// not: its wording is never matched. Only text without its error value
+// (a run record) goes through ClassifyText. A nil err has no cause ("").
 func ClassifyError(err error) Cause {
 	var (
-		hsAPI *hubspot.APIError
-		upAPI *userpilot.APIError
+		hsAPI  *hubspot.APIError
+		hsRate *hubspot.RateLimitError
+		upAPI  *userpilot.APIError
 	)
 	switch {
 	case err == nil:
@@ -48,18 +61,34 @@ func ClassifyError(err error) Cause {
 		return CauseEnterpriseRequired
 	case errors.Is(err, hubspot.ErrDailyLimit):
 		return CauseHubSpotDailyLimit
+	case errors.As(err, &hsRate):
+		return CauseOther // a burst limit the client's retries did not outlast
 	case errors.Is(err, userpilot.ErrUnauthorized):
 		return CauseUserpilotAuth
-	case errors.As(err, &hsAPI) && (hsAPI.Status == http.StatusUnauthorized || hsAPI.Status == http.StatusForbidden):
-		return CauseHubSpotAuth
-	case errors.As(err, &upAPI) && upAPI.Status == http.StatusForbidden:
-		return CauseUserpilotAuth
+	case errors.As(err, &hsAPI):
+		if hsAPI.Status == http.StatusUnauthorized || hsAPI.Status == http.StatusForbidden ||
+			(hsAPI.Endpoint == hubspotOAuthEndpoint && hsAPI.Status == http.StatusBadRequest) {
+			return CauseHubSpotAuth
+		}
+	case errors.As(err, &upAPI):
+		if upAPI.Status == http.StatusUnauthorized || upAPI.Status == http.StatusForbidden {
+			return CauseUserpilotAuth
+		}
 	}
-	return ClassifyText(err.Error())
+	return CauseOther
+}
+
+// classifyObject returns why an inbound object type stopped: by its error
+// value when the report holds one, by its text otherwise.
+func classifyObject(o hubsync.ObjectReport) Cause {
+	if o.Err != nil {
+		return ClassifyError(o.Err)
+	}
+	return ClassifyText(o.Error)
 }
 
 // ClassifyText classifies an error by its text, for reports that keep only
-// the text: HubSpot 401/403 (a revoked token or a missing scope), HubSpot's
+// the text (prefer ClassifyError when the error value is at hand): HubSpot 401/403 (a revoked token or a missing scope), HubSpot's
 // DAILY rate limit, custom events without Enterprise, Userpilot 401/403 (a
 // wrong key or environment); anything else is CauseOther.
 func ClassifyText(s string) Cause {

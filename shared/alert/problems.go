@@ -122,8 +122,12 @@ func InboundOutcome(rep *hubsync.Report, history []store.RunRecord, now time.Tim
 	out.Clean = append(out.Clean, KeyLeaseStuck)
 
 	for _, o := range rep.Objects {
-		if o.Error != "" {
-			cause := ClassifyText(o.Error)
+		errText := o.Error
+		if errText == "" && o.Err != nil {
+			errText = o.Err.Error()
+		}
+		if errText != "" {
+			cause := classifyObject(o)
 			if cause == CauseOther {
 				since, lasting := lastingSince(rep.Started, past, func(r store.RunRecord) bool { return objectFailed(r.Error, o.Object) }, now, th.OutageAfter)
 				if !lasting {
@@ -132,12 +136,12 @@ func InboundOutcome(rep *hubsync.Report, history []store.RunRecord, now time.Tim
 				t := causeText[cause]
 				out.Problems = append(out.Problems, notify.Problem{Key: InboundKey(o.Object, cause),
 					Title:  fmt.Sprintf("inbound %s %s", o.Object, t.title),
-					Detail: fmt.Sprintf("%s\nFailing since %s. Last error: %s", t.detail, since.UTC().Format(time.RFC3339), o.Error)})
+					Detail: fmt.Sprintf("%s\nFailing since %s. Last error: %s", t.detail, since.UTC().Format(time.RFC3339), errText)})
 			} else {
 				t := causeText[cause]
 				out.Problems = append(out.Problems, notify.Problem{Key: InboundKey(o.Object, cause),
 					Title:  fmt.Sprintf("%s (inbound %s)", t.title, o.Object),
-					Detail: t.detail + "\nError: " + o.Error})
+					Detail: t.detail + "\nError: " + errText})
 			}
 		}
 		// Record failures found before the object type stopped still count.
@@ -162,7 +166,7 @@ func InboundOutcome(rep *hubsync.Report, history []store.RunRecord, now time.Tim
 			}
 			out.Problems = append(out.Problems, p)
 		}
-		if o.Error != "" || (!o.Complete && o.Pages == 0) {
+		if errText != "" || (!o.Complete && o.Pages == 0) {
 			continue // it did not run, or not cleanly: it proves nothing
 		}
 		for _, cause := range []Cause{CauseHubSpotAuth, CauseHubSpotDailyLimit, CauseUserpilotAuth, CauseOther} {
@@ -232,8 +236,10 @@ type ActivityRun struct {
 	ID string
 	// Started is when the batch began.
 	Started time.Time
-	// SinkErr is the error HubSpot answered the batch's sends with, when
-	// known; nil when none.
+	// SinkErr is the error of the batch's last failing sink call (the
+	// handler passes Report.SinkErr); nil when none. When nil, the report's
+	// own SinkErr is used. Its typed HubSpot errors name the cause (no
+	// Enterprise, credentials, daily limit) at the first failing batch.
 	SinkErr error
 }
 
@@ -256,10 +262,16 @@ func ActivityOutcome(run ActivityRun, history []store.RunRecord, now time.Time, 
 		return out
 	}
 	c := rep.Counts
-	if cause := ClassifyError(run.SinkErr); cause != "" && cause != CauseOther {
+	sinkErr := run.SinkErr
+	if sinkErr == nil {
+		sinkErr = rep.SinkErr
+	}
+	named := false // the sink's error names the cause: no outage mail besides
+	if cause := ClassifyError(sinkErr); cause != "" && cause != CauseOther {
+		named = true
 		t := causeText[cause]
 		out.Problems = append(out.Problems, notify.Problem{Key: ActivityKey(cause),
-			Title: t.title + " (activity)", Detail: t.detail + "\nError: " + run.SinkErr.Error()})
+			Title: t.title + " (activity)", Detail: t.detail + "\nError: " + sinkErr.Error()})
 	}
 	if n := c[forward.CountInvalidMessages]; n > 0 {
 		out.Problems = append(out.Problems, notify.Problem{Key: KeyActivityInvalid, Count: int(n),
@@ -278,7 +290,7 @@ func ActivityOutcome(run ActivityRun, history []store.RunRecord, now time.Time, 
 	}
 	switch {
 	case stalled(c):
-		if history == nil {
+		if history == nil || named {
 			break
 		}
 		past := slices.DeleteFunc(slices.Clone(history), func(r store.RunRecord) bool { return r.ID == run.ID })
@@ -286,8 +298,8 @@ func ActivityOutcome(run ActivityRun, history []store.RunRecord, now time.Time, 
 		if lasting {
 			t := causeText[CauseOther]
 			detail := fmt.Sprintf("%s\nEvery activity batch since %s has been retried without delivering anything.", t.detail, since.UTC().Format(time.RFC3339))
-			if run.SinkErr != nil {
-				detail += "\nLast error: " + run.SinkErr.Error()
+			if sinkErr != nil {
+				detail += "\nLast error: " + sinkErr.Error()
 			}
 			out.Problems = append(out.Problems, notify.Problem{Key: ActivityKey(CauseOther), Title: "activity forwarding " + t.title, Detail: detail})
 		}

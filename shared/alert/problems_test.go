@@ -61,22 +61,51 @@ func TestClassifyText(t *testing.T) {
 }
 
 func TestClassifyError(t *testing.T) {
+	// Wrapped as the clients and hubsync wrap them: the cause is found
+	// anywhere in the chain.
+	wrap := func(err error) error {
+		return fmt.Errorf("walk contacts: %w", fmt.Errorf("hubspot: search contacts: %w", err))
+	}
+	enterprise := fmt.Errorf("hubspot: send 3 events: %w", fmt.Errorf("%w: %w", hubspot.ErrEnterpriseRequired,
+		&hubspot.APIError{Status: 403, Category: "MISSING_SCOPES", Endpoint: "send_events"}))
 	tests := []struct {
 		name string
 		err  error
 		want Cause
 	}{
 		{"daily limit", fmt.Errorf("walk: %w", &hubspot.RateLimitError{Policy: hubspot.PolicyDaily}), CauseHubSpotDailyLimit},
+		{"daily limit refused locally, wrapped twice", wrap(&hubspot.RateLimitError{Policy: hubspot.PolicyDaily, Local: true}), CauseHubSpotDailyLimit},
+		{"daily limit sentinel", wrap(hubspot.ErrDailyLimit), CauseHubSpotDailyLimit},
 		{"enterprise", fmt.Errorf("%w: %w", hubspot.ErrEnterpriseRequired, &hubspot.APIError{Status: 403}), CauseEnterpriseRequired},
+		{"enterprise wins over the 403 it wraps", enterprise, CauseEnterpriseRequired},
+		{"enterprise wrapped by the sink", fmt.Errorf("forward: custom events: %w", enterprise), CauseEnterpriseRequired},
 		{"hubspot 401", &hubspot.APIError{Status: 401, Endpoint: "search"}, CauseHubSpotAuth},
-		{"userpilot 401", &userpilot.APIError{Status: 401, Endpoint: "identify_user"}, CauseUserpilotAuth},
+		{"hubspot 401 wrapped", wrap(&hubspot.APIError{Status: 401, Endpoint: "search"}), CauseHubSpotAuth},
+		{"hubspot 403 missing scope wrapped", wrap(&hubspot.APIError{Status: 403, Category: "MISSING_SCOPES", Endpoint: "batch_read"}), CauseHubSpotAuth},
+		{"hubspot oauth refresh refused", fmt.Errorf("hubspot: oauth refresh: %w", &hubspot.APIError{Status: 400, Category: "BAD_REFRESH_TOKEN", Endpoint: "oauth_token"}), CauseHubSpotAuth},
+		{"hubspot 400 elsewhere", wrap(&hubspot.APIError{Status: 400, Endpoint: "search"}), CauseOther},
+		{"hubspot 502 wrapped", wrap(&hubspot.APIError{Status: 502, Endpoint: "search"}), CauseOther},
 		{"secondly limit is no problem of its own", &hubspot.RateLimitError{Policy: hubspot.PolicySecondly}, CauseOther},
+		{"ten-secondly limit wrapped", wrap(&hubspot.RateLimitError{Policy: hubspot.PolicyTenSecondly, RetryAfter: time.Second}), CauseOther},
+		{"userpilot 401", &userpilot.APIError{Status: 401, Endpoint: "identify_user"}, CauseUserpilotAuth},
+		{"userpilot 401 wrapped", fmt.Errorf("userpilot write (retried next run): %w", &userpilot.APIError{Status: 401, Endpoint: "identify_user"}), CauseUserpilotAuth},
+		{"userpilot unauthorized sentinel wrapped", fmt.Errorf("bulk identify 3 users: %w", userpilot.ErrUnauthorized), CauseUserpilotAuth},
+		{"userpilot 403 wrapped", fmt.Errorf("bulk identify 3 users: %w", &userpilot.APIError{Status: 403, Endpoint: "users_bulk"}), CauseUserpilotAuth},
+		{"userpilot rate limit", fmt.Errorf("identify: %w", &userpilot.RateLimitError{APIError: userpilot.APIError{Status: 429, Endpoint: "identify_user"}}), CauseOther},
+		{"userpilot 503", &userpilot.APIError{Status: 503, Endpoint: "identify_user"}, CauseOther},
+		{"joined with an untyped error", errors.Join(errors.New("save cursor: conflict"), wrap(&hubspot.APIError{Status: 401})), CauseHubSpotAuth},
+		// An error value is classified by type only: wording that reads like
+		// a cause is not matched (only run-record text is).
+		{"untyped error worded like a 401", errors.New("hubspot: search: status 401"), CauseOther},
+		{"untyped error worded like enterprise", errors.New("custom events need an Enterprise edition"), CauseOther},
 		{"nil", nil, ""},
 	}
 	for _, tt := range tests {
-		if got := ClassifyError(tt.err); got != tt.want {
-			t.Errorf("%s: ClassifyError = %q, want %q", tt.name, got, tt.want)
-		}
+		t.Run(tt.name, func(t *testing.T) {
+			if got := ClassifyError(tt.err); got != tt.want {
+				t.Errorf("ClassifyError(%v) = %q, want %q", tt.err, got, tt.want)
+			}
+		})
 	}
 }
 
@@ -106,6 +135,11 @@ func TestInboundOutcome(t *testing.T) {
 	}
 	failed := func(object, err string) hubsync.ObjectReport {
 		return hubsync.ObjectReport{Object: object, Error: err}
+	}
+	// failedErr is an object type stopped by err in this process: the value
+	// is kept, and the text may be worded any way.
+	failedErr := func(object, text string, err error) hubsync.ObjectReport {
+		return hubsync.ObjectReport{Object: object, Error: text, Err: err}
 	}
 	badRecords := func(object string, n int, reason string) hubsync.ObjectReport {
 		o := ok(object)
@@ -139,6 +173,39 @@ func TestInboundOutcome(t *testing.T) {
 			name:         "userpilot unauthorized",
 			rep:          hubsync.Report{Status: hubsync.StatusFailed, Objects: []hubsync.ObjectReport{failed("companies", "userpilot write (retried next run): userpilot: identify_company: status 401")}},
 			wantProblems: []string{"inbound/companies/userpilot_auth"},
+		},
+		{
+			name: "typed hubspot 401 is classified whatever the wording",
+			rep: hubsync.Report{Status: hubsync.StatusFailed, Objects: []hubsync.ObjectReport{
+				failedErr("users", "contacts could not be read", fmt.Errorf("walk contacts: %w", &hubspot.APIError{Status: 401, Endpoint: "search"})), ok("companies")}},
+			wantProblems: []string{"inbound/users/hubspot_auth"},
+			wantClean:    []string{"inbound/companies/hubspot_auth"},
+			wantNotClean: []string{"inbound/users/hubspot_auth", "inbound/users/outage"},
+		},
+		{
+			name: "typed daily limit",
+			rep: hubsync.Report{Status: hubsync.StatusFailed, Objects: []hubsync.ObjectReport{
+				failedErr("companies", "stopped", fmt.Errorf("list companies: %w", &hubspot.RateLimitError{Policy: hubspot.PolicyDaily, Local: true}))}},
+			wantProblems: []string{"inbound/companies/hubspot_daily_limit"},
+		},
+		{
+			name: "typed userpilot 401",
+			rep: hubsync.Report{Status: hubsync.StatusFailed, Objects: []hubsync.ObjectReport{
+				failedErr("users", "stopped", fmt.Errorf("bulk identify 2 users: %w", &userpilot.APIError{Status: 401, Endpoint: "users_bulk"}))}},
+			wantProblems: []string{"inbound/users/userpilot_auth"},
+		},
+		{
+			name: "the value wins over wording that reads like a cause",
+			rep: hubsync.Report{Status: hubsync.StatusFailed, Started: t0, Objects: []hubsync.ObjectReport{
+				failedErr("users", "hubspot: search: status 401", &hubspot.APIError{Status: 502, Endpoint: "search"})}},
+			history: runs(6, ""),
+		},
+		{
+			name: "an error value without text still counts",
+			rep: hubsync.Report{Status: hubsync.StatusFailed, Objects: []hubsync.ObjectReport{
+				{Object: "users", Err: &hubspot.APIError{Status: 403, Endpoint: "search"}}}},
+			wantProblems: []string{"inbound/users/hubspot_auth"},
+			wantNotClean: []string{"inbound/users/hubspot_auth"},
 		},
 		{
 			name:    "a single 5xx run is a blip",
@@ -262,6 +329,33 @@ func TestActivityOutcome(t *testing.T) {
 			name:         "enterprise required",
 			run:          ActivityRun{Report: &forward.Report{Counts: stalled}, SinkErr: fmt.Errorf("%w: status 403", hubspot.ErrEnterpriseRequired)},
 			wantProblems: []string{"activity/hubspot_enterprise_required"},
+		},
+		{
+			name: "enterprise required on the report, wrapped by the sink",
+			run: ActivityRun{Report: &forward.Report{Counts: stalled, SinkErr: fmt.Errorf("forward: custom events: %w",
+				fmt.Errorf("hubspot: list event definitions: %w: %w", hubspot.ErrEnterpriseRequired, &hubspot.APIError{Status: 403, Endpoint: "event_definitions"}))}},
+			wantProblems: []string{"activity/hubspot_enterprise_required"},
+		},
+		{
+			name:         "enterprise named at once is not also an outage",
+			run:          ActivityRun{ID: "now", Started: t0, Report: &forward.Report{Counts: stalled}, SinkErr: fmt.Errorf("%w: status 403", hubspot.ErrEnterpriseRequired)},
+			history:      stalledRuns(4, 5*time.Minute),
+			wantProblems: []string{"activity/hubspot_enterprise_required"},
+		},
+		{
+			name:         "daily limit on a send",
+			run:          ActivityRun{Report: &forward.Report{Counts: stalled}, SinkErr: fmt.Errorf("hubspot: send 5 events: %w", &hubspot.RateLimitError{Policy: hubspot.PolicyDaily})},
+			wantProblems: []string{"activity/hubspot_daily_limit"},
+		},
+		{
+			name: "a 5xx send is no named problem",
+			run:  ActivityRun{Report: &forward.Report{Counts: stalled}, SinkErr: fmt.Errorf("hubspot: send 5 events: %w", &hubspot.APIError{Status: 502, Endpoint: "send_events"})},
+		},
+		{
+			name:         "a 5xx send lasting 15 minutes is an outage",
+			run:          ActivityRun{ID: "now", Started: t0, Report: &forward.Report{Counts: stalled}, SinkErr: &hubspot.APIError{Status: 502, Endpoint: "send_events"}},
+			history:      stalledRuns(4, 5*time.Minute),
+			wantProblems: []string{"activity/outage"},
 		},
 		{
 			name:         "hubspot 403 other than enterprise",
