@@ -74,8 +74,9 @@ func (h *Activity) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEv
 	for _, id := range rep.Failed {
 		resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: id})
 	}
-	// forward.Report does not carry the sink's error yet, so an Enterprise-less
-	// account shows as a lasting outage rather than by name.
-	h.alerts.Activity(ctx, alert.ActivityRun{Report: rep, ID: msgs[0].ID, Started: started})
+	// The sink's error names causes an admin must fix (no Enterprise, a
+	// revoked token, the daily limit) at the first failing batch, rather
+	// than as a lasting outage 15 minutes later.
+	h.alerts.Activity(ctx, alert.ActivityRun{Report: rep, ID: msgs[0].ID, Started: started, SinkErr: rep.SinkErr})
 	return resp, nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/pilotsync/pilotsync/shared/alert"
 	"github.com/pilotsync/pilotsync/shared/awstest"
 	"github.com/pilotsync/pilotsync/shared/config"
 	"github.com/pilotsync/pilotsync/shared/forward"
@@ -50,6 +51,11 @@ type rigOptions struct {
 	cfg        func(*config.Config)
 	maxRetries int
 	stepHook   func(ctx context.Context, step string) error
+	// hubspot sets sandbox options (its logger is always discarded).
+	hubspot hubspottest.Options
+	// notifier, when set, gets the handler's alerts (run records from the
+	// rig's store, every batch checked).
+	notifier alert.Notifier
 }
 
 func newActivityRig(t testing.TB, o rigOptions) *activityRig {
@@ -64,7 +70,9 @@ func newActivityRig(t testing.TB, o rigOptions) *activityRig {
 	r := &activityRig{t: t, ctx: ctx, st: store.New(db, table), sqs: sq}
 	r.dlqURL = r.createQueue(awstest.UniqueName("activity-dlq"))
 	r.queueURL = r.createQueue(awstest.UniqueName("activity"))
-	r.hs = hubspottest.NewTestServer(t, hubspottest.Options{Logger: slog.New(slog.DiscardHandler)})
+	hsOpts := o.hubspot
+	hsOpts.Logger = slog.New(slog.DiscardHandler)
+	r.hs = hubspottest.NewTestServer(t, hsOpts)
 	client, err := hubspot.NewClient(hubspot.WithBaseURL(r.hs.URL), hubspot.WithToken(r.hs.Token()),
 		hubspot.WithMaxRetries(o.maxRetries), hubspot.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
@@ -100,7 +108,11 @@ func newActivityRig(t testing.TB, o rigOptions) *activityRig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.h = handler.NewActivity(r.fw, slog.New(slog.DiscardHandler))
+	var alerts *alert.Alerter
+	if o.notifier != nil {
+		alerts = alert.New(o.notifier, r.st, "production", alert.WithActivityInterval(0), alert.WithLogger(testLogger()))
+	}
+	r.h = handler.NewActivity(r.fw, slog.New(slog.DiscardHandler), handler.WithActivityAlerts(alerts))
 	return r
 }
 
