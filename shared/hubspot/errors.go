@@ -50,6 +50,7 @@ type APIError struct {
 	Endpoint string
 }
 
+// Error describes the failed call: status, category, message and correlation id.
 func (e *APIError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "hubspot: %s: status %d", e.Endpoint, e.Status)
@@ -80,6 +81,7 @@ type RateLimitError struct {
 	Local bool
 }
 
+// Error names the rate-limit policy and how long to wait.
 func (e *RateLimitError) Error() string {
 	s := "hubspot: rate limited"
 	if e.Policy != "" {

@@ -466,6 +466,7 @@ type RecordError struct {
 	Retryable bool
 }
 
+// Error names the record and why HubSpot refused it.
 func (e RecordError) Error() string {
 	s := fmt.Sprintf("hubspot: record %s: %s", e.ID, e.Category)
 	if e.Property != "" {

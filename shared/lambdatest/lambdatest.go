@@ -53,6 +53,7 @@ type FunctionError struct {
 	Message string `json:"errorMessage"`
 }
 
+// Error reports the function's error type and message.
 func (e *FunctionError) Error() string {
 	return fmt.Sprintf("lambdatest: function error %s: %s", e.Type, e.Message)
 }
