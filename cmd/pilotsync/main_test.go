@@ -19,7 +19,7 @@ func TestDispatch(t *testing.T) {
 		{"no command", nil, exitUsage, nil, []string{"Usage: pilotsync <command>", "validate", "help"}},
 		{"help lists commands", []string{"help"}, exitOK, []string{"Commands:", "validate  check integration.yaml"}, nil},
 		{"--help", []string{"--help"}, exitOK, []string{"Commands:"}, nil},
-		{"help for a command", []string{"help", "validate"}, exitOK, []string{"Usage: pilotsync validate [--config FILE]", "-config"}, nil},
+		{"help for a command", []string{"help", "validate"}, exitOK, []string{"Usage: pilotsync validate [--hubspot] [--config FILE]", "-config"}, nil},
 		{"help for an unknown command", []string{"help", "nope"}, exitUsage, nil, []string{`unknown command "nope"`}},
 		{"unknown command suggests", []string{"valid"}, exitUsage, nil, []string{`unknown command "valid" (did you mean "validate"?)`, "Commands:"}},
 	}

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 
 	"github.com/pilotsync/pilotsync/shared/config"
+	"github.com/pilotsync/pilotsync/shared/wire"
 )
 
 func init() {
@@ -20,12 +22,15 @@ func init() {
 
 // runValidate loads the config and prints every problem (exit 1), or a short
 // summary of what the config does (exit 0).
-func runValidate(_ context.Context, args []string, stdout, stderr io.Writer) int {
+func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("validate", args, stdout, stderr)
 	path := configFlag(fs)
-	setUsage(fs, "pilotsync validate [--config FILE]",
+	withHubSpot := fs.Bool("hubspot", false, "also check the mapped properties against the HubSpot account (needs "+wire.EnvHubSpotToken+" or "+wire.EnvHubSpotSecretARN+")")
+	setUsage(fs, "pilotsync validate [--hubspot] [--config FILE]",
 		"Loads the config, prints every problem with its file, line and field, and exits 1",
-		"when there is one; prints a short summary and exits 0 otherwise.")
+		"when there is one; prints a short summary and exits 0 otherwise. With --hubspot it",
+		"also reads the account's properties and checks that every mapped property exists,",
+		"that match properties hold unique values and that written properties are writable.")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
@@ -48,7 +53,24 @@ func runValidate(_ context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintf(stderr, "pilotsync validate: %v\n", err)
 		return exitFailure
 	}
+	if *withHubSpot {
+		hs, err := wire.HubSpotClient(ctx, cfg, wire.WithLogger(slog.New(slog.DiscardHandler)))
+		if err != nil {
+			fmt.Fprintf(stderr, "pilotsync validate: %v\n", err)
+			return exitFailure
+		}
+		if problems := cfg.CheckHubSpot(ctx, wire.PropertyCatalog(hs)); len(problems) > 0 {
+			for _, p := range problems {
+				fmt.Fprintln(stdout, p)
+			}
+			fmt.Fprintf(stderr, "pilotsync validate: %s has %d %s against HubSpot\n", file, len(problems), plural(len(problems), "problem"))
+			return exitFailure
+		}
+	}
 	printSummary(stdout, file, cfg)
+	if *withHubSpot {
+		fmt.Fprintf(stdout, "  hubspot:   every mapped property exists and fits\n")
+	}
 	return exitOK
 }
 

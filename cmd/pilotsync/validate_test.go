@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/pilotsync/pilotsync/shared/hubspot/hubspottest"
 )
 
 const validConfig = `
@@ -101,5 +103,66 @@ func TestValidate(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestValidateAgainstHubSpot runs validate --hubspot against the HubSpot
+// sandbox: mapped properties that do not exist or cannot be written are
+// reported with their lines; a config that fits the account passes.
+func TestValidateAgainstHubSpot(t *testing.T) {
+	hs := hubspottest.NewTestServer(t, hubspottest.Options{})
+	hs.CreateProperty("companies", hubspottest.Property{Name: "userpilot_company_id", Type: "string", FieldType: "text", HasUniqueValue: true})
+	t.Setenv("HUBSPOT_TOKEN", hubspottest.DefaultToken)
+	t.Setenv("HUBSPOT_BASE_URL", hs.URL)
+	t.Setenv("HUBSPOT_SECRET_ARN", "")
+	dir := t.TempDir()
+	bad := writeFile(t, dir, "bad.yaml", `mapping:
+  users:
+    inbound:
+      - hubspot: emial
+    outbound:
+      - userpilot: other_emails
+        hubspot: hs_additional_emails
+  companies:
+    match:
+      hubspot: userpilot_company_id
+`)
+	good := writeFile(t, dir, "good.yaml", validConfig)
+
+	var stdout, stderr bytes.Buffer
+	code := runValidate(context.Background(), []string{"--hubspot", "--config", bad}, &stdout, &stderr)
+	if code != exitFailure {
+		t.Fatalf("bad config: exit %d, want %d; stdout %q stderr %q", code, exitFailure, stdout.String(), stderr.String())
+	}
+	for _, want := range []string{
+		bad + `:4: mapping.users.inbound[0].hubspot:`,
+		`emial`,
+		bad + `:7: mapping.users.outbound[0].hubspot:`,
+	} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("stdout %q, want it to contain %q", stdout.String(), want)
+		}
+	}
+	if got := strings.Count(strings.TrimSpace(stdout.String()), "\n") + 1; got != 2 {
+		t.Errorf("got %d problems, want 2:\n%s", got, stdout.String())
+	}
+
+	stdout.Reset()
+	stderr.Reset()
+	if code := runValidate(context.Background(), []string{"--hubspot", "--config", good}, &stdout, &stderr); code != exitOK {
+		t.Fatalf("good config: exit %d, want %d; stdout %q stderr %q", code, exitOK, stdout.String(), stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "every mapped property exists") {
+		t.Errorf("stdout %q, want the HubSpot check reported", stdout.String())
+	}
+	if hs.Count("properties") == 0 {
+		t.Error("validate --hubspot made no properties call")
+	}
+
+	t.Setenv("HUBSPOT_TOKEN", "")
+	stdout.Reset()
+	stderr.Reset()
+	if code := runValidate(context.Background(), []string{"--hubspot", "--config", good}, &stdout, &stderr); code != exitFailure || !strings.Contains(stderr.String(), "HUBSPOT_TOKEN") {
+		t.Errorf("no credential: exit %d, stderr %q; want a failure naming HUBSPOT_TOKEN", code, stderr.String())
 	}
 }

@@ -155,42 +155,15 @@ func Build(ctx context.Context, opts ...Option) (*Deps, error) {
 	}
 	secrets := secretsmanager.NewFromConfig(awsCfg)
 
-	hsCred, hsSource, err := credential(ctx, secrets, o.getenv, EnvHubSpotSecretARN, EnvHubSpotToken)
+	hs, authMode, hsSource, err := buildHubSpot(ctx, cfg, o, secrets)
 	if err != nil {
-		return nil, fmt.Errorf("wire: hubspot: %w", err)
-	}
-	hsAuth, err := parseHubSpotCredential(hsCred)
-	if err != nil {
-		return nil, fmt.Errorf("wire: hubspot credential from %s: %w", hsSource, err)
-	}
-	if cfg.HubSpot.Auth == config.AuthOAuth && hsAuth.oauth == nil {
-		return nil, fmt.Errorf("wire: hubspot.auth is oauth but the credential from %s is a plain token, want JSON {\"client_id\",\"client_secret\",\"refresh_token\"}", hsSource)
+		return nil, err
 	}
 	upKey, upSource, err := credential(ctx, secrets, o.getenv, EnvUserpilotSecretARN, EnvUserpilotAPIKey)
 	if err != nil {
 		return nil, fmt.Errorf("wire: userpilot: %w", err)
 	}
 	upKey = singleValue(upKey)
-
-	hsOpts := []hubspot.Option{
-		hubspot.WithAPIVersion(cfg.HubSpot.APIVersion),
-		hubspot.WithLimits(hubspot.LimitsForTier(cfg.HubSpot.Tier, cfg.HubSpot.APILimitIncreases, cfg.HubSpot.PublicApp)),
-		hubspot.WithLogger(o.log),
-	}
-	if u := firstNonEmpty(o.getenv(EnvHubSpotBaseURL), cfg.HubSpot.BaseURL); u != "" {
-		hsOpts = append(hsOpts, hubspot.WithBaseURL(u))
-	}
-	authMode := config.AuthToken
-	if hsAuth.oauth != nil {
-		hsOpts = append(hsOpts, hubspot.WithOAuth(*hsAuth.oauth))
-		authMode = config.AuthOAuth
-	} else {
-		hsOpts = append(hsOpts, hubspot.WithToken(hsAuth.token))
-	}
-	hs, err := hubspot.NewClient(hsOpts...)
-	if err != nil {
-		return nil, fmt.Errorf("wire: hubspot client: %w", err)
-	}
 
 	upOpts := []userpilot.Option{userpilot.WithLogger(o.log)}
 	if u := firstNonEmpty(o.getenv(EnvUserpilotBaseURL), cfg.Userpilot.BaseURL); u != "" {
@@ -325,4 +298,80 @@ func firstNonEmpty(vs ...string) string {
 		}
 	}
 	return ""
+}
+
+// buildHubSpot builds the HubSpot client from the config and the credential
+// (Secrets Manager when HUBSPOT_SECRET_ARN is set, else HUBSPOT_TOKEN). It
+// returns the auth mode and where the credential came from (never its value).
+func buildHubSpot(ctx context.Context, cfg *config.Config, o options, secrets secretReader) (*hubspot.Client, string, string, error) {
+	hsCred, hsSource, err := credential(ctx, secrets, o.getenv, EnvHubSpotSecretARN, EnvHubSpotToken)
+	if err != nil {
+		return nil, "", "", fmt.Errorf("wire: hubspot: %w", err)
+	}
+	hsAuth, err := parseHubSpotCredential(hsCred)
+	if err != nil {
+		return nil, "", "", fmt.Errorf("wire: hubspot credential from %s: %w", hsSource, err)
+	}
+	if cfg.HubSpot.Auth == config.AuthOAuth && hsAuth.oauth == nil {
+		return nil, "", "", fmt.Errorf("wire: hubspot.auth is oauth but the credential from %s is a plain token, want JSON {\"client_id\",\"client_secret\",\"refresh_token\"}", hsSource)
+	}
+	hsOpts := []hubspot.Option{
+		hubspot.WithAPIVersion(cfg.HubSpot.APIVersion),
+		hubspot.WithLimits(hubspot.LimitsForTier(cfg.HubSpot.Tier, cfg.HubSpot.APILimitIncreases, cfg.HubSpot.PublicApp)),
+		hubspot.WithLogger(o.log),
+	}
+	if u := firstNonEmpty(o.getenv(EnvHubSpotBaseURL), cfg.HubSpot.BaseURL); u != "" {
+		hsOpts = append(hsOpts, hubspot.WithBaseURL(u))
+	}
+	authMode := config.AuthToken
+	if hsAuth.oauth != nil {
+		hsOpts = append(hsOpts, hubspot.WithOAuth(*hsAuth.oauth))
+		authMode = config.AuthOAuth
+	} else {
+		hsOpts = append(hsOpts, hubspot.WithToken(hsAuth.token))
+	}
+	hs, err := hubspot.NewClient(hsOpts...)
+	if err != nil {
+		return nil, "", "", fmt.Errorf("wire: hubspot client: %w", err)
+	}
+	return hs, authMode, hsSource, nil
+
+}
+
+// HubSpotClient builds only the HubSpot client for cfg, from the same
+// credentials Build uses: for admin commands (validate --hubspot) that need
+// no table, queue or Userpilot key.
+func HubSpotClient(ctx context.Context, cfg *config.Config, opts ...Option) (*hubspot.Client, error) {
+	o := options{getenv: os.Getenv}
+	for _, fn := range opts {
+		fn(&o)
+	}
+	if o.log == nil {
+		o.log = Logger()
+	}
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, o.awsOpts...)
+	if err != nil {
+		return nil, fmt.Errorf("wire: aws config: %w", err)
+	}
+	hs, _, _, err := buildHubSpot(ctx, cfg, o, secretsmanager.NewFromConfig(awsCfg))
+	return hs, err
+}
+
+// PropertyCatalog lets config.CheckHubSpot read the account's properties
+// through the HubSpot client.
+func PropertyCatalog(c *hubspot.Client) config.PropertyCatalog { return propertyCatalog{c} }
+
+type propertyCatalog struct{ c *hubspot.Client }
+
+func (p propertyCatalog) Properties(ctx context.Context, objectType string) ([]config.HubSpotProperty, error) {
+	props, err := p.c.ListProperties(ctx, objectType)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]config.HubSpotProperty, len(props))
+	for i, hp := range props {
+		out[i] = config.HubSpotProperty{Name: hp.Name, Type: hp.Type, HasUniqueValue: hp.HasUniqueValue,
+			Calculated: hp.Calculated, ReadOnlyValue: hp.ReadOnlyValue}
+	}
+	return out, nil
 }
