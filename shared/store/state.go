@@ -77,6 +77,65 @@ func (s *Store) PutCursor(ctx context.Context, env, name, value string) error {
 	return nil
 }
 
+// PutCursorLeased stores the cursor called name only while owner holds the
+// live lease called lease, in one transaction with a check of the lease. It
+// returns ErrLeaseLost (and stores nothing) when the lease expired or another
+// owner took it: a run that lost its lease must not move a checkpoint that
+// the run now holding the lease relies on.
+func (s *Store) PutCursorLeased(ctx context.Context, env, name, value, lease, owner string) error {
+	if err := checkEnv(env); err != nil {
+		return err
+	}
+	if err := checkName("cursor name", name); err != nil {
+		return err
+	}
+	if err := checkLeaseArgs(env, lease, owner); err != nil {
+		return err
+	}
+	for attempt := 0; ; attempt++ {
+		if attempt > 0 {
+			if attempt > maxRedrives {
+				return fmt.Errorf("store: put cursor %s: still conflicting after %d attempts", name, maxRedrives)
+			}
+			if err := sleep(ctx, attempt); err != nil {
+				return fmt.Errorf("store: put cursor %s: %w", name, err)
+			}
+		}
+		now := s.now()
+		item := key(cursorPK(env, name), skCursor)
+		item[attrValue] = str(value)
+		item[attrAt] = str(now.UTC().Format(time.RFC3339Nano))
+		_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+			{ConditionCheck: &types.ConditionCheck{
+				TableName:                 aws.String(s.table),
+				Key:                       key(leasePK(env, lease), skLease),
+				ConditionExpression:       aws.String("#owner = :owner AND #until > :now"),
+				ExpressionAttributeNames:  map[string]string{"#owner": attrOwner, "#until": attrUntil},
+				ExpressionAttributeValues: map[string]types.AttributeValue{":owner": str(owner), ":now": msN(now)},
+			}},
+			{Put: &types.Put{TableName: aws.String(s.table), Item: item}},
+		}})
+		var ce *types.TransactionCanceledException
+		switch {
+		case err == nil:
+			return nil
+		case errors.As(err, &ce):
+			codes := reasonCodes(ce)
+			if len(codes) > 0 && codes[0] == "ConditionalCheckFailed" {
+				return fmt.Errorf("store: put cursor %s: lease %s: %w", name, lease, ErrLeaseLost)
+			}
+			if transient(codes) {
+				continue // e.g. the lease renewed at the same moment
+			}
+			return fmt.Errorf("store: put cursor %s: %w", name, err)
+		case retryable(err):
+			continue
+		default:
+			return fmt.Errorf("store: put cursor %s: %w", name, err)
+		}
+	}
+}
+
 // AcquireLease takes the lease called name for owner for ttl. It succeeds
 // when the lease is free, expired, or already owner's (then it is extended);
 // otherwise it returns ErrLeaseHeld. Expiry uses the caller's clock, so keep

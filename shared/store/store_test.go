@@ -646,6 +646,46 @@ func TestCursor(t *testing.T) {
 	}
 }
 
+// TestPutCursorLeased: a checkpoint lands only while its writer holds a live
+// lease, so a run that lost its lease (expired, or taken by a newer run)
+// cannot move the cursor past work it did not finish.
+func TestPutCursorLeased(t *testing.T) {
+	s := newStore(t)
+	ctx := t.Context()
+	const name = "inbound:users:contacts"
+	if err := s.PutCursorLeased(ctx, "production", name, "v0", "inbound", "a"); !errors.Is(err, ErrLeaseLost) {
+		t.Errorf("checkpoint without any lease: %v, want ErrLeaseLost", err)
+	}
+	if err := s.AcquireLease(ctx, "production", "inbound", "a", 300*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutCursorLeased(ctx, "production", name, "v1", "inbound", "a"); err != nil {
+		t.Fatalf("checkpoint by holder: %v", err)
+	}
+	if err := s.PutCursorLeased(ctx, "production", name, "x", "inbound", "b"); !errors.Is(err, ErrLeaseLost) {
+		t.Errorf("checkpoint by non-holder: %v, want ErrLeaseLost", err)
+	}
+	time.Sleep(400 * time.Millisecond)
+	if err := s.PutCursorLeased(ctx, "production", name, "v2", "inbound", "a"); !errors.Is(err, ErrLeaseLost) {
+		t.Errorf("checkpoint after expiry: %v, want ErrLeaseLost", err)
+	}
+	if err := s.AcquireLease(ctx, "production", "inbound", "b", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutCursorLeased(ctx, "production", name, "v3", "inbound", "a"); !errors.Is(err, ErrLeaseLost) {
+		t.Errorf("checkpoint by the old holder: %v, want ErrLeaseLost", err)
+	}
+	if got, err := s.GetCursor(ctx, "production", name); err != nil || got != "v1" {
+		t.Errorf("cursor = %q, %v; want v1 (only the holder's checkpoint)", got, err)
+	}
+	if err := s.PutCursorLeased(ctx, "production", name, "v4", "inbound", "b"); err != nil {
+		t.Fatalf("checkpoint by the new holder: %v", err)
+	}
+	if got, _ := s.GetCursor(ctx, "production", name); got != "v4" {
+		t.Errorf("cursor = %q, want v4", got)
+	}
+}
+
 func TestLedger(t *testing.T) {
 	s := newStore(t)
 	ctx := t.Context()
