@@ -86,9 +86,11 @@ type Report struct {
 	Counts map[string]int64
 	// Unknown counts unclassified activity by "<event_type>/<entity_type>:<status>".
 	Unknown map[string]int64
-	// SinkErr is the error of the sink's last failing call that left events
-	// to retry: a Prepare (event definitions, for custom events the first
-	// HubSpot call to see a 403 for an account without Enterprise) or a Send.
+	// SinkErr is the error of the last failing HubSpot-facing call that left
+	// events to retry: resolving users (store read or HubSpot batch read, often
+	// the first call to see a revoked token), the sink's Prepare (event
+	// definitions, for custom events the first HubSpot call to see a 403 for an
+	// account without Enterprise) or a Send.
 	// It keeps the client's typed error (hubspot.ErrEnterpriseRequired,
 	// *hubspot.APIError, ...) so alerts can name the cause at the first
 	// failing batch; nil when every sink call succeeded. Events HubSpot

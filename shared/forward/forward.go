@@ -21,6 +21,7 @@ const (
 	// retention (14 days, SQS developer guide "message quotas") plus time for a
 	// DLQ redrive, so a redelivered message is always recognised.
 	DefaultLedgerTTL = 21 * 24 * time.Hour
+	AggregateMaxAge  = 30 * 24 * time.Hour
 	// DefaultCacheSize bounds the per-cold-start user → HubSpot id cache.
 	DefaultCacheSize = 50_000
 	// defaultIdentifyWorkers bounds concurrent profile merges (each is a few
@@ -559,6 +560,9 @@ func (b *batch) forward(ctx context.Context, others []*pending) error {
 	objectIDs, resolveErr := f.resolve(ctx, b.c, users)
 	if resolveErr != nil {
 		f.log.WarnContext(ctx, "activity: resolve HubSpot ids", "users", len(users), "err", resolveErr)
+		// A revoked token or the daily limit often shows first on the batch
+		// read that resolves users: keep it so alerts name the cause.
+		b.sinkFailed(resolveErr)
 	}
 	now := f.now()
 	var ready []*pending
