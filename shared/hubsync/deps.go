@@ -17,7 +17,7 @@ type InboundStore interface {
 	LookupByMatch(ctx context.Context, env string, kind store.Kind, values []string) (map[string][]string, error)
 	LookupByHubSpotID(ctx context.Context, env string, kind store.Kind, ids []string) (map[string][]string, error)
 	GetCursor(ctx context.Context, env, name string) (string, error)
-	PutCursor(ctx context.Context, env, name, value string) error
+	PutCursorLeased(ctx context.Context, env, name, value, lease, owner string) error
 	AcquireLease(ctx context.Context, env, name, owner string, ttl time.Duration) error
 	RenewLease(ctx context.Context, env, name, owner string, ttl time.Duration) error
 	ReleaseLease(ctx context.Context, env, name, owner string) error

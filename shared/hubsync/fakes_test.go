@@ -38,6 +38,8 @@ type fakeStore struct {
 	putCursor func(name, value string) error
 	// putProfiles, when set, runs before profiles are stored.
 	putProfiles func(ps []*store.Profile) error
+	// renewErr, when set, fails every lease renewal with it.
+	renewErr error
 }
 
 func newFakeStore() *fakeStore {
@@ -155,6 +157,23 @@ func (s *fakeStore) PutCursor(_ context.Context, _, name, value string) error {
 	return nil
 }
 
+func (s *fakeStore) PutCursorLeased(ctx context.Context, env, name, value, _, owner string) error {
+	s.mu.Lock()
+	held := s.lease == owner && time.Now().Before(s.leaseTil)
+	s.mu.Unlock()
+	if !held {
+		return store.ErrLeaseLost
+	}
+	return s.PutCursor(ctx, env, name, value)
+}
+
+// steal makes owner take the lease as if the holder's had expired.
+func (s *fakeStore) steal(owner string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lease, s.leaseTil = owner, time.Now().Add(time.Hour)
+}
+
 func (s *fakeStore) AcquireLease(_ context.Context, _, _, owner string, ttl time.Duration) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -168,7 +187,10 @@ func (s *fakeStore) AcquireLease(_ context.Context, _, _, owner string, ttl time
 func (s *fakeStore) RenewLease(_ context.Context, _, _, owner string, ttl time.Duration) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.lease != owner {
+	if s.renewErr != nil {
+		return s.renewErr
+	}
+	if s.lease != owner || !time.Now().Before(s.leaseTil) {
 		return store.ErrLeaseLost
 	}
 	s.leaseTil = time.Now().Add(ttl)

@@ -35,9 +35,10 @@ const (
 	// poll stops starting new pages: enough for one page's lookups, Userpilot
 	// write (a bulk job) and checkpoint.
 	DefaultDeadlineMargin = 30 * time.Second
-	// leaseTTL is how long the inbound lease lives without renewal; it is
-	// renewed after every page, and a crashed run's lease expires this long
-	// after its last page (shorter than the 5-minute schedule).
+	// leaseTTL is how long the inbound lease lives without renewal; a
+	// running poll renews it every third of that in the background, and a
+	// crashed run's lease expires this long after its last renewal (shorter
+	// than the 5-minute schedule).
 	leaseTTL = 3 * time.Minute
 	// maxReportedFailures caps the failures listed per object type in a
 	// report and run record (the count is always exact).
@@ -68,9 +69,11 @@ type Inbound struct {
 	objects []Object
 	overlap time.Duration
 	margin  time.Duration
-	now     func() time.Time
-	log     *slog.Logger
-	stats   func() map[string]int64
+	// leaseTTL is the lease's life without renewal (leaseTTL; tests shorten it).
+	leaseTTL time.Duration
+	now      func() time.Time
+	log      *slog.Logger
+	stats    func() map[string]int64
 }
 
 // InboundOption configures an Inbound.
@@ -114,7 +117,7 @@ func NewInbound(st InboundStore, hs HubSpotReader, up UserpilotWriter, cfg Inbou
 	}
 	in := &Inbound{
 		store: st, hs: hs, up: up, env: cfg.Env, objects: slices.Clone(cfg.Objects), overlap: cfg.Overlap,
-		margin: DefaultDeadlineMargin, now: time.Now, log: slog.Default(),
+		margin: DefaultDeadlineMargin, leaseTTL: leaseTTL, now: time.Now, log: slog.Default(),
 	}
 	for _, o := range opts {
 		o(in)
@@ -127,10 +130,8 @@ type run struct {
 	*Inbound
 	id     string
 	budget time.Time // stop starting pages at this real time (zero: none)
-	// renewed is when the lease was last taken or renewed (real clock).
-	renewed time.Time
-	mu      sync.Mutex
-	calls   map[string]int64
+	mu     sync.Mutex
+	calls  map[string]int64
 }
 
 func (r *run) count(endpoint string, n int64) {
@@ -170,7 +171,8 @@ func (in *Inbound) Run(ctx context.Context, mode Mode) (*Report, error) {
 	if in.stats != nil {
 		before = in.stats()
 	}
-	err := in.store.AcquireLease(ctx, in.env, leaseName, r.id, leaseTTL)
+	taken := time.Now() // the lease lasts at least leaseTTL from here
+	err := in.store.AcquireLease(ctx, in.env, leaseName, r.id, in.leaseTTL)
 	if errors.Is(err, store.ErrLeaseHeld) {
 		rep.Status = StatusLeaseHeld
 		rep.Message = "another inbound run holds the lease: nothing done"
@@ -182,7 +184,6 @@ func (in *Inbound) Run(ctx context.Context, mode Mode) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("hubsync: inbound: take lease: %w", err)
 	}
-	r.renewed = time.Now()
 	defer func() {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
@@ -190,6 +191,22 @@ func (in *Inbound) Run(ctx context.Context, mode Mode) (*Report, error) {
 			in.log.WarnContext(ctx, "inbound: release lease", "run", r.id, "err", err)
 		}
 	}()
+	// The lease is renewed in the background, however long a page takes;
+	// when it is lost (or cannot be renewed before it ends) the run's
+	// context is cancelled, so it stops writing before another run starts.
+	runCtx, lost := context.WithCancelCause(ctx)
+	stopBeat, beatDone := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(beatDone)
+		r.heartbeat(runCtx, taken, stopBeat, lost)
+	}()
+	defer func() {
+		close(stopBeat)
+		<-beatDone
+		lost(nil)
+	}()
+	outer := ctx
+	ctx = runCtx
 
 	stopped := "" // why the remaining object types were not started
 	for _, obj := range in.objects {
@@ -202,6 +219,9 @@ func (in *Inbound) Run(ctx context.Context, mode Mode) (*Report, error) {
 			continue
 		}
 		or, err := r.object(ctx, obj, mode)
+		if cause := context.Cause(ctx); err != nil && errors.Is(cause, store.ErrLeaseLost) {
+			err = cause // whatever failed, it failed because the lease was lost
+		}
 		switch {
 		case errors.Is(err, errOutOfTime):
 			stopped = budgetSpent
@@ -246,6 +266,7 @@ func (in *Inbound) Run(ctx context.Context, mode Mode) (*Report, error) {
 	} else {
 		rep.APICalls = maps.Clone(r.calls)
 	}
+	ctx = outer
 	in.log.InfoContext(ctx, "inbound: run finished", "run", r.id, "mode", mode, "status", rep.Status,
 		"read", rep.Totals.Read, "written", rep.Totals.Written, "failed", rep.Totals.Failed, "duration_ms", rep.DurationMS)
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
@@ -329,7 +350,7 @@ func (r *run) incremental(ctx context.Context, obj Object, cur *cursorState, or 
 	// where resuming inside the millisecond by id would cost two.
 	if cur.AfterID != "" && cur.SinceMS <= safe {
 		*cur = cursorState{SinceMS: cur.SinceMS + 1}
-		if err := r.store.PutCursor(ctx, r.env, cursorName(obj), cur.encode()); err != nil {
+		if err := r.store.PutCursorLeased(ctx, r.env, cursorName(obj), cur.encode(), leaseName, r.id); err != nil {
 			return fmt.Errorf("checkpoint: %w", err)
 		}
 	}
@@ -422,20 +443,58 @@ func (r *run) pages(ctx context.Context, obj Object, src pageSource, or *ObjectR
 	}
 }
 
-// checkpoint stores the cursor after a fully written page, renews the lease
-// when a third of its life has passed, and reports errOutOfTime when no
-// further page should start.
+// heartbeat renews the lease every third of its life until stop is closed.
+// It calls lost when the lease is gone (another run holds it) or when
+// renewals keep failing and the lease is about to end, so the run stops
+// while the lease is still its own. taken is when the lease was last known
+// to be extended (real clock, before the call that extended it).
+func (r *run) heartbeat(ctx context.Context, taken time.Time, stop <-chan struct{}, lost context.CancelCauseFunc) {
+	ttl := r.leaseTTL
+	// Stop this long before the lease's end at the latest: room for the
+	// writes in flight to be cancelled and for clock skew.
+	reserve := ttl / 6
+	valid := taken.Add(ttl)
+	tick := time.NewTicker(ttl / 3)
+	defer tick.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		start := time.Now()
+		rctx, cancel := context.WithDeadline(ctx, valid.Add(-reserve))
+		err := r.store.RenewLease(rctx, r.env, leaseName, r.id, ttl)
+		cancel()
+		switch {
+		case err == nil:
+			valid = start.Add(ttl)
+		case errors.Is(err, store.ErrLeaseLost):
+			lost(fmt.Errorf("renew lease: %w", err))
+			return
+		case ctx.Err() != nil:
+			return
+		default:
+			r.log.WarnContext(ctx, "inbound: renew lease", "run", r.id, "err", err)
+			if !time.Now().Before(valid.Add(-reserve - ttl/3)) {
+				// The next attempt would come too late: stop now.
+				lost(fmt.Errorf("renew lease: %w (%w)", store.ErrLeaseLost, err))
+				return
+			}
+		}
+	}
+}
+
+// checkpoint stores the cursor after a fully written page, provided the run
+// still holds the lease, and reports errOutOfTime when no further page
+// should start.
 func (r *run) checkpoint(ctx context.Context, obj Object, cur cursorState, or *ObjectReport) error {
-	if err := r.store.PutCursor(ctx, r.env, cursorName(obj), cur.encode()); err != nil {
+	if err := r.store.PutCursorLeased(ctx, r.env, cursorName(obj), cur.encode(), leaseName, r.id); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
 	or.Pages++
-	if time.Since(r.renewed) > leaseTTL/3 {
-		if err := r.store.RenewLease(ctx, r.env, leaseName, r.id, leaseTTL); err != nil {
-			return fmt.Errorf("renew lease: %w", err)
-		}
-		r.renewed = time.Now()
-	}
 	if r.outOfTime() {
 		return errOutOfTime
 	}

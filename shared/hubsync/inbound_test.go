@@ -455,3 +455,84 @@ func TestBudgetSpentBeforeAnObjectIsPartialNotFailed(t *testing.T) {
 		t.Errorf("companies %+v, want not started for the budget, no error", o)
 	}
 }
+
+// TestLostLeaseStopsTheRun: a run whose lease was taken mid-page (its own
+// expired while a page was slow) writes no checkpoint and starts no further
+// page: the new holder owns the cursor.
+func TestLostLeaseStopsTheRun(t *testing.T) {
+	e := newEnv(t)
+	e.seed(30)
+	e.run(t, ModeFull)
+	name := cursorName(usersObject())
+	before := e.st.cursors[name]
+	for i := range 30 {
+		id := fmt.Sprint(1001 + i)
+		e.hs.put("contacts", id, now0.Add(time.Minute), map[string]string{"email": fmt.Sprintf("c%d@example.com", i), "firstname": "New" + id})
+	}
+	e.up.reset()
+	stolen := false
+	e.st.putProfiles = func([]*store.Profile) error {
+		if !stolen {
+			stolen = true
+			e.st.steal("newer-run")
+		}
+		return nil
+	}
+	e.clock.advance(5 * time.Minute)
+	rep := e.run(t, ModeIncremental)
+	o := rep.Objects[0]
+	if rep.Status != StatusFailed || !errors.Is(o.Err, store.ErrLeaseLost) {
+		t.Errorf("report %s %q, want failed with the lease lost", rep.Status, o.Error)
+	}
+	if got := e.st.cursors[name]; got != before {
+		t.Errorf("cursor moved to %s by a run that lost its lease, want %s kept", got, before)
+	}
+	if n := len(e.up.written()); n > 2 {
+		t.Errorf("%d users written after the lease was lost, want at most the page in flight (2)", n)
+	}
+}
+
+// TestLeaseOutlivesASlowPage: the lease is kept alive while a page takes
+// longer than its TTL, so a second run cannot start meanwhile.
+func TestLeaseOutlivesASlowPage(t *testing.T) {
+	e := newEnv(t)
+	e.in.leaseTTL = 150 * time.Millisecond
+	e.seed(6)
+	e.hs.delay = 200 * time.Millisecond // each list page outlasts the lease
+	var other *Report
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		time.Sleep(250 * time.Millisecond)
+		other = e.run(t, ModeIncremental)
+	})
+	rep := e.run(t, ModeFull)
+	wg.Wait()
+	if rep.Status != StatusComplete {
+		t.Errorf("slow run: %s %s, want complete", rep.Status, rep.Error)
+	}
+	if other.Status != StatusLeaseHeld {
+		t.Errorf("overlapping run: %s, want lease_held while the slow run works", other.Status)
+	}
+}
+
+// TestRenewalFailuresStopTheRunBeforeItsLeaseEnds: when the lease cannot be
+// renewed, the run stops before the lease could expire (another run may then
+// take it) and leaves the cursor alone.
+func TestRenewalFailuresStopTheRunBeforeItsLeaseEnds(t *testing.T) {
+	e := newEnv(t)
+	e.in.leaseTTL = 150 * time.Millisecond
+	e.seed(30)
+	e.hs.delay = 60 * time.Millisecond
+	e.st.renewErr = errors.New("dynamodb: 500")
+	start := time.Now()
+	rep := e.run(t, ModeFull)
+	if rep.Status != StatusFailed || !errors.Is(rep.Objects[0].Err, store.ErrLeaseLost) {
+		t.Errorf("report %s %q, want failed with the lease lost", rep.Status, rep.Error)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("run took %s, want it stopped near the lease's end", d)
+	}
+	if rep.Totals.Pages >= 10 {
+		t.Errorf("%d pages, want the run stopped before finishing", rep.Totals.Pages)
+	}
+}
