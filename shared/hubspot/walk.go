@@ -28,12 +28,14 @@ type WalkPage struct {
 const objectIDProperty = "hs_object_id"
 
 // WalkModified yields every record whose last-modified time is at or after from (see
-// WalkCursor), ascending, in pages. It walks past HubSpot's 10,000-result cap by restarting the
-// search from the last timestamp seen, and reads a block of records sharing one millisecond
-// (a bulk edit) by hs_object_id ranges: "last-modified EQ ts AND hs_object_id GT last id",
-// sorted by id, since HubSpot allows one sort. Records at the newest timestamp of a page are
-// held back until that timestamp is complete, so nothing is yielded twice at the seams and
-// every Next is exact.
+// WalkCursor), ascending, in pages. Every request is a new search from the last position
+// (keyset paging), never a later page of an earlier one: HubSpot's "after" is an offset, so
+// records edited during the walk (which leave their place in the list) would shift unread
+// records into pages already read, and an offset cannot pass 10,000 results. HubSpot orders
+// records that tie on the sort arbitrarily, so records at a page's newest timestamp are held
+// back and re-read from that timestamp, and a block sharing one millisecond (a bulk edit) is
+// read by hs_object_id: "last-modified EQ ts AND hs_object_id GT last id", sorted by id,
+// since HubSpot allows one sort. Nothing is yielded twice at the seams and every Next is exact.
 //
 // Keep properties few: the search body must stay under 3,000 characters (read wide property
 // sets with BatchRead). The last-modified property is always requested.
@@ -99,12 +101,10 @@ func (w *walker) run(ctx context.Context) {
 			}
 			continue
 		}
-		var switchToBlock bool
-		done, switchToBlock, ok = w.walkRange(ctx)
+		done, block, ok = w.walkRange(ctx)
 		if !ok || done {
 			return
 		}
-		block = switchToBlock
 	}
 }
 
@@ -117,130 +117,104 @@ func (w *walker) search(ctx context.Context, req SearchRequest) (*SearchPage, bo
 	return page, true
 }
 
-// walkBlock reads the records at w.pos.ts with id > w.pos.id, sorted by id, until the
-// millisecond is exhausted (done) or the query reaches the result cap (not done: call again).
+// more reports whether a query has results past this page.
+func more(page *SearchPage) bool { return page.After != "" && len(page.Results) > 0 }
+
+// walkBlock reads one page of the records at w.pos.ts with id > w.pos.id, sorted by id, and
+// reports whether the millisecond is exhausted. Every page is a new query from the last id
+// (keyset paging), never "after": records edited during the walk leave the millisecond, and an
+// offset into a list that shrank skips the records that moved up into pages already read.
 func (w *walker) walkBlock(ctx context.Context) (done, ok bool) {
-	tsVal := strconv.FormatInt(w.pos.ts, 10)
-	filters := []Filter{{PropertyName: w.lm, Operator: "EQ", Value: tsVal}}
+	filters := []Filter{{PropertyName: w.lm, Operator: "EQ", Value: strconv.FormatInt(w.pos.ts, 10)}}
 	if w.pos.id != "" {
 		filters = append(filters, Filter{PropertyName: objectIDProperty, Operator: "GT", Value: w.pos.id})
 	}
-	req := SearchRequest{FilterGroups: []FilterGroup{{Filters: filters}}, Sorts: []Sort{{PropertyName: objectIDProperty, Direction: "ASCENDING"}},
-		Properties: w.props, Limit: MaxSearchLimit}
-	fetched := 0
-	for {
-		page, ok := w.search(ctx, req)
-		if !ok {
+	page, ok := w.search(ctx, SearchRequest{FilterGroups: []FilterGroup{{Filters: filters}},
+		Sorts: []Sort{{PropertyName: objectIDProperty, Direction: "ASCENDING"}}, Properties: w.props, Limit: MaxSearchLimit})
+	if !ok {
+		return false, false
+	}
+	var recs []Record
+	for _, r := range page.Results {
+		if w.ts(r) == w.pos.ts && w.after(r) {
+			recs = append(recs, r)
+		}
+	}
+	slices.SortFunc(recs, func(a, b Record) int { return idCompare(a.ID, b.ID) })
+	if len(recs) > 0 {
+		w.pos.id = recs[len(recs)-1].ID
+		if !w.yield(&WalkPage{Records: recs, Next: WalkCursor{Since: time.UnixMilli(w.pos.ts).UTC(), AfterID: w.pos.id}}, nil) {
 			return false, false
 		}
-		fetched += len(page.Results)
-		var recs []Record
-		for _, r := range page.Results {
-			if w.ts(r) == w.pos.ts && w.after(r) {
-				recs = append(recs, r)
-			}
-		}
-		slices.SortFunc(recs, func(a, b Record) int { return idCompare(a.ID, b.ID) })
-		if len(recs) > 0 {
-			w.pos.id = recs[len(recs)-1].ID
-			if !w.yield(&WalkPage{Records: recs, Next: WalkCursor{Since: time.UnixMilli(w.pos.ts).UTC(), AfterID: w.pos.id}}, nil) {
-				return false, false
-			}
-		}
-		if exhausted(page, fetched) {
-			return true, true
-		}
-		if fetched >= MaxSearchResults {
-			return false, true // restart: hs_object_id GT the last id
-		}
-		req.After = page.After
 	}
+	// No progress on a full page would loop forever: treat it as the end of the millisecond.
+	return !more(page) || len(recs) == 0, true
 }
 
-// exhausted reports whether a query has no more pages. total is trusted only below the cap.
-func exhausted(page *SearchPage, fetched int) bool {
-	return page.After == "" || len(page.Results) == 0 || (page.Total < MaxSearchResults && fetched >= page.Total)
-}
-
-// walkRange reads records at or after w.pos sorted by last-modified. Records at a page's
-// newest timestamp wait (pending) until a later timestamp proves them complete.
-func (w *walker) walkRange(ctx context.Context) (done, switchToBlock, ok bool) {
+// walkRange reads one page of records at or after w.pos sorted by last-modified, as a new
+// query from the position (keyset paging; see walkBlock for why never "after"). HubSpot
+// orders records that tie on the sort arbitrarily, and differently per query, but one answer
+// is one sorted list: every timestamp before the page's last is complete in it. Records at
+// the last timestamp may continue past the page, so they are not yielded: the next query
+// starts at that timestamp (GTE) and reads them again, or, when they fill half a page or
+// more (a bulk edit), the walk reads that millisecond by id (block).
+func (w *walker) walkRange(ctx context.Context) (done, block, ok bool) {
 	op := "GTE"
 	if w.strict {
 		op = "GT"
 	}
-	startTS := w.pos.ts
-	req := SearchRequest{
+	page, ok := w.search(ctx, SearchRequest{
 		FilterGroups: []FilterGroup{{Filters: []Filter{{PropertyName: w.lm, Operator: op, Value: strconv.FormatInt(w.pos.ts, 10)}}}},
 		Sorts:        []Sort{{PropertyName: w.lm, Direction: "ASCENDING"}},
 		Properties:   w.props, Limit: MaxSearchLimit,
+	})
+	if !ok {
+		return false, false, false
 	}
-	var pending []Record
-	var pendingTS int64
-	seen := map[string]bool{} // ids in this query, against a page boundary shifting under writes
-	fetched := 0
-	for {
-		page, ok := w.search(ctx, req)
-		if !ok {
+	var batch []Record
+	for _, r := range page.Results {
+		if w.after(r) {
+			batch = append(batch, r)
+		}
+	}
+	slices.SortFunc(batch, func(a, b Record) int {
+		if ta, tb := w.ts(a), w.ts(b); ta != tb {
+			if ta < tb {
+				return -1
+			}
+			return 1
+		}
+		return idCompare(a.ID, b.ID)
+	})
+	if !more(page) {
+		if len(batch) > 0 {
+			last := batch[len(batch)-1]
+			w.pos, w.strict = walkPos{ts: w.ts(last), id: last.ID}, false
+			w.yield(&WalkPage{Records: batch, Next: WalkCursor{Since: time.UnixMilli(w.pos.ts).UTC(), AfterID: w.pos.id}}, nil)
+		}
+		return true, false, true
+	}
+	if len(batch) == 0 {
+		// A full page of records at or before the position (the server ignored the filter):
+		// read the position's millisecond by id, which always progresses.
+		w.pos.id, w.strict = posIDFor(w.pos, w.pos.ts), false
+		return false, true, true
+	}
+	lastTS := w.ts(batch[len(batch)-1])
+	cut := slices.IndexFunc(batch, func(r Record) bool { return w.ts(r) == lastTS })
+	if ready := batch[:cut]; len(ready) > 0 {
+		// Everything before lastTS is complete; nothing at lastTS is yielded yet.
+		w.pos, w.strict = walkPos{ts: lastTS}, false
+		if !w.yield(&WalkPage{Records: ready, Next: WalkCursor{Since: time.UnixMilli(lastTS).UTC()}}, nil) {
 			return false, false, false
 		}
-		fetched += len(page.Results)
-		batch := pending
-		for _, r := range page.Results {
-			if w.after(r) && !seen[r.ID] {
-				seen[r.ID] = true
-				batch = append(batch, r)
-			}
-		}
-		slices.SortFunc(batch, func(a, b Record) int {
-			if ta, tb := w.ts(a), w.ts(b); ta != tb {
-				if ta < tb {
-					return -1
-				}
-				return 1
-			}
-			return idCompare(a.ID, b.ID)
-		})
-		if exhausted(page, fetched) {
-			if len(batch) > 0 {
-				last := batch[len(batch)-1]
-				w.pos = walkPos{ts: w.ts(last), id: last.ID}
-				w.strict = false
-				w.yield(&WalkPage{Records: batch, Next: WalkCursor{Since: time.UnixMilli(w.pos.ts).UTC(), AfterID: w.pos.id}}, nil)
-			}
-			return true, false, true
-		}
-		if len(batch) == 0 {
-			req.After = page.After
-			continue
-		}
-		pendingTS = w.ts(batch[len(batch)-1])
-		cut := slices.IndexFunc(batch, func(r Record) bool { return w.ts(r) == pendingTS })
-		ready := batch[:cut]
-		pending = slices.Clone(batch[cut:])
-		if len(ready) > 0 {
-			// Everything before pendingTS is complete; nothing at pendingTS is yielded yet.
-			w.pos, w.strict = walkPos{ts: pendingTS}, false
-			if !w.yield(&WalkPage{Records: ready, Next: WalkCursor{Since: time.UnixMilli(pendingTS).UTC()}}, nil) {
-				return false, false, false
-			}
-		}
-		if len(pending) >= blockThreshold {
-			// A bulk-edit block: read it by id (the pending records are re-read, in order).
-			w.pos, w.strict = walkPos{ts: pendingTS, id: posIDFor(w.pos, pendingTS)}, false
-			return false, true, true
-		}
-		if fetched >= MaxSearchResults {
-			if pendingTS == startTS {
-				// No progress possible by time: the cap fell inside one millisecond.
-				w.pos, w.strict = walkPos{ts: pendingTS, id: posIDFor(w.pos, pendingTS)}, false
-				return false, true, true
-			}
-			w.pos, w.strict = walkPos{ts: pendingTS}, false
-			return false, false, true // restart at pendingTS (GTE); pending is re-read
-		}
-		req.After = page.After
 	}
+	if tail := len(batch) - cut; cut == 0 || tail >= blockThreshold {
+		// The page is one millisecond, or its last millisecond is big: read it by id.
+		w.pos, w.strict = walkPos{ts: lastTS, id: posIDFor(w.pos, lastTS)}, false
+		return false, true, true
+	}
+	return false, false, true
 }
 
 // posIDFor keeps the id part of pos when it is inside ts (a resumed cursor), else "".
