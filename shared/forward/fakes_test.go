@@ -24,6 +24,7 @@ type memStore struct {
 	failAdd   error
 	failSeen  error
 	gets      int
+	ttls      []time.Duration // the ttl of each LedgerRecord call
 }
 
 func newMemStore() *memStore {
@@ -104,9 +105,10 @@ func (m *memStore) LedgerSeen(_ context.Context, env string, ids []string) (map[
 	return out, nil
 }
 
-func (m *memStore) LedgerRecord(_ context.Context, env string, ids []string, _ time.Duration) error {
+func (m *memStore) LedgerRecord(_ context.Context, env string, ids []string, ttl time.Duration) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.ttls = append(m.ttls, ttl)
 	for _, id := range ids {
 		m.ledger[env+"/"+id] = true
 	}
@@ -179,6 +181,9 @@ type fakeSink struct {
 	rejectIDs string // comma list of event ids HubSpot refuses (permanent)
 	prepared  int
 	noTarget  string
+	// deadObjects are HubSpot record ids that no longer exist (merged away,
+	// deleted): HubSpot refuses an occurrence attached to one (permanent).
+	deadObjects map[string]bool
 }
 
 func newFakeSink() *fakeSink { return &fakeSink{max: 500, got: map[string]Item{}} }
@@ -210,6 +215,9 @@ func (s *fakeSink) Send(_ context.Context, items []Item) error {
 	}
 	for _, it := range items {
 		if s.rejectIDs != "" && strings.Contains(","+s.rejectIDs+",", ","+it.EventID+",") {
+			return errPermanent
+		}
+		if s.deadObjects[it.ObjectID] {
 			return errPermanent
 		}
 	}

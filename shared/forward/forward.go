@@ -17,11 +17,27 @@ import (
 )
 
 const (
-	// DefaultLedgerTTL keeps delivered event ids longer than SQS's maximum
-	// retention (14 days, SQS developer guide "message quotas") plus time for a
-	// DLQ redrive, so a redelivered message is always recognised.
-	DefaultLedgerTTL = 21 * 24 * time.Hour
-	AggregateMaxAge  = 30 * 24 * time.Hour
+	// DefaultLedgerTTL is how long delivered event ids are kept: a year and a
+	// day, as long as HubSpot keeps custom event uuids (HUBSPOT.md, "Custom
+	// events"). The queue keeps messages 4 days and the DLQ 14, but a redrive
+	// from the DLQ enqueues a message afresh (and our own dead-letters are new
+	// messages), so a message can come back any number of times: no TTL tied
+	// to the queues covers that. Instead the ledger outlives HubSpot's own
+	// memory, and events older than the ledger can vouch for are not sent
+	// (see maxEventAge). An id costs one small item: a year of ids at HubSpot's
+	// 30 million occurrences a month is a few GB at most.
+	DefaultLedgerTTL = 366 * 24 * time.Hour
+	// ledgerSlack is how much younger than the ledger's TTL an event must be
+	// to be sent: entries are written after the event happened, so an event
+	// younger than TTL-slack always finds its entry, with a day to spare for
+	// clock skew between Userpilot and Lambda.
+	ledgerSlack = 24 * time.Hour
+	// AggregateMaxAge is the oldest event added to the daily aggregates. The
+	// store keeps the per-event marks that make aggregates exactly-once for
+	// 35 days (shared/store activityMarkRetention): an older event might have
+	// been counted already and its mark expired, so it is not counted again.
+	// Measured properties look at recent periods: such stragglers barely matter.
+	AggregateMaxAge = 30 * 24 * time.Hour
 	// DefaultCacheSize bounds the per-cold-start user → HubSpot id cache.
 	DefaultCacheSize = 50_000
 	// defaultIdentifyWorkers bounds concurrent profile merges (each is a few
@@ -99,6 +115,7 @@ type Forwarder struct {
 	now          func() time.Time
 	hook         func(ctx context.Context, step string) error
 	ledgerTTL    time.Duration
+	maxEventAge  time.Duration // older activity is not sent: see DefaultLedgerTTL
 	margin       time.Duration
 	grace        time.Duration
 	usersObject  string
@@ -158,6 +175,10 @@ func New(o Options) (*Forwarder, error) {
 	}
 	if f.ledgerTTL <= 0 {
 		f.ledgerTTL = DefaultLedgerTTL
+	}
+	f.maxEventAge = f.ledgerTTL - ledgerSlack
+	if f.maxEventAge <= 0 {
+		f.maxEventAge = f.ledgerTTL
 	}
 	if f.usersObject == "" {
 		f.usersObject = "contacts"
@@ -460,7 +481,14 @@ func (b *batch) aggregate(ctx context.Context, others []*pending) {
 		return
 	}
 	deltas := make([]store.ActivityDelta, 0, 2*len(others))
+	now := b.f.now()
+	var added []*pending
 	for _, p := range others {
+		if now.Sub(p.ev.InsertedAt) > AggregateMaxAge {
+			b.c.add(CountAggregateTooOld, 1)
+			continue
+		}
+		added = append(added, p)
 		d := store.ActivityDelta{Day: p.ev.Day(), FirstSeen: p.ev.InsertedAt, LastSeen: p.ev.InsertedAt}
 		if p.ev.Type == activity.TypeSessionStart {
 			d.Sessions = 1
@@ -481,21 +509,25 @@ func (b *batch) aggregate(ctx context.Context, others []*pending) {
 	slices.SortStableFunc(deltas, func(a, b store.ActivityDelta) int {
 		return cmp.Or(cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.ID, b.ID), cmp.Compare(a.Day, b.Day))
 	})
+	if len(deltas) == 0 {
+		return
+	}
 	if err := b.f.st.AddActivity(ctx, b.f.env, deltas); err != nil {
-		b.c.add(CountAggregateFailed, len(others))
-		b.f.log.WarnContext(ctx, "activity: add to daily aggregates", "events", len(others), "err", err)
-		for _, p := range others {
+		b.c.add(CountAggregateFailed, len(added))
+		b.f.log.WarnContext(ctx, "activity: add to daily aggregates", "events", len(added), "err", err)
+		for _, p := range added {
 			b.retry(p)
 		}
 		return
 	}
-	b.c.add(CountAggregated, len(others))
+	b.c.add(CountAggregated, len(added))
 }
 
 // forward classifies, de-duplicates against the ledger, resolves and sends
 // the activity events.
 func (b *batch) forward(ctx context.Context, others []*pending) error {
 	f := b.f
+	now := f.now()
 	var acts []*pending
 	for _, p := range others {
 		p.class = f.classifier.Classify(&p.ev)
@@ -513,6 +545,10 @@ func (b *batch) forward(ctx context.Context, others []*pending) error {
 		}
 		b.c.add(CountActivity, 1)
 		switch {
+		case now.Sub(p.ev.InsertedAt) >= f.maxEventAge:
+			// Neither the ledger nor HubSpot's uuid rule could recognise it
+			// as delivered: sending it risks a duplicate.
+			b.c.add(CountTooOld, 1)
 		case !f.classifier.Enabled(p.class.Category, p.class.Status):
 			b.c.add(CountCategoryFiltered, 1)
 		case f.sink == nil:
@@ -564,7 +600,7 @@ func (b *batch) forward(ctx context.Context, others []*pending) error {
 		// read that resolves users: keep it so alerts name the cause.
 		b.sinkFailed(resolveErr)
 	}
-	now := f.now()
+	now = f.now()
 	var ready []*pending
 	for _, p := range acts {
 		if _, ok := objectIDs[p.ev.UserID]; ok {

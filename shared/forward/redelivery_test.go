@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -44,3 +45,82 @@ func TestResolveErrorIsReportedAsSinkErr(t *testing.T) {
 		t.Errorf("got sink error %v, want the finder's 401 *hubspot.APIError", rep.SinkErr)
 	}
 }
+
+func TestLedgerOutlivesEveryRedeliveryPath(t *testing.T) {
+	// Queue retention 4 days, DLQ 14 days, and a DLQ redrive puts a message
+	// back with a fresh retention, any number of times: no fixed TTL covers
+	// that, so the ledger keeps ids as long as HubSpot keeps uuids (a year)
+	// and events older than the ledger can vouch for are not sent at all.
+	if DefaultLedgerTTL < 365*24*time.Hour {
+		t.Errorf("got DefaultLedgerTTL %v, want at least a year (HubSpot's uuid memory)", DefaultLedgerTTL)
+	}
+	cfg := testConfig()
+	long := t0.Add(-2 * 365 * 24 * time.Hour)
+	cfg.Activity.EnabledAt = &long
+	clk := &clock{t: t0}
+	e := newEnv(t, cfg, withClock(clk))
+	e.link("u1", "101")
+
+	// Delivered today, recorded for the ledger's TTL.
+	fresh := recAt("track", "a", "u1", t0.Add(-time.Minute), "event_name", "x")
+	if rep, err := e.f.Process(context.Background(), msgs(fresh)); err != nil || len(rep.Failed) != 0 {
+		t.Fatalf("first delivery: %v %v", err, rep)
+	}
+	if len(e.st.ttls) != 1 || e.st.ttls[0] < 365*24*time.Hour {
+		t.Fatalf("got ledger ttls %v, want one of at least a year", e.st.ttls)
+	}
+
+	// Redriven 40 days later (two DLQ round trips): still recognised, and
+	// not counted twice in the daily aggregates.
+	clk.t = t0.Add(40 * 24 * time.Hour)
+	rep, err := e.f.Process(context.Background(), msgs(fresh))
+	if err != nil || len(rep.Failed) != 0 {
+		t.Fatalf("redrive: %v %v", err, rep)
+	}
+	if rep.Counts[CountDuplicateLedger] != 1 || rep.Counts[CountSent] != 0 {
+		t.Errorf("redrive: got counts %v, want 1 ledger duplicate and nothing sent", rep.Counts)
+	}
+	if got := len(e.st.deltas); got != 2 {
+		t.Errorf("redrive: got %d aggregate deltas, want 2 (the first delivery's, user and company)", got)
+	}
+
+	// An event older than the ledger can vouch for is dropped, counted, and
+	// its message deleted (not retried, not dead-lettered).
+	ancient := recAt("track", "b", "u1", clk.t.Add(-DefaultLedgerTTL), "event_name", "x")
+	rep, err = e.f.Process(context.Background(), msgs(ancient))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Failed) != 0 || len(rep.DeadLettered) != 0 || rep.Counts[CountTooOld] != 1 || rep.Counts[CountSent] != 0 {
+		t.Errorf("ancient: got failed %v dead %v counts %v, want deleted, 1 too old, nothing sent", rep.Failed, rep.DeadLettered, rep.Counts)
+	}
+}
+
+func TestAggregatesSkipEventsOlderThanTheirMarks(t *testing.T) {
+	// The store keeps per-event aggregate marks for 35 days: an event older
+	// than that could be counted twice, so it is forwarded (the ledger and
+	// HubSpot's uuid still guard it) but not added to the aggregates again.
+	cfg := testConfig()
+	long := t0.Add(-365 * 24 * time.Hour)
+	cfg.Activity.EnabledAt = &long
+	e := newEnv(t, cfg, withClock(&clock{t: t0}))
+	e.link("u1", "101")
+	old := recAt("track", "a", "u1", t0.Add(-AggregateMaxAge-time.Hour), "event_name", "x")
+	recent := recAt("track", "b", "u1", t0.Add(-time.Hour), "event_name", "x")
+	rep, err := e.f.Process(context.Background(), msgs(old, recent))
+	if err != nil || len(rep.Failed) != 0 {
+		t.Fatalf("%v %v", err, rep)
+	}
+	if rep.Counts[CountSent] != 2 || rep.Counts[CountAggregated] != 1 || rep.Counts[CountAggregateTooOld] != 1 {
+		t.Errorf("got counts %v, want 2 sent, 1 aggregated, 1 too old to aggregate", rep.Counts)
+	}
+	var got []string
+	for _, d := range e.st.deltas {
+		got = append(got, d.EventIDs...)
+	}
+	slices.Sort(got)
+	if want := "company:b,user:b"; strings.Join(got, ",") != want {
+		t.Errorf("got aggregated %v, want %s (event b only)", got, want)
+	}
+}
+
