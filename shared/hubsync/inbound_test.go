@@ -536,3 +536,30 @@ func TestRenewalFailuresStopTheRunBeforeItsLeaseEnds(t *testing.T) {
 		t.Errorf("%d pages, want the run stopped before finishing", rep.Totals.Pages)
 	}
 }
+
+// TestEchoOnlyUntilHubSpotMovesOn: a value pilotsync wrote to HubSpot is not
+// copied back, but once HubSpot moved to another value, a later genuine
+// change back to that same value must flow to Userpilot.
+func TestEchoOnlyUntilHubSpotMovesOn(t *testing.T) {
+	e := newEnv(t)
+	e.st.add(&store.Profile{Kind: store.KindUser, ID: "u0", MatchValue: "c0@example.com",
+		Properties:     map[string]store.Property{"hs_stage": {Value: "customer", At: now0.Add(-2 * time.Hour)}},
+		OutboundHashes: map[string]string{"lifecyclestage": ValueHash("customer")}})
+	step := func(stage string) map[string][]map[string]any {
+		t.Helper()
+		e.hs.put("contacts", "1001", e.clock.now(), map[string]string{"email": "c0@example.com", "lifecyclestage": stage})
+		e.up.reset()
+		e.clock.advance(5 * time.Minute)
+		e.run(t, ModeIncremental)
+		return e.up.written()
+	}
+	if got := step("customer"); len(got["u0"]) != 1 || got["u0"][0]["hs_stage"] != nil {
+		t.Fatalf("echo: wrote %v, want the link only, not hs_stage", got)
+	}
+	if got := step("lead"); len(got["u0"]) != 1 || got["u0"][0]["hs_stage"] != "lead" {
+		t.Fatalf("genuine change: wrote %v, want hs_stage=lead", got)
+	}
+	if got := step("customer"); len(got["u0"]) != 1 || got["u0"][0]["hs_stage"] != "customer" {
+		t.Errorf("HubSpot changed back to customer: wrote %v, want hs_stage=customer (not an echo any more)", got)
+	}
+}

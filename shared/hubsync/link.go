@@ -123,6 +123,12 @@ type change struct {
 	hashes map[string]string
 	// props are the profile's known Userpilot properties once meta is written.
 	props map[string]store.Property
+	// outbound are the OutboundHashes that no longer describe HubSpot once
+	// meta is written: HubSpot property -> the hash read and the hash of the
+	// value HubSpot now holds. Updating them ends the echo of a value
+	// pilotsync once wrote, so HubSpot changing back to it later is a
+	// genuine change again.
+	outbound map[string][2]string
 }
 
 // planner applies the linking rules and the diff to one page.
@@ -271,7 +277,7 @@ func (pl *planner) unlink(p *store.Profile) {
 func (pl *planner) change(p *store.Profile) *change {
 	c := pl.changes[p.ID]
 	if c == nil {
-		c = &change{p: p, meta: map[string]any{}, hashes: map[string]string{}, props: map[string]store.Property{}}
+		c = &change{p: p, meta: map[string]any{}, hashes: map[string]string{}, props: map[string]store.Property{}, outbound: map[string][2]string{}}
 		pl.changes[p.ID] = c
 		pl.order = append(pl.order, p.ID)
 	}
@@ -280,7 +286,8 @@ func (pl *planner) change(p *store.Profile) *change {
 
 // diff plans the Userpilot write of record r's values to linked profile p:
 // only values whose hash differs from the last inbound write, and never a
-// value pilotsync itself wrote to HubSpot.
+// value pilotsync itself wrote to HubSpot (an echo) until HubSpot was seen
+// holding another value.
 func (pl *planner) diff(p *store.Profile, r record) {
 	c := pl.change(p)
 	// Values planned earlier in this page for p (another record) are
@@ -288,6 +295,7 @@ func (pl *planner) diff(p *store.Profile, r record) {
 	clear(c.meta)
 	clear(c.hashes)
 	clear(c.props)
+	clear(c.outbound)
 	at := r.updatedAt
 	if at.IsZero() {
 		at = pl.now
@@ -313,6 +321,13 @@ func (pl *planner) diff(p *store.Profile, r record) {
 			return
 		}
 		c.hashes[key] = h
+		if sent, has := p.OutboundHashes[hsProp]; has && echoCheck {
+			// HubSpot holds v now, not what pilotsync last sent ("" is
+			// HubSpot's encoding of no value).
+			if now := ValueHash(v); sent != now {
+				c.outbound[hsProp] = [2]string{sent, now}
+			}
+		}
 		if ok {
 			c.meta[key] = v
 			c.props[key] = store.Property{Value: v, At: at}
@@ -358,6 +373,13 @@ func (c *change) applyWritten() {
 			delete(p.InboundHashes, k)
 		} else {
 			p.InboundHashes[k] = h
+		}
+	}
+	for k, sentNow := range c.outbound {
+		// Only if outbound has not sent something newer meanwhile (p may be
+		// a fresher copy re-read after a conflict).
+		if p.OutboundHashes[k] == sentNow[0] {
+			p.OutboundHashes[k] = sentNow[1]
 		}
 	}
 	if p.Properties == nil {
