@@ -437,12 +437,12 @@ func TestResolveCacheStoreFinder(t *testing.T) {
 func TestIDCacheBounded(t *testing.T) {
 	c := newIDCache(100)
 	for i := range 1000 {
-		c.put("production", fmt.Sprint(i), "x")
+		c.put("production", fmt.Sprint(i), "x", t0)
 	}
 	if n := c.len(); n > 100 {
 		t.Errorf("cache holds %d, want at most 100", n)
 	}
-	if _, ok := c.get("production", "999"); !ok {
+	if _, ok := c.get("production", "999", t0); !ok {
 		t.Error("latest entry missing")
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pilotsync/pilotsync/shared/hubspot"
+	"github.com/pilotsync/pilotsync/shared/store"
 )
 
 // clock is a test clock the forwarder reads through Options.Now; tests move
@@ -121,6 +122,51 @@ func TestAggregatesSkipEventsOlderThanTheirMarks(t *testing.T) {
 	slices.Sort(got)
 	if want := "company:b,user:b"; strings.Join(got, ",") != want {
 		t.Errorf("got aggregated %v, want %s (event b only)", got, want)
+	}
+}
+
+func TestCachedLinkFollowsAReLink(t *testing.T) {
+	// The inbound poll re-links a user after a HubSpot merge (new record id).
+	// A warm process must not keep sending to the dead pre-merge id.
+	clk := &clock{t: t0}
+	e := newEnv(t, testConfig(), withClock(clk))
+	e.link("u1", "101")
+	if _, err := e.f.Process(context.Background(), msgs(rec("track", "a", "u1", "event_name", "x"))); err != nil {
+		t.Fatal(err)
+	}
+	e.link("u1", "202")
+	e.sink.deadObjects = map[string]bool{"101": true}
+	clk.t = clk.t.Add(cacheTTL + time.Second)
+	rep, err := e.f.Process(context.Background(), msgs(rec("track", "b", "u1", "event_name", "x")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Failed) != 0 || len(rep.DeadLettered) != 0 || rep.Counts[CountSent] != 1 {
+		t.Fatalf("got failed %v dead %v counts %v, want b sent", rep.Failed, rep.DeadLettered, rep.Counts)
+	}
+	if it := e.sink.got["pe1_userpilot_tracked_event_occurred/b"]; it.ObjectID != "202" {
+		t.Errorf("got event b on %q, want the surviving record 202 (sink has %v)", it.ObjectID, e.sink.order)
+	}
+}
+
+func TestUnmatchedMissForgottenWhenTheMatchValueChanges(t *testing.T) {
+	// u5 was not in HubSpot under x@y.z. Another instance then processes an
+	// identify giving u5 an email HubSpot knows: this instance must look the
+	// new value up at once, not drop u5's events for the rest of the minute.
+	e := newEnv(t, testConfig())
+	e.st.profiles[pkey("production", store.KindUser, "u5")] = &store.Profile{Env: "production", Kind: store.KindUser, ID: "u5", MatchValue: "x@y.z"}
+	rep, err := e.f.Process(context.Background(), msgs(rec("track", "a", "u5", "event_name", "x")))
+	if err != nil || rep.Counts[CountUnmatched] != 1 {
+		t.Fatalf("%v %v", err, rep.Counts)
+	}
+	e.st.profiles[pkey("production", store.KindUser, "u5")].MatchValue = "a@b.c"
+	e.finder.ids["a@b.c"] = "505"
+	rep, err = e.f.Process(context.Background(), msgs(rec("track", "b", "u5", "event_name", "x")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Counts[CountSent] != 1 || rep.Counts[CountUnmatched] != 0 {
+		t.Errorf("got counts %v, want b sent", rep.Counts)
 	}
 }
 

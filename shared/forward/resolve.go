@@ -9,58 +9,83 @@ import (
 	"github.com/pilotsync/pilotsync/shared/store"
 )
 
-// idCache maps (environment, user id) to a HubSpot record id for the life of
-// the process. It is bounded: when full, an arbitrary tenth is evicted (map
-// iteration order is random), which is cheap and good enough for a cache
-// whose misses cost one store read.
+// idCache maps (environment, user id) to a HubSpot record id. It is bounded:
+// when full, an arbitrary tenth is evicted (map iteration order is random),
+// which is cheap and good enough for a cache whose misses cost one store
+// read. Entries live cacheTTL: a link the inbound poll changes in the store
+// (after a HubSpot merge the surviving record has a new id, and HubSpot
+// refuses events for the old one) reaches a warm process that soon.
 type idCache struct {
 	mu  sync.Mutex
 	max int
-	m   map[string]string
-	// miss remembers users HubSpot did not know, until the time stored, so
-	// their events do not cost a batch read (and secondary-email searches,
-	// 5 per second at most) in every batch.
-	miss map[string]time.Time
+	m   map[string]cachedID
+	// miss remembers users HubSpot did not know under a match value, until
+	// the time stored, so their events do not cost a batch read (and
+	// secondary-email searches, 5 per second at most) in every batch.
+	miss map[string]cachedMiss
+}
+
+type cachedID struct {
+	hubspotID string
+	until     time.Time
+}
+
+type cachedMiss struct {
+	value string // the match value HubSpot did not know
+	until time.Time
 }
 
 // unmatchedRecheck is how long a user HubSpot did not know is not looked up
-// again (per process). Short: contacts are created in HubSpot all the time,
-// and the inbound poll links them in the store meanwhile.
+// again (per process) under the same match value. Short: contacts are
+// created in HubSpot all the time, and the inbound poll links them in the
+// store meanwhile.
 const unmatchedRecheck = time.Minute
+
+// cacheTTL is how long a cached link is used before the store is read again:
+// one batched store read per user every few minutes, against events sent to
+// a record merged away for as long as the process lives.
+const cacheTTL = 5 * time.Minute
 
 func newIDCache(max int) *idCache {
 	if max <= 0 {
 		max = DefaultCacheSize
 	}
-	return &idCache{max: max, m: map[string]string{}, miss: map[string]time.Time{}}
+	return &idCache{max: max, m: map[string]cachedID{}, miss: map[string]cachedMiss{}}
 }
 
-func (c *idCache) missed(env, id string, now time.Time) bool {
+// missed reports whether HubSpot did not know user id under value a moment
+// ago. A different value (an identify changed the user's email, perhaps in
+// another process) is looked up at once.
+func (c *idCache) missed(env, id, value string, now time.Time) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	until, ok := c.miss[cacheKey(env, id)]
-	return ok && now.Before(until)
+	m, ok := c.miss[cacheKey(env, id)]
+	return ok && m.value == value && now.Before(m.until)
 }
 
-func (c *idCache) putMiss(env, id string, until time.Time) {
+func (c *idCache) putMiss(env, id, value string, until time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.miss) >= c.max {
 		clear(c.miss)
 	}
-	c.miss[cacheKey(env, id)] = until
+	c.miss[cacheKey(env, id)] = cachedMiss{value: value, until: until}
 }
 
 func cacheKey(env, id string) string { return env + "\x00" + id }
 
-func (c *idCache) get(env, id string) (string, bool) {
+// get returns the cached link of user id, unless it is older than cacheTTL.
+func (c *idCache) get(env, id string, now time.Time) (string, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	v, ok := c.m[cacheKey(env, id)]
-	return v, ok
+	if !ok || !now.Before(v.until) {
+		return "", false
+	}
+	return v.hubspotID, true
 }
 
-func (c *idCache) put(env, id, hubspotID string) {
+func (c *idCache) put(env, id, hubspotID string, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.m) >= c.max {
@@ -73,7 +98,7 @@ func (c *idCache) put(env, id, hubspotID string) {
 			}
 		}
 	}
-	c.m[cacheKey(env, id)] = hubspotID
+	c.m[cacheKey(env, id)] = cachedID{hubspotID: hubspotID, until: now.Add(cacheTTL)}
 	delete(c.miss, cacheKey(env, id))
 }
 
@@ -98,8 +123,9 @@ func (c *idCache) len() int {
 func (f *Forwarder) resolve(ctx context.Context, c *counts, users []string) (map[string]string, error) {
 	out := make(map[string]string, len(users))
 	var misses []string
+	now := f.now()
 	for _, u := range users {
-		if id, ok := f.cache.get(f.env, u); ok {
+		if id, ok := f.cache.get(f.env, u, now); ok {
 			out[u] = id
 			c.add(CountResolvedCache, 1)
 			continue
@@ -115,17 +141,16 @@ func (f *Forwarder) resolve(ctx context.Context, c *counts, users []string) (map
 	}
 	byValue := map[string][]string{}
 	var values []string
-	now := f.now()
 	for _, u := range misses {
 		p := profiles[u]
 		if p != nil && p.HubSpotID != "" && (p.HubSpotObject == "" || p.HubSpotObject == f.usersObject) {
 			out[u] = p.HubSpotID
-			f.cache.put(f.env, u, p.HubSpotID)
+			f.cache.put(f.env, u, p.HubSpotID, now)
 			c.add(CountResolvedStore, 1)
 			continue
 		}
 		v := f.matchValue(p, u)
-		if v == "" || f.cache.missed(f.env, u, now) {
+		if v == "" || f.cache.missed(f.env, u, v, now) {
 			continue // nothing to match on, or not in HubSpot a moment ago: unmatched
 		}
 		if _, ok := byValue[v]; !ok {
@@ -145,7 +170,7 @@ func (f *Forwarder) resolve(ctx context.Context, c *counts, users []string) (map
 	for v, hsID := range found {
 		for _, u := range byValue[store.NormalizeMatch(v)] {
 			out[u] = hsID
-			f.cache.put(f.env, u, hsID)
+			f.cache.put(f.env, u, hsID, now)
 			c.add(CountResolvedHubSpot, 1)
 			links = append(links, link{u, v, hsID})
 		}
@@ -163,7 +188,7 @@ func (f *Forwarder) resolve(ctx context.Context, c *counts, users []string) (map
 	for _, v := range values {
 		for _, u := range byValue[v] {
 			if _, ok := out[u]; !ok {
-				f.cache.putMiss(f.env, u, now.Add(unmatchedRecheck))
+				f.cache.putMiss(f.env, u, v, now.Add(unmatchedRecheck))
 			}
 		}
 	}
