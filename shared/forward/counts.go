@@ -37,6 +37,7 @@ const (
 	CountUnmatched         = "unmatched"
 	CountUnmatchedWaiting  = "unmatched_waiting"
 	CountResolveFailed     = "resolve_failed"
+	CountRelinked          = "relinked"
 	CountSent              = "sent"
 	CountSendCalls         = "send_calls"
 	CountSendFailed        = "send_failed"

@@ -149,6 +149,59 @@ func TestCachedLinkFollowsAReLink(t *testing.T) {
 	}
 }
 
+func TestRejectedForADeadRecordIsReResolved(t *testing.T) {
+	// The store still links the user to a record HubSpot merged away; the
+	// send is refused. That is not the message's fault: look the user up
+	// again by match value, re-link, and retry rather than dead-letter.
+	e := newEnv(t, testConfig())
+	e.st.profiles[pkey("production", store.KindUser, "u1")] = &store.Profile{Env: "production", Kind: store.KindUser, ID: "u1",
+		MatchValue: "a@b.c", HubSpotID: "101", HubSpotObject: "contacts"}
+	e.sink.deadObjects = map[string]bool{"101": true}
+	e.finder.ids["a@b.c"] = "202"
+	batch := msgs(rec("track", "a", "u1", "event_name", "x"), rec("track", "ok", "u2", "event_name", "x"))
+	e.link("u2", "303")
+	rep, err := e.f.Process(context.Background(), batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(rep.Failed, ","); got != "m0" || len(rep.DeadLettered) != 0 {
+		t.Fatalf("got failed %q dead %v, want m0 retried, nothing dead-lettered", got, rep.DeadLettered)
+	}
+	if got := e.st.profiles[pkey("production", store.KindUser, "u1")].HubSpotID; got != "202" {
+		t.Errorf("got link %q, want re-linked to 202", got)
+	}
+	rep, err = e.f.Process(context.Background(), batch)
+	if err != nil || len(rep.Failed) != 0 || len(rep.DeadLettered) != 0 {
+		t.Fatalf("redelivery: %v failed %v dead %v", err, rep.Failed, rep.DeadLettered)
+	}
+	if it := e.sink.got["pe1_userpilot_tracked_event_occurred/a"]; it.ObjectID != "202" {
+		t.Errorf("got event a on %q, want 202", it.ObjectID)
+	}
+	if len(e.sink.got) != 2 || e.sink.repeats != 0 {
+		t.Errorf("got %d delivered %d repeats, want 2 and 0", len(e.sink.got), e.sink.repeats)
+	}
+}
+
+func TestRejectedForADeletedRecordIsUnmatched(t *testing.T) {
+	// The linked record is gone and no record has the user's email: the
+	// user is no longer in HubSpot, so the event is dropped as unmatched and
+	// the message deleted, not dead-lettered as if it were malformed.
+	e := newEnv(t, testConfig())
+	e.st.profiles[pkey("production", store.KindUser, "u1")] = &store.Profile{Env: "production", Kind: store.KindUser, ID: "u1",
+		MatchValue: "a@b.c", HubSpotID: "101", HubSpotObject: "contacts"}
+	e.sink.deadObjects = map[string]bool{"101": true}
+	rep, err := e.f.Process(context.Background(), msgs(rec("track", "a", "u1", "event_name", "x")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Failed) != 0 || len(rep.DeadLettered) != 0 || rep.Counts[CountUnmatched] != 1 || rep.Counts[CountRejected] != 0 {
+		t.Errorf("got failed %v dead %v counts %v, want deleted as unmatched", rep.Failed, rep.DeadLettered, rep.Counts)
+	}
+	if _, ok := e.f.cache.get("production", "u1", t0); ok {
+		t.Error("the dead link is still cached")
+	}
+}
+
 func TestUnmatchedMissForgottenWhenTheMatchValueChanges(t *testing.T) {
 	// u5 was not in HubSpot under x@y.z. Another instance then processes an
 	// identify giving u5 an email HubSpot knows: this instance must look the
@@ -169,4 +222,3 @@ func TestUnmatchedMissForgottenWhenTheMatchValueChanges(t *testing.T) {
 		t.Errorf("got counts %v, want b sent", rep.Counts)
 	}
 }
-
