@@ -611,7 +611,7 @@ func (b *batch) forward(ctx context.Context, others []*pending) error {
 		case resolveErr != nil:
 			b.c.add(CountResolveFailed, 1)
 			b.retry(p)
-		case f.grace > 0 && now.Sub(p.ev.InsertedAt) < f.grace:
+		case f.grace > 0 && inGrace(now.Sub(p.ev.InsertedAt), f.grace):
 			b.c.add(CountUnmatchedWaiting, 1)
 			b.retry(p)
 		default:
@@ -689,6 +689,16 @@ func (b *batch) forward(ctx context.Context, others []*pending) error {
 	}
 	return rec.wait()
 }
+
+// maxClockSkew is how far in the future an event may be stamped and still
+// be waited for: Userpilot's clock and Lambda's differ a little.
+const maxClockSkew = time.Minute
+
+// inGrace reports whether an unmatched event of this age is still waited
+// for. An event stamped well in the future (a bad client clock) never is:
+// its age would stay below the grace period for as long as the queue kept
+// retrying it.
+func inGrace(age, grace time.Duration) bool { return age >= -maxClockSkew && age < grace }
 
 // recheck handles the events HubSpot refused for good. A refusal may be the
 // link's fault rather than the event's: the record was merged away (a new

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pilotsync/pilotsync/shared/config"
 	"github.com/pilotsync/pilotsync/shared/hubspot"
 	"github.com/pilotsync/pilotsync/shared/store"
 )
@@ -220,5 +221,20 @@ func TestUnmatchedMissForgottenWhenTheMatchValueChanges(t *testing.T) {
 	}
 	if rep.Counts[CountSent] != 1 || rep.Counts[CountUnmatched] != 0 {
 		t.Errorf("got counts %v, want b sent", rep.Counts)
+	}
+}
+
+func TestGraceDoesNotHoldFutureEventsForever(t *testing.T) {
+	// An event stamped a day ahead (a bad client clock) is never "within the
+	// grace period": retrying it would loop until the queue gives up.
+	cfg := testConfig()
+	cfg.Activity.UnmatchedGrace = config.Duration(10 * time.Minute)
+	e := newEnv(t, cfg)
+	rep, err := e.f.Process(context.Background(), msgs(recAt("track", "a", "u7", t0.Add(24*time.Hour), "event_name", "x")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Failed) != 0 || rep.Counts[CountUnmatched] != 1 {
+		t.Errorf("got failed %v counts %v, want dropped as unmatched", rep.Failed, rep.Counts)
 	}
 }
