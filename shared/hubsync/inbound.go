@@ -564,6 +564,19 @@ func (r *run) prepare(ctx context.Context, obj Object, recs []hubspot.Record) (*
 // the checkpoint must not move.
 func (r *run) commit(ctx context.Context, obj Object, in *pageInput, carried map[string]*store.Profile, or *ObjectReport) (map[string]*store.Profile, error) {
 	maps.Copy(in.profiles, carried)
+	// The lookups ran before the previous page was saved: add the links it
+	// made, so that this page follows them (a merge, an unlink). Links it
+	// removed need nothing: a profile whose HubSpotID moved on is skipped.
+	for _, id := range slices.Sorted(maps.Keys(carried)) {
+		p := carried[id]
+		if p.HubSpotID == "" || slices.Contains(in.byHubSpot[p.HubSpotID], id) {
+			continue
+		}
+		if in.byHubSpot == nil {
+			in.byHubSpot = map[string][]string{}
+		}
+		in.byHubSpot[p.HubSpotID] = append(in.byHubSpot[p.HubSpotID], id)
+	}
 	pl := newPlanner(obj, r.env, r.now(), in.profiles, in.byHubSpot, in.byMatch)
 	for _, v := range in.views {
 		pl.apply(v)

@@ -563,3 +563,23 @@ func TestEchoOnlyUntilHubSpotMovesOn(t *testing.T) {
 		t.Errorf("HubSpot changed back to customer: wrote %v, want hs_stage=customer (not an echo any more)", got)
 	}
 }
+
+// TestLinkMadeOnePageEarlierIsSeenByTheNext: pages are looked up while the
+// previous one is written; a link that page made must still be followed when
+// the next page merges that record away.
+func TestLinkMadeOnePageEarlierIsSeenByTheNext(t *testing.T) {
+	e := newEnv(t)
+	e.hs.pageSize = 1
+	e.hs.put("contacts", "1001", now0.Add(-time.Hour), map[string]string{"email": "x@example.com"})
+	e.hs.put("contacts", "1005", now0.Add(-time.Hour), map[string]string{"email": "y@example.com", "hs_merged_object_ids": "1001"})
+	e.st.add(&store.Profile{Kind: store.KindUser, ID: "u1", MatchValue: "x@example.com"})
+	// Saving is slow, so the next page's lookups read the store before it.
+	e.st.putProfiles = func([]*store.Profile) error { time.Sleep(50 * time.Millisecond); return nil }
+	rep := e.run(t, ModeFull)
+	if !rep.Complete {
+		t.Fatalf("report %+v", rep)
+	}
+	if p := e.st.get(store.KindUser, "u1"); p.HubSpotID != "1005" {
+		t.Errorf("u1 linked to %q, want 1005 (1001 was merged into it)", p.HubSpotID)
+	}
+}
