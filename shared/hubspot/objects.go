@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -495,7 +496,7 @@ type BatchUpdateResult struct {
 // marked failed with that reason and the error is returned too.
 func (c *Client) BatchUpdate(ctx context.Context, objectType string, inputs []UpdateInput) (*BatchUpdateResult, error) {
 	res := &BatchUpdateResult{}
-	chunks := slices.Collect(slices.Chunk(inputs, MaxBatchInputs))
+	chunks := slices.Collect(slices.Chunk(mergeDuplicateIDs(inputs), MaxBatchInputs))
 	for i, chunk := range chunks {
 		if err := c.updateChunk(ctx, objectType, chunk, res); err != nil {
 			for _, rest := range chunks[i+1:] {
@@ -505,6 +506,32 @@ func (c *Client) BatchUpdate(ctx context.Context, objectType string, inputs []Up
 		}
 	}
 	return res, nil
+}
+
+// mergeDuplicateIDs folds inputs naming one id into the first of them, later values winning
+// as two writes in order would: HubSpot rejects a whole batch holding an id twice ("Duplicate
+// IDs found in batch input"), which would otherwise be split to single records at a 400 each.
+func mergeDuplicateIDs(inputs []UpdateInput) []UpdateInput {
+	at := make(map[string]int, len(inputs))
+	var out []UpdateInput
+	for _, u := range inputs {
+		i, dup := at[u.ID]
+		if !dup {
+			at[u.ID] = len(out)
+			out = append(out, u)
+			continue
+		}
+		merged := maps.Clone(out[i].Properties)
+		if merged == nil {
+			merged = map[string]string{}
+		}
+		maps.Copy(merged, u.Properties)
+		out[i].Properties = merged
+	}
+	if len(out) == len(inputs) {
+		return inputs
+	}
+	return out
 }
 
 func failAll(res *BatchUpdateResult, in []UpdateInput, err error) {
