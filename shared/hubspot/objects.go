@@ -534,6 +534,10 @@ func mergeDuplicateIDs(inputs []UpdateInput) []UpdateInput {
 	return out
 }
 
+// propertyLevelCodes are HubSpot error codes about a property itself, not a value: every
+// record setting the property fails with it.
+var propertyLevelCodes = map[string]bool{"PROPERTY_DOESNT_EXIST": true, "READ_ONLY_VALUE": true}
+
 func failAll(res *BatchUpdateResult, in []UpdateInput, err error) {
 	cat := "ERROR"
 	var ae *APIError
@@ -649,12 +653,65 @@ func (c *Client) splitBadBatch(ctx context.Context, objectType string, chunk []U
 		}
 		return c.updateChunk(ctx, objectType, rest, res)
 	}
+	// The error names properties: only records setting one of them can be at fault. A
+	// property that is missing or read-only fails every record setting it, without a search.
+	dead, suspect := map[string]bool{}, map[string]bool{}
+	for _, fe := range ae.Errors {
+		if fe.Property == "" {
+			dead, suspect = nil, nil // an error not tied to a property: no narrowing
+			break
+		}
+		suspect[fe.Property] = true
+		if propertyLevelCodes[fe.Code] {
+			dead[fe.Property] = true
+		}
+	}
+	if len(suspect) > 0 {
+		var innocent, suspects []UpdateInput
+		for _, u := range chunk {
+			if p := firstSet(u, dead); p != "" {
+				re := recErr(u.ID)
+				re.Property = p
+				for _, fe := range ae.Errors {
+					if fe.Property == p {
+						re.Message = fe.Message
+						break
+					}
+				}
+				res.Failed = append(res.Failed, re)
+				continue
+			}
+			if firstSet(u, suspect) != "" {
+				suspects = append(suspects, u)
+			} else {
+				innocent = append(innocent, u)
+			}
+		}
+		if len(innocent) < len(chunk) && len(suspects) < len(chunk) {
+			if err := c.updateChunk(ctx, objectType, innocent, res); err != nil {
+				failAll(res, suspects, err)
+				return err
+			}
+			return c.updateChunk(ctx, objectType, suspects, res)
+		}
+	}
 	mid := len(chunk) / 2
 	if err := c.updateChunk(ctx, objectType, chunk[:mid], res); err != nil {
 		failAll(res, chunk[mid:], err)
 		return err
 	}
 	return c.updateChunk(ctx, objectType, chunk[mid:], res)
+}
+
+// firstSet returns the first (by name) of props that u sets, or "".
+func firstSet(u UpdateInput, props map[string]bool) string {
+	var found string
+	for p := range props {
+		if _, ok := u.Properties[p]; ok && (found == "" || p < found) {
+			found = p
+		}
+	}
+	return found
 }
 
 func inChunk(chunk []UpdateInput, id string) bool {
