@@ -690,15 +690,12 @@ func (b *batch) forward(ctx context.Context, others []*pending) error {
 	return rec.wait()
 }
 
-// maxClockSkew is how far in the future an event may be stamped and still
-// be waited for: Userpilot's clock and Lambda's differ a little.
-const maxClockSkew = time.Minute
-
 // inGrace reports whether an unmatched event of this age is still waited
-// for. An event stamped well in the future (a bad client clock) never is:
-// its age would stay below the grace period for as long as the queue kept
-// retrying it.
-func inGrace(age, grace time.Duration) bool { return age >= -maxClockSkew && age < grace }
+// for: younger than the grace period, and stamped less than the grace period
+// ahead. An event stamped further in the future (a bad client clock) would
+// otherwise stay "younger than the grace period" for as long as the queue kept
+// retrying it; this way no event is waited for longer than twice the period.
+func inGrace(age, grace time.Duration) bool { return age > -grace && age < grace }
 
 // recheck handles the events HubSpot refused for good. A refusal may be the
 // link's fault rather than the event's: the record was merged away (a new
