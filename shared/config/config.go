@@ -220,7 +220,9 @@ type Activity struct {
 	// tagged_pages category.
 	Pages []PageRule `yaml:"pages" json:"pages"`
 	// UnmatchedGrace re-checks users not yet in HubSpot for this long before
-	// dropping their events (default 0: drop at once).
+	// dropping their events (default 0: drop at once; at most 20m, because a
+	// waiting message is retried once per queue visibility timeout and goes to
+	// the dead-letter queue after ActivityMaxReceiveCount receives).
 	UnmatchedGrace Duration `yaml:"unmatched_grace" json:"unmatched_grace"`
 	// TimelineTemplates maps "<category>_<status>" to a timeline event template id
 	// (sink timeline only; then required for every category and status sent).

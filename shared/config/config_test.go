@@ -338,7 +338,7 @@ activity:
   timeline_templates: {forms_submitted: "1"}
   app_event_types: {forms_submitted: "ev-1"}
 `, []string{"activity.timeline_templates: only used with activity.sink: timeline (sink is app_events)"}},
-		{"grace too long", minimal + "activity: {unmatched_grace: 400h}\n", []string{"activity.unmatched_grace: 400h0m0s is out of range: want 0s to 336h0m0s"}},
+		{"grace too long", minimal + "activity: {unmatched_grace: 30m}\n", []string{"activity.unmatched_grace: 30m0s is out of range: want 0s to 20m0s"}},
 		{"notifications", minimal + `
 notifications:
   recipients: [a@example.com, "Ops <A@example.com>", "bad@"]

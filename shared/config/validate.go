@@ -18,9 +18,11 @@ const (
 	// maxPeriodDays bounds the measured window; the store keeps daily aggregates
 	// at least this long.
 	maxPeriodDays = 365
-	// maxUnmatchedGrace is SQS's longest message retention (14 days): a grace
-	// period cannot outlive the message that carries the event.
-	maxUnmatchedGrace = 14 * 24 * time.Hour
+	// maxUnmatchedGrace keeps waiting events out of the dead-letter queue: a
+	// message is re-checked once per visibility timeout (template.yaml: 360 s)
+	// and dead-lettered after ActivityMaxReceiveCount receives (default 5),
+	// about 30 minutes; 20 minutes leaves room for a slow receive.
+	maxUnmatchedGrace = 20 * time.Minute
 	// maxSearchOverlap keeps the re-read window small; HubSpot search lags writes
 	// by "a few moments" (HUBSPOT.md).
 	maxSearchOverlap = time.Hour
