@@ -123,13 +123,7 @@ func (s *stack) poll() map[string]hubsync.Counts {
 		}
 		for _, o := range res.Inbound.Objects {
 			c := sum[o.Object]
-			c.Read += o.Read
-			c.Linked += o.Linked
-			c.Relinked += o.Relinked
-			c.Unlinked += o.Unlinked
-			c.Written += o.Written
-			c.Failed += o.Failed
-			c.Unmatched += o.Unmatched
+			c.Add(o.Counts)
 			sum[o.Object] = c
 		}
 		if res.Inbound.Complete {

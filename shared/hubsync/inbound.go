@@ -243,7 +243,7 @@ func (in *Inbound) Run(ctx context.Context, mode Mode) (*Report, error) {
 	rep.Complete = true
 	var errs []string
 	for _, o := range rep.Objects {
-		rep.Totals.add(o.Counts)
+		rep.Totals.Add(o.Counts)
 		if !o.Complete {
 			rep.Complete = false
 		}
@@ -601,7 +601,7 @@ func (r *run) commit(ctx context.Context, obj Object, in *pageInput, carried map
 			retry = err
 		}
 	}
-	or.Counts.add(pl.counts)
+	or.Counts.Add(pl.counts)
 	if err := r.save(ctx, obj, pl, changes, results); err != nil {
 		return nil, err
 	}

@@ -100,7 +100,8 @@ type Counts struct {
 	Pages int64 `json:"pages"`
 }
 
-func (c *Counts) add(o Counts) {
+// Add adds o's counts to c (a run's totals, or several runs' in a test).
+func (c *Counts) Add(o Counts) {
 	c.Read += o.Read
 	c.Linked += o.Linked
 	c.Relinked += o.Relinked
