@@ -303,8 +303,13 @@ func (h *fakeHubSpot) WalkModified(_ context.Context, object string, from hubspo
 	}
 }
 
-func (h *fakeHubSpot) List(_ context.Context, object string, properties []string, after string, limit int) (*hubspot.ListPage, error) {
-	time.Sleep(h.delay)
+func (h *fakeHubSpot) List(ctx context.Context, object string, properties []string, after string, limit int) (*hubspot.ListPage, error) {
+	// The delay stands for the HTTP call, which ends early when ctx does.
+	select {
+	case <-time.After(h.delay):
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 	h.mu.Lock()
 	h.lists++
 	h.props = properties

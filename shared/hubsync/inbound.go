@@ -130,8 +130,15 @@ type run struct {
 	*Inbound
 	id     string
 	budget time.Time // stop starting pages at this real time (zero: none)
-	mu     sync.Mutex
-	calls  map[string]int64
+	// deadline is the invocation's (zero: none). slowest is the longest a
+	// page has taken from one checkpoint to the next in this run, and
+	// mark when the current page started; both on the real clock and used
+	// only by the run's own goroutine.
+	deadline time.Time
+	slowest  time.Duration
+	mark     time.Time
+	mu       sync.Mutex
+	calls    map[string]int64
 }
 
 func (r *run) count(endpoint string, n int64) {
@@ -140,7 +147,26 @@ func (r *run) count(endpoint string, n int64) {
 	r.mu.Unlock()
 }
 
-func (r *run) outOfTime() bool { return !r.budget.IsZero() && !time.Now().Before(r.budget) }
+// outOfTime reports whether the run must stop before another page: at the
+// budget, or earlier when a page as slow as the slowest so far would not end
+// before the deadline (a fixed margin is too small when the store or the
+// APIs slow down, and a page cut by the deadline fails the run).
+func (r *run) outOfTime() bool {
+	if r.budget.IsZero() {
+		return false
+	}
+	now := time.Now()
+	return !now.Before(r.budget) || !now.Add(r.slowest).Before(r.deadline)
+}
+
+// pageDone records how long the page that just ended took.
+func (r *run) pageDone() {
+	now := time.Now()
+	if !r.mark.IsZero() {
+		r.slowest = max(r.slowest, now.Sub(r.mark))
+	}
+	r.mark = now
+}
 
 // errOutOfTime stops an object type at a checkpoint when the budget is spent.
 var errOutOfTime = errors.New(budgetSpent)
@@ -165,6 +191,7 @@ func (in *Inbound) Run(ctx context.Context, mode Mode) (*Report, error) {
 	if d, ok := ctx.Deadline(); ok {
 		// A short invocation keeps at most a quarter of its time in reserve.
 		r.budget = d.Add(-min(in.margin, time.Until(d)/4))
+		r.deadline = d
 	}
 	rep := &Report{RunID: r.id, Job: JobInbound, Mode: mode, Started: started}
 	var before map[string]int64
@@ -284,6 +311,7 @@ func (r *run) object(ctx context.Context, obj Object, mode Mode) (ObjectReport, 
 		or.Message = "not started: " + budgetSpent
 		return or, errOutOfTime
 	}
+	r.mark = time.Now()
 	name := cursorName(obj)
 	raw, err := r.store.GetCursor(ctx, r.env, name)
 	if err != nil {
@@ -315,10 +343,15 @@ func (r *run) incremental(ctx context.Context, obj Object, cur *cursorState, or 
 	// lies beyond it is read again next time (re-reads write nothing, the
 	// hashes say so).
 	safe := r.now().Add(-r.overlap).UnixMilli()
-	next, stop := iter.Pull2(r.hs.WalkModified(ctx, obj.HubSpotObject, cur.walkCursor(), obj.properties()))
+	// The walk is made once, so it cannot take each fetch's context: a fetch
+	// that pages cancels cancels the walk through this one.
+	wctx, cancelWalk := context.WithCancel(ctx)
+	defer cancelWalk()
+	next, stop := iter.Pull2(r.hs.WalkModified(wctx, obj.HubSpotObject, cur.walkCursor(), obj.properties()))
 	defer stop()
 	pos := *cur
-	src := func() ([]hubspot.Record, cursorState, bool, error) {
+	src := func(fctx context.Context) ([]hubspot.Record, cursorState, bool, error) {
+		defer context.AfterFunc(fctx, cancelWalk)()
 		page, err, ok := next()
 		if !ok {
 			return nil, cursorState{}, false, nil
@@ -361,11 +394,11 @@ func (r *run) incremental(ctx context.Context, obj Object, cur *cursorState, or 
 func (r *run) full(ctx context.Context, obj Object, cur *cursorState, or *ObjectReport) error {
 	props := obj.properties()
 	after, resume, done := cur.Full.After, cur.Full.ResumeMS, false
-	src := func() ([]hubspot.Record, cursorState, bool, error) {
+	src := func(fctx context.Context) ([]hubspot.Record, cursorState, bool, error) {
 		if done {
 			return nil, cursorState{}, false, nil
 		}
-		page, err := r.hs.List(ctx, obj.HubSpotObject, props, after, listPageSize)
+		page, err := r.hs.List(fctx, obj.HubSpotObject, props, after, listPageSize)
 		if err != nil {
 			return nil, cursorState{}, false, fmt.Errorf("list %s: %w", obj.HubSpotObject, err)
 		}
@@ -388,27 +421,31 @@ func (r *run) full(ctx context.Context, obj Object, cur *cursorState, or *Object
 }
 
 // pageSource returns the next page of records and the checkpoint after it;
-// ok is false when there are no more.
-type pageSource func() (recs []hubspot.Record, next cursorState, ok bool, err error)
+// ok is false when there are no more. It only reads.
+type pageSource func(ctx context.Context) (recs []hubspot.Record, next cursorState, ok bool, err error)
 
 // pages runs the pages of src through prepare and commit, one at a time,
 // calling checkpoint after each. While a page is written to Userpilot and
 // saved, the next one is fetched and its profiles looked up: the lookups are
 // reads, and the profiles the written page changed are carried over onto
 // the next page (they are newer than what the lookup read), so the result
-// is the same as one page after the other, in about half the time.
+// is the same as one page after the other, in about half the time. When the
+// run stops early the fetch in flight is cancelled, not waited out: it only
+// reads, and its time belongs to the invocation's reserve.
 func (r *run) pages(ctx context.Context, obj Object, src pageSource, or *ObjectReport, checkpoint func(cursorState) error) error {
 	type fetched struct {
 		in  *pageInput
 		ok  bool
 		err error
 	}
+	fctx, cancelFetch := context.WithCancel(ctx)
+	defer cancelFetch()
 	fetch := func() fetched {
-		recs, next, ok, err := src()
+		recs, next, ok, err := src(fctx)
 		if err != nil || !ok {
 			return fetched{ok: ok, err: err}
 		}
-		in, err := r.prepare(ctx, obj, recs)
+		in, err := r.prepare(fctx, obj, recs)
 		if err != nil {
 			return fetched{err: err}
 		}
@@ -420,6 +457,7 @@ func (r *run) pages(ctx context.Context, obj Object, src pageSource, or *ObjectR
 	inFlight := true
 	defer func() {
 		if inFlight {
+			cancelFetch()
 			<-ch // src is not safe to use concurrently with the caller's cleanup
 		}
 	}()
@@ -495,6 +533,7 @@ func (r *run) checkpoint(ctx context.Context, obj Object, cur cursorState, or *O
 		return fmt.Errorf("checkpoint: %w", err)
 	}
 	or.Pages++
+	r.pageDone()
 	if r.outOfTime() {
 		return errOutOfTime
 	}

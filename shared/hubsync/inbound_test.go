@@ -433,6 +433,33 @@ func TestObjectErrorKeepsTypedError(t *testing.T) {
 	}
 }
 
+// TestBudgetKeepsRoomForASlowPage: when pages take longer than the margin,
+// the run stops while the next page could still finish, instead of starting
+// one the deadline would cut.
+func TestBudgetKeepsRoomForASlowPage(t *testing.T) {
+	e := newEnv(t)
+	e.seed(30)
+	e.in.margin = time.Millisecond      // a margin far smaller than a page
+	e.hs.delay = 300 * time.Millisecond // each page takes about 300 ms
+	const timeout = time.Second
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	start := time.Now()
+	rep, err := e.in.Run(ctx, ModeIncremental)
+	elapsed := time.Since(start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Status != StatusPartial || rep.Totals.Pages < 1 {
+		t.Fatalf("report %+v, want partial after at least one page", rep)
+	}
+	// Pages end near 300, 600 and 900 ms: at 900 ms another would end past
+	// the deadline, so the run stops there rather than at about 1200 ms.
+	if elapsed >= timeout {
+		t.Errorf("run took %s, want it to stop before the %s deadline", elapsed, timeout)
+	}
+}
+
 // TestBudgetSpentBeforeAnObjectIsPartialNotFailed: an object type the budget
 // left no time for is reported incomplete, and the run partial.
 func TestBudgetSpentBeforeAnObjectIsPartialNotFailed(t *testing.T) {
