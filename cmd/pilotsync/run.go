@@ -39,7 +39,7 @@ import (
 	"github.com/pilotsync/pilotsync/shared/forward"
 	"github.com/pilotsync/pilotsync/shared/handler"
 	"github.com/pilotsync/pilotsync/shared/hubspot/hubspottest"
-	"github.com/pilotsync/pilotsync/shared/hubsync"
+	"github.com/pilotsync/pilotsync/shared/inbound"
 	"github.com/pilotsync/pilotsync/shared/store"
 	"github.com/pilotsync/pilotsync/shared/userpilot/userpilottest"
 	"github.com/pilotsync/pilotsync/shared/wire"
@@ -348,7 +348,7 @@ func firstSet(vs ...string) string {
 // engine cannot be built is reported and skipped, the rest still runs.
 func (r *runner) buildHandlers() {
 	d := r.deps
-	in, err := handler.InboundFromConfig(d.Config, d.Store, d.HubSpot, d.Userpilot, hubsync.WithLogger(d.Log))
+	in, err := handler.InboundFromConfig(d.Config, d.Store, d.HubSpot, d.Userpilot, inbound.WithLogger(d.Log))
 	if err != nil {
 		r.say("poll: inbound engine not available (%v): poll answers not_configured", err)
 		r.poll = handler.NewPoll(nil, handler.WithPollLogger(d.Log))

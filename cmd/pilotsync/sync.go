@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/pilotsync/pilotsync/shared/handler"
-	"github.com/pilotsync/pilotsync/shared/hubsync"
+	"github.com/pilotsync/pilotsync/shared/inbound"
 	"github.com/pilotsync/pilotsync/shared/wire"
 )
 
@@ -79,7 +79,7 @@ func printPollResult(ctx context.Context, h *handler.Poll, in handler.PollInput,
 		return exitFailure
 	}
 	fmt.Fprintf(stderr, "pilotsync %s: %s in %s\n", name, res.Status, time.Since(start).Round(time.Millisecond))
-	if res.Status == hubsync.StatusFailed {
+	if res.Status == inbound.StatusFailed {
 		return exitFailure
 	}
 	return exitOK

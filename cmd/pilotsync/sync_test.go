@@ -13,7 +13,7 @@ import (
 	"github.com/pilotsync/pilotsync/shared/awstest"
 	"github.com/pilotsync/pilotsync/shared/handler"
 	"github.com/pilotsync/pilotsync/shared/hubspot/hubspottest"
-	"github.com/pilotsync/pilotsync/shared/hubsync"
+	"github.com/pilotsync/pilotsync/shared/inbound"
 	"github.com/pilotsync/pilotsync/shared/profileimport"
 	"github.com/pilotsync/pilotsync/shared/store"
 	"github.com/pilotsync/pilotsync/shared/userpilot/userpilottest"
@@ -89,7 +89,7 @@ func TestImportThenSync(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &res); err != nil {
 		t.Fatalf("sync output %q: %v", out, err)
 	}
-	if res.Status != hubsync.StatusComplete || res.Inbound.Totals.Linked != 2 || res.Inbound.Totals.Written != 2 {
+	if res.Status != inbound.StatusComplete || res.Inbound.Totals.Linked != 2 || res.Inbound.Totals.Written != 2 {
 		t.Errorf("sync result %+v, want complete with 2 linked and written", res.Inbound)
 	}
 	if res.Inbound.APICalls["hubspot.list"] != 1 || res.Inbound.APICalls["userpilot.identify"] != 2 {

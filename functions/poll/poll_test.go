@@ -16,7 +16,7 @@ import (
 	"github.com/pilotsync/pilotsync/shared/handler"
 	"github.com/pilotsync/pilotsync/shared/hubspot"
 	"github.com/pilotsync/pilotsync/shared/hubspot/hubspottest"
-	"github.com/pilotsync/pilotsync/shared/hubsync"
+	"github.com/pilotsync/pilotsync/shared/inbound"
 	"github.com/pilotsync/pilotsync/shared/store"
 	"github.com/pilotsync/pilotsync/shared/userpilot"
 	"github.com/pilotsync/pilotsync/shared/userpilot/userpilottest"
@@ -78,9 +78,9 @@ func newStack(t *testing.T, searchLag time.Duration) *stack {
 }
 
 // handler builds the real poll handler over st (the store, or a wrapper).
-func (s *stack) handler(st hubsync.InboundStore) *handler.Poll {
+func (s *stack) handler(st inbound.InboundStore) *handler.Poll {
 	s.t.Helper()
-	in, err := handler.InboundFromConfig(s.cfg, st, s.hsc, s.upc, hubsync.WithClock(s.clk.Now), hubsync.WithLogger(discard))
+	in, err := handler.InboundFromConfig(s.cfg, st, s.hsc, s.upc, inbound.WithClock(s.clk.Now), inbound.WithLogger(discard))
 	if err != nil {
 		s.t.Fatal(err)
 	}
@@ -108,9 +108,9 @@ var scheduled = handler.PollInput{Source: "aws.events", DetailType: "Scheduled E
 
 // poll runs scheduled polls until one completes (the time budget may split
 // the work) and returns the summed counts per object type.
-func (s *stack) poll() map[string]hubsync.Counts {
+func (s *stack) poll() map[string]inbound.Counts {
 	s.t.Helper()
-	sum := map[string]hubsync.Counts{}
+	sum := map[string]inbound.Counts{}
 	polls := 0
 	defer func() { s.t.Logf("poll: %d invocations", polls) }()
 	for range 10 {
@@ -118,7 +118,7 @@ func (s *stack) poll() map[string]hubsync.Counts {
 		// A 20 s invocation keeps 5 s in reserve: a slow machine splits the
 		// work over a few polls, as the 300 s Lambda would with more records.
 		res := s.invokeWithin(s.h, scheduled, 20*time.Second)
-		if res.Status == hubsync.StatusFailed {
+		if res.Status == inbound.StatusFailed {
 			s.t.Fatalf("poll failed: %s", res.Message)
 		}
 		for _, o := range res.Inbound.Objects {
@@ -280,14 +280,14 @@ func TestInboundEndToEnd(t *testing.T) {
 	done := step("full sync")
 	res := s.invoke(s.h, handler.PollInput{Action: handler.PollActionSync})
 	done()
-	if res.Status != hubsync.StatusComplete {
+	if res.Status != inbound.StatusComplete {
 		t.Fatalf("sync: status %s: %s", res.Status, res.Message)
 	}
-	objs := map[string]hubsync.ObjectReport{}
+	objs := map[string]inbound.ObjectReport{}
 	for _, o := range res.Inbound.Objects {
 		objs[o.Object] = o
 	}
-	if o := objs["users"]; o.Mode != hubsync.ModeFull || o.Read != nContacts || o.Linked != int64(len(w.wantUser)) || o.Written != int64(len(w.wantUser)) || o.Failed != 0 {
+	if o := objs["users"]; o.Mode != inbound.ModeFull || o.Read != nContacts || o.Linked != int64(len(w.wantUser)) || o.Written != int64(len(w.wantUser)) || o.Failed != 0 {
 		t.Errorf("users: %+v, want %d read, %d linked and written", o, nContacts, len(w.wantUser))
 	}
 	if o := objs["companies"]; o.Read != nCompanies || o.Linked != int64(len(w.wantCompany)) || o.Written != int64(len(w.wantCompany)) {
@@ -303,14 +303,14 @@ func TestInboundEndToEnd(t *testing.T) {
 			t.Errorf("user %s written %d times, want once", id, n)
 		}
 		u := users[id]
-		if u.Metadata[hubsync.KeyUserID] != w.contacts[i] || u.Metadata["first_name"] != fmt.Sprintf("F%d", i) || u.Metadata[hubsync.KeyObjectType] != "contacts" {
+		if u.Metadata[inbound.KeyUserID] != w.contacts[i] || u.Metadata["first_name"] != fmt.Sprintf("F%d", i) || u.Metadata[inbound.KeyObjectType] != "contacts" {
 			t.Errorf("userpilot user %s = %v, want linked to contact %s with its first name", id, u.Metadata, w.contacts[i])
 			break
 		}
 	}
 	companies := s.up.Companies()
 	for id, i := range w.wantCompany {
-		if c := companies[id]; c.Metadata[hubsync.KeyCompanyID] != w.companies[i] || c.Metadata["company_name"] != fmt.Sprintf("Company %d", i) {
+		if c := companies[id]; c.Metadata[inbound.KeyCompanyID] != w.companies[i] || c.Metadata["company_name"] != fmt.Sprintf("Company %d", i) {
 			t.Errorf("userpilot company %s = %v, want linked to %s", id, c.Metadata, w.companies[i])
 			break
 		}
@@ -318,7 +318,7 @@ func TestInboundEndToEnd(t *testing.T) {
 	if p, err := s.st.GetProfile(ctx, config.EnvProduction, store.KindUser, "ualias"); err != nil || p.HubSpotID != w.contacts[aliasIdx] {
 		t.Errorf("ualias profile %+v (%v), want linked by additional email to %s", p, err, w.contacts[aliasIdx])
 	}
-	if runs, err := s.st.ListRuns(ctx, config.EnvProduction, hubsync.JobInbound, 1); err != nil || len(runs) != 1 || runs[0].Counts["users.linked"] != int64(len(w.wantUser)) {
+	if runs, err := s.st.ListRuns(ctx, config.EnvProduction, inbound.JobInbound, 1); err != nil || len(runs) != 1 || runs[0].Counts["users.linked"] != int64(len(w.wantUser)) {
 		t.Errorf("run record %+v (%v), want users.linked=%d", runs, err, len(w.wantUser))
 	}
 
@@ -398,7 +398,7 @@ func TestInboundEndToEnd(t *testing.T) {
 	s.up.ResetRequests()
 	crash := &crashingStore{Store: s.st, crashAt: 1 + rand.IntN(len(changed)/hubspot.MaxSearchLimit)}
 	res = s.invoke(s.handler(crash), scheduled)
-	if res.Status != hubsync.StatusFailed || !strings.Contains(res.Message, "injected crash") {
+	if res.Status != inbound.StatusFailed || !strings.Contains(res.Message, "injected crash") {
 		t.Fatalf("crashed run: %s %s", res.Status, res.Message)
 	}
 	s.poll()
@@ -444,8 +444,8 @@ func TestInboundEndToEnd(t *testing.T) {
 		if p.HubSpotID != wantHS {
 			t.Errorf("profile %s linked to %q, want %q", id, p.HubSpotID, wantHS)
 		}
-		if got := users[id].Metadata[hubsync.KeyUserID]; got != want {
-			t.Errorf("userpilot %s %s = %v, want %v", id, hubsync.KeyUserID, got, want)
+		if got := users[id].Metadata[inbound.KeyUserID]; got != want {
+			t.Errorf("userpilot %s %s = %v, want %v", id, inbound.KeyUserID, got, want)
 		}
 	}
 
@@ -462,11 +462,11 @@ func TestInboundEndToEnd(t *testing.T) {
 	wg.Wait()
 	s.hs.ClearFaults()
 	statuses := []string{results[0].Status, results[1].Status}
-	if (statuses[0] == hubsync.StatusLeaseHeld) == (statuses[1] == hubsync.StatusLeaseHeld) {
+	if (statuses[0] == inbound.StatusLeaseHeld) == (statuses[1] == inbound.StatusLeaseHeld) {
 		t.Errorf("concurrent statuses %v, want exactly one lease_held", statuses)
 	}
 	for _, r := range results {
-		if r.Status != hubsync.StatusLeaseHeld && (r.Status != hubsync.StatusComplete || r.Inbound.Totals.Read != 500) {
+		if r.Status != inbound.StatusLeaseHeld && (r.Status != inbound.StatusComplete || r.Inbound.Totals.Read != 500) {
 			t.Errorf("working poll %s read %d, want complete with 500", r.Status, r.Inbound.Totals.Read)
 		}
 	}

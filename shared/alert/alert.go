@@ -22,7 +22,7 @@ import (
 
 	"github.com/pilotsync/pilotsync/shared/config"
 	"github.com/pilotsync/pilotsync/shared/forward"
-	"github.com/pilotsync/pilotsync/shared/hubsync"
+	"github.com/pilotsync/pilotsync/shared/inbound"
 	"github.com/pilotsync/pilotsync/shared/notify"
 	"github.com/pilotsync/pilotsync/shared/store"
 )
@@ -116,13 +116,13 @@ func New(n Notifier, runs RunLister, env string, opts ...Option) *Alerter {
 
 // Inbound reports the problems of an inbound run and resolves the keys it
 // proved clean.
-func (a *Alerter) Inbound(ctx context.Context, rep *hubsync.Report) {
+func (a *Alerter) Inbound(ctx context.Context, rep *inbound.Report) {
 	if a == nil || rep == nil {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sendTimeout)
 	defer cancel()
-	history, err := a.runs.ListRuns(ctx, a.env, hubsync.JobInbound, inboundHistory)
+	history, err := a.runs.ListRuns(ctx, a.env, inbound.JobInbound, inboundHistory)
 	if err != nil {
 		// Without history only immediate problems can be told; nothing that
 		// needs a quiet period is resolved.
@@ -130,7 +130,7 @@ func (a *Alerter) Inbound(ctx context.Context, rep *hubsync.Report) {
 		history = nil
 	}
 	out := InboundOutcome(rep, history, a.now(), a.th)
-	a.send(ctx, hubsync.JobInbound, out)
+	a.send(ctx, inbound.JobInbound, out)
 }
 
 // Activity reports the problems of an activity batch. Resolving keys and

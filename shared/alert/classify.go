@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/pilotsync/pilotsync/shared/hubspot"
-	"github.com/pilotsync/pilotsync/shared/hubsync"
+	"github.com/pilotsync/pilotsync/shared/inbound"
 	"github.com/pilotsync/pilotsync/shared/userpilot"
 )
 
@@ -28,7 +28,7 @@ const (
 )
 
 // Error texts of the clients, for reports that carry an error as text only
-// (a hubsync.Report decoded from JSON, run records). They follow
+// (a inbound.Report decoded from JSON, run records). They follow
 // hubspot.APIError, hubspot.RateLimitError and userpilot.APIError's Error
 // methods; errors held as values are classified by type (ClassifyError).
 var (
@@ -80,7 +80,7 @@ func ClassifyError(err error) Cause {
 
 // classifyObject returns why an inbound object type stopped: by its error
 // value when the report holds one, by its text otherwise.
-func classifyObject(o hubsync.ObjectReport) Cause {
+func classifyObject(o inbound.ObjectReport) Cause {
 	if o.Err != nil {
 		return ClassifyError(o.Err)
 	}
@@ -128,7 +128,7 @@ const (
 var recordCategories = []RecordCategory{RecordInvalid, RecordForbidden, RecordNotFound, RecordTooLarge, RecordBulkJob, RecordOther}
 
 // ClassifyRecordFailure returns the category of a per-record failure reason
-// (hubsync.Failure.Reason, the Userpilot client's error text).
+// (inbound.Failure.Reason, the Userpilot client's error text).
 func ClassifyRecordFailure(reason string) RecordCategory {
 	if strings.Contains(reason, "userpilot: invalid ") {
 		return RecordInvalid

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/pilotsync/pilotsync/shared/forward"
-	"github.com/pilotsync/pilotsync/shared/hubsync"
+	"github.com/pilotsync/pilotsync/shared/inbound"
 	"github.com/pilotsync/pilotsync/shared/notify"
 	"github.com/pilotsync/pilotsync/shared/store"
 )
@@ -97,7 +97,7 @@ var causeText = map[Cause]struct{ title, detail string }{
 // inbound run records, newest first (the run itself may be among them);
 // it decides whether a failure has lasted, whether the lease is stuck, and
 // whether record failures have stopped.
-func InboundOutcome(rep *hubsync.Report, history []store.RunRecord, now time.Time, th Thresholds) Outcome {
+func InboundOutcome(rep *inbound.Report, history []store.RunRecord, now time.Time, th Thresholds) Outcome {
 	th = th.withDefaults()
 	var out Outcome
 	if rep == nil {
@@ -109,7 +109,7 @@ func InboundOutcome(rep *hubsync.Report, history []store.RunRecord, now time.Tim
 			past = append(past, r)
 		}
 	}
-	if rep.Status == hubsync.StatusLeaseHeld {
+	if rep.Status == inbound.StatusLeaseHeld {
 		// Overlap is normal; a lease held while nothing finishes is not.
 		if len(past) > 0 && now.Sub(past[0].Finished) >= th.LeaseStuckAfter {
 			out.Problems = append(out.Problems, notify.Problem{Key: KeyLeaseStuck,
@@ -145,7 +145,7 @@ func InboundOutcome(rep *hubsync.Report, history []store.RunRecord, now time.Tim
 			}
 		}
 		// Record failures found before the object type stopped still count.
-		byCat := map[RecordCategory][]hubsync.Failure{}
+		byCat := map[RecordCategory][]inbound.Failure{}
 		for _, f := range o.Failures {
 			if f.Permanent {
 				c := ClassifyRecordFailure(f.Reason)
@@ -193,7 +193,7 @@ func (o Outcome) consistent() Outcome {
 	return o
 }
 
-// objectFailed reports whether a run record's error (hubsync joins
+// objectFailed reports whether a run record's error (inbound joins
 // "<object>: <error>" with "; ") names object.
 func objectFailed(runErr, object string) bool {
 	return strings.HasPrefix(runErr, object+": ") || strings.Contains(runErr, "; "+object+": ")

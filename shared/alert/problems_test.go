@@ -12,7 +12,7 @@ import (
 
 	"github.com/pilotsync/pilotsync/shared/forward"
 	"github.com/pilotsync/pilotsync/shared/hubspot"
-	"github.com/pilotsync/pilotsync/shared/hubsync"
+	"github.com/pilotsync/pilotsync/shared/inbound"
 	"github.com/pilotsync/pilotsync/shared/notify"
 	"github.com/pilotsync/pilotsync/shared/store"
 	"github.com/pilotsync/pilotsync/shared/userpilot"
@@ -61,7 +61,7 @@ func TestClassifyText(t *testing.T) {
 }
 
 func TestClassifyError(t *testing.T) {
-	// Wrapped as the clients and hubsync wrap them: the cause is found
+	// Wrapped as the clients and inbound wrap them: the cause is found
 	// anywhere in the chain.
 	wrap := func(err error) error {
 		return fmt.Errorf("walk contacts: %w", fmt.Errorf("hubspot: search contacts: %w", err))
@@ -130,28 +130,28 @@ func TestClassifyRecordFailure(t *testing.T) {
 }
 
 func TestInboundOutcome(t *testing.T) {
-	ok := func(object string) hubsync.ObjectReport {
-		return hubsync.ObjectReport{Object: object, Complete: true, Counts: hubsync.Counts{Read: 2, Written: 2, Pages: 1}}
+	ok := func(object string) inbound.ObjectReport {
+		return inbound.ObjectReport{Object: object, Complete: true, Counts: inbound.Counts{Read: 2, Written: 2, Pages: 1}}
 	}
-	failed := func(object, err string) hubsync.ObjectReport {
-		return hubsync.ObjectReport{Object: object, Error: err}
+	failed := func(object, err string) inbound.ObjectReport {
+		return inbound.ObjectReport{Object: object, Error: err}
 	}
 	// failedErr is an object type stopped by err in this process: the value
 	// is kept, and the text may be worded any way.
-	failedErr := func(object, text string, err error) hubsync.ObjectReport {
-		return hubsync.ObjectReport{Object: object, Error: text, Err: err}
+	failedErr := func(object, text string, err error) inbound.ObjectReport {
+		return inbound.ObjectReport{Object: object, Error: text, Err: err}
 	}
-	badRecords := func(object string, n int, reason string) hubsync.ObjectReport {
+	badRecords := func(object string, n int, reason string) inbound.ObjectReport {
 		o := ok(object)
 		for i := range n {
-			o.Failures = append(o.Failures, hubsync.Failure{Profile: fmt.Sprintf("u%d", i), HubSpotID: fmt.Sprint(100 + i), Reason: reason, Permanent: true})
+			o.Failures = append(o.Failures, inbound.Failure{Profile: fmt.Sprintf("u%d", i), HubSpotID: fmt.Sprint(100 + i), Reason: reason, Permanent: true})
 		}
 		return o
 	}
 	const invalid = "userpilot: identify_user: status 400: invalid_metadata"
 	tests := []struct {
 		name         string
-		rep          hubsync.Report
+		rep          inbound.Report
 		history      []store.RunRecord
 		wantProblems []string
 		wantClean    []string // must be among the clean keys
@@ -159,24 +159,24 @@ func TestInboundOutcome(t *testing.T) {
 	}{
 		{
 			name:         "hubspot 401 is a problem at once",
-			rep:          hubsync.Report{Status: hubsync.StatusFailed, Objects: []hubsync.ObjectReport{failed("users", "walk contacts: hubspot: search: status 401"), ok("companies")}},
+			rep:          inbound.Report{Status: inbound.StatusFailed, Objects: []inbound.ObjectReport{failed("users", "walk contacts: hubspot: search: status 401"), ok("companies")}},
 			wantProblems: []string{"inbound/users/hubspot_auth"},
 			wantClean:    []string{"inbound/companies/hubspot_auth", KeyLeaseStuck},
 			wantNotClean: []string{"inbound/users/hubspot_auth", "inbound/users/outage"},
 		},
 		{
 			name:         "daily limit",
-			rep:          hubsync.Report{Status: hubsync.StatusFailed, Objects: []hubsync.ObjectReport{failed("users", "walk contacts: hubspot: rate limited (DAILY)")}},
+			rep:          inbound.Report{Status: inbound.StatusFailed, Objects: []inbound.ObjectReport{failed("users", "walk contacts: hubspot: rate limited (DAILY)")}},
 			wantProblems: []string{"inbound/users/hubspot_daily_limit"},
 		},
 		{
 			name:         "userpilot unauthorized",
-			rep:          hubsync.Report{Status: hubsync.StatusFailed, Objects: []hubsync.ObjectReport{failed("companies", "userpilot write (retried next run): userpilot: identify_company: status 401")}},
+			rep:          inbound.Report{Status: inbound.StatusFailed, Objects: []inbound.ObjectReport{failed("companies", "userpilot write (retried next run): userpilot: identify_company: status 401")}},
 			wantProblems: []string{"inbound/companies/userpilot_auth"},
 		},
 		{
 			name: "typed hubspot 401 is classified whatever the wording",
-			rep: hubsync.Report{Status: hubsync.StatusFailed, Objects: []hubsync.ObjectReport{
+			rep: inbound.Report{Status: inbound.StatusFailed, Objects: []inbound.ObjectReport{
 				failedErr("users", "contacts could not be read", fmt.Errorf("walk contacts: %w", &hubspot.APIError{Status: 401, Endpoint: "search"})), ok("companies")}},
 			wantProblems: []string{"inbound/users/hubspot_auth"},
 			wantClean:    []string{"inbound/companies/hubspot_auth"},
@@ -184,48 +184,48 @@ func TestInboundOutcome(t *testing.T) {
 		},
 		{
 			name: "typed daily limit",
-			rep: hubsync.Report{Status: hubsync.StatusFailed, Objects: []hubsync.ObjectReport{
+			rep: inbound.Report{Status: inbound.StatusFailed, Objects: []inbound.ObjectReport{
 				failedErr("companies", "stopped", fmt.Errorf("list companies: %w", &hubspot.RateLimitError{Policy: hubspot.PolicyDaily, Local: true}))}},
 			wantProblems: []string{"inbound/companies/hubspot_daily_limit"},
 		},
 		{
 			name: "typed userpilot 401",
-			rep: hubsync.Report{Status: hubsync.StatusFailed, Objects: []hubsync.ObjectReport{
+			rep: inbound.Report{Status: inbound.StatusFailed, Objects: []inbound.ObjectReport{
 				failedErr("users", "stopped", fmt.Errorf("bulk identify 2 users: %w", &userpilot.APIError{Status: 401, Endpoint: "users_bulk"}))}},
 			wantProblems: []string{"inbound/users/userpilot_auth"},
 		},
 		{
 			name: "the value wins over wording that reads like a cause",
-			rep: hubsync.Report{Status: hubsync.StatusFailed, Started: t0, Objects: []hubsync.ObjectReport{
+			rep: inbound.Report{Status: inbound.StatusFailed, Started: t0, Objects: []inbound.ObjectReport{
 				failedErr("users", "hubspot: search: status 401", &hubspot.APIError{Status: 502, Endpoint: "search"})}},
 			history: runs(6, ""),
 		},
 		{
 			name: "an error value without text still counts",
-			rep: hubsync.Report{Status: hubsync.StatusFailed, Objects: []hubsync.ObjectReport{
+			rep: inbound.Report{Status: inbound.StatusFailed, Objects: []inbound.ObjectReport{
 				{Object: "users", Err: &hubspot.APIError{Status: 403, Endpoint: "search"}}}},
 			wantProblems: []string{"inbound/users/hubspot_auth"},
 			wantNotClean: []string{"inbound/users/hubspot_auth"},
 		},
 		{
 			name:    "a single 5xx run is a blip",
-			rep:     hubsync.Report{Status: hubsync.StatusFailed, Started: t0, Objects: []hubsync.ObjectReport{failed("users", "hubspot: search: status 502")}},
+			rep:     inbound.Report{Status: inbound.StatusFailed, Started: t0, Objects: []inbound.ObjectReport{failed("users", "hubspot: search: status 502")}},
 			history: runs(6, ""),
 		},
 		{
 			name:         "a 5xx lasting 15 minutes is an outage",
-			rep:          hubsync.Report{RunID: "now", Status: hubsync.StatusFailed, Started: t0, Objects: []hubsync.ObjectReport{failed("users", "hubspot: search: status 502")}},
+			rep:          inbound.Report{RunID: "now", Status: inbound.StatusFailed, Started: t0, Objects: []inbound.ObjectReport{failed("users", "hubspot: search: status 502")}},
 			history:      append(runs(3, "users: hubspot: search: status 503"), runs(6, "")[3:]...),
 			wantProblems: []string{"inbound/users/outage"},
 		},
 		{
 			name:    "another object's outage is not this one's",
-			rep:     hubsync.Report{Status: hubsync.StatusFailed, Started: t0, Objects: []hubsync.ObjectReport{failed("users", "hubspot: search: status 502")}},
+			rep:     inbound.Report{Status: inbound.StatusFailed, Started: t0, Objects: []inbound.ObjectReport{failed("users", "hubspot: search: status 502")}},
 			history: runs(6, "companies: hubspot: list: status 503"),
 		},
 		{
 			name:         "permanent record failures: one problem per object and category",
-			rep:          hubsync.Report{Status: hubsync.StatusComplete, Objects: []hubsync.ObjectReport{badRecords("users", 30, invalid), ok("companies")}},
+			rep:          inbound.Report{Status: inbound.StatusComplete, Objects: []inbound.ObjectReport{badRecords("users", 30, invalid), ok("companies")}},
 			history:      runs(6, ""),
 			wantProblems: []string{"inbound/users/records/invalid"},
 			wantClean:    []string{"inbound/users/hubspot_auth", "inbound/companies/records/invalid", "inbound/users/records/not_found"},
@@ -233,37 +233,37 @@ func TestInboundOutcome(t *testing.T) {
 		},
 		{
 			name:         "record failures resolve only after a quiet half hour",
-			rep:          hubsync.Report{Status: hubsync.StatusComplete, Objects: []hubsync.ObjectReport{ok("users")}},
+			rep:          inbound.Report{Status: inbound.StatusComplete, Objects: []inbound.ObjectReport{ok("users")}},
 			history:      runs(6, "", store.Failure{Record: "users/u1", Reason: invalid}),
 			wantClean:    []string{"inbound/users/records/not_found"},
 			wantNotClean: []string{"inbound/users/records/invalid"},
 		},
 		{
 			name:         "record failures need history to resolve",
-			rep:          hubsync.Report{Status: hubsync.StatusComplete, Objects: []hubsync.ObjectReport{ok("users")}},
+			rep:          inbound.Report{Status: inbound.StatusComplete, Objects: []inbound.ObjectReport{ok("users")}},
 			history:      runs(2, ""),
 			wantClean:    []string{"inbound/users/userpilot_auth"},
 			wantNotClean: []string{"inbound/users/records/invalid"},
 		},
 		{
 			name:         "retryable record failures are not record problems",
-			rep:          hubsync.Report{Status: hubsync.StatusFailed, Objects: []hubsync.ObjectReport{{Object: "users", Error: "userpilot write (retried next run): userpilot: identify_user: status 503", Failures: []hubsync.Failure{{Profile: "u1", Reason: "userpilot: identify_user: status 503"}}}}},
+			rep:          inbound.Report{Status: inbound.StatusFailed, Objects: []inbound.ObjectReport{{Object: "users", Error: "userpilot write (retried next run): userpilot: identify_user: status 503", Failures: []inbound.Failure{{Profile: "u1", Reason: "userpilot: identify_user: status 503"}}}}},
 			wantNotClean: []string{"inbound/users/userpilot_auth"},
 		},
 		{
 			name:         "an object type the budget never started proves nothing",
-			rep:          hubsync.Report{Status: hubsync.StatusPartial, Objects: []hubsync.ObjectReport{ok("users"), {Object: "companies", Message: "not started: time budget spent"}}},
+			rep:          inbound.Report{Status: inbound.StatusPartial, Objects: []inbound.ObjectReport{ok("users"), {Object: "companies", Message: "not started: time budget spent"}}},
 			wantClean:    []string{"inbound/users/hubspot_auth"},
 			wantNotClean: []string{"inbound/companies/hubspot_auth"},
 		},
 		{
 			name:    "lease held briefly is overlap",
-			rep:     hubsync.Report{Status: hubsync.StatusLeaseHeld},
+			rep:     inbound.Report{Status: inbound.StatusLeaseHeld},
 			history: runs(2, ""),
 		},
 		{
 			name:         "lease held with no run finished for 30 minutes is stuck",
-			rep:          hubsync.Report{Status: hubsync.StatusLeaseHeld},
+			rep:          inbound.Report{Status: inbound.StatusLeaseHeld},
 			history:      runs(8, "")[6:],
 			wantProblems: []string{KeyLeaseStuck},
 			wantNotClean: []string{KeyLeaseStuck},
@@ -290,11 +290,11 @@ func TestInboundOutcome(t *testing.T) {
 }
 
 func TestInboundRecordProblemListsAFewIDs(t *testing.T) {
-	o := hubsync.ObjectReport{Object: "users", Complete: true}
+	o := inbound.ObjectReport{Object: "users", Complete: true}
 	for i := range 30 {
-		o.Failures = append(o.Failures, hubsync.Failure{Profile: fmt.Sprintf("u%d@example.com", i), HubSpotID: fmt.Sprint(i), Reason: "userpilot: identify_user: status 400", Permanent: true})
+		o.Failures = append(o.Failures, inbound.Failure{Profile: fmt.Sprintf("u%d@example.com", i), HubSpotID: fmt.Sprint(i), Reason: "userpilot: identify_user: status 400", Permanent: true})
 	}
-	got := InboundOutcome(&hubsync.Report{Objects: []hubsync.ObjectReport{o}}, nil, t0, Thresholds{})
+	got := InboundOutcome(&inbound.Report{Objects: []inbound.ObjectReport{o}}, nil, t0, Thresholds{})
 	if len(got.Problems) != 1 {
 		t.Fatalf("problems = %v, want one", keys(got.Problems))
 	}
@@ -460,7 +460,7 @@ func TestAlerterNilAndDisabled(t *testing.T) {
 			t.Errorf("%s: New = %v, want nil (alerting off)", name, a)
 		}
 		// A nil alerter is safe to call.
-		a.Inbound(context.Background(), &hubsync.Report{Objects: []hubsync.ObjectReport{{Object: "users", Error: "hubspot: search: status 401"}}})
+		a.Inbound(context.Background(), &inbound.Report{Objects: []inbound.ObjectReport{{Object: "users", Error: "hubspot: search: status 401"}}})
 		a.Activity(context.Background(), ActivityRun{Report: &forward.Report{}})
 	}
 }
@@ -468,7 +468,7 @@ func TestAlerterNilAndDisabled(t *testing.T) {
 func TestAlerterLogsNotificationFailures(t *testing.T) {
 	n := &fakeNotifier{err: errors.New("ses down")}
 	a := New(n, &fakeRuns{err: errors.New("table gone")}, "production")
-	a.Inbound(context.Background(), &hubsync.Report{Objects: []hubsync.ObjectReport{{Object: "users", Error: "hubspot: search: status 401"}}})
+	a.Inbound(context.Background(), &inbound.Report{Objects: []inbound.ObjectReport{{Object: "users", Error: "hubspot: search: status 401"}}})
 	if !slices.Equal(n.problems, []string{"inbound/users/hubspot_auth"}) {
 		t.Errorf("problems = %v, want the auth problem despite the history error", n.problems)
 	}

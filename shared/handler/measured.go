@@ -37,7 +37,7 @@ type MeasuredResult struct {
 }
 
 // MeasuredRunner computes and sends the measured and auto properties for one
-// scheduled run (the daily engine in shared/hubsync, when it lands). It returns
+// scheduled run (the daily engine in shared/inbound, when it lands). It returns
 // the run's status and counts.
 type MeasuredRunner interface {
 	RunMeasured(ctx context.Context, at time.Time) (status string, counts map[string]int64, err error)

@@ -10,7 +10,7 @@ import (
 	"github.com/pilotsync/pilotsync/shared/alert"
 	"github.com/pilotsync/pilotsync/shared/config"
 	"github.com/pilotsync/pilotsync/shared/hubspot"
-	"github.com/pilotsync/pilotsync/shared/hubsync"
+	"github.com/pilotsync/pilotsync/shared/inbound"
 	"github.com/pilotsync/pilotsync/shared/profileimport"
 	"github.com/pilotsync/pilotsync/shared/store"
 	"github.com/pilotsync/pilotsync/shared/userpilot"
@@ -60,14 +60,14 @@ type PollResult struct {
 	Message string           `json:"message,omitempty"`
 	Counts  map[string]int64 `json:"counts,omitempty"`
 	// Inbound is the inbound run record (poll and sync).
-	Inbound *hubsync.Report `json:"inbound,omitempty"`
+	Inbound *inbound.Report `json:"inbound,omitempty"`
 	// Import is the import's outcome.
 	Import *profileimport.Result `json:"import,omitempty"`
 }
 
-// InboundRunner runs the inbound poll (hubsync.Inbound).
+// InboundRunner runs the inbound poll (inbound.Inbound).
 type InboundRunner interface {
-	Run(ctx context.Context, mode hubsync.Mode) (*hubsync.Report, error)
+	Run(ctx context.Context, mode inbound.Mode) (*inbound.Report, error)
 }
 
 // Poll handles the 5-minute schedule and the manual sync, import and preview
@@ -130,9 +130,9 @@ func (h *Poll) Handle(ctx context.Context, in PollInput) (PollResult, error) {
 	if h.inbound == nil {
 		return PollResult{Status: "not_configured", Action: action, Message: "the inbound sync is not configured"}, nil
 	}
-	mode := hubsync.ModeIncremental
+	mode := inbound.ModeIncremental
 	if action == PollActionSync {
-		mode = hubsync.ModeFull
+		mode = inbound.ModeFull
 	}
 	rep, err := h.inbound.Run(ctx, mode)
 	if err != nil {
@@ -202,8 +202,8 @@ func ImportOptions(cfg *config.Config, kind string) (profileimport.Options, erro
 
 // InboundFromConfig builds the inbound poll from integration.yaml and the
 // clients.
-func InboundFromConfig(cfg *config.Config, st hubsync.InboundStore, hs hubsync.HubSpotReader, up hubsync.UserpilotWriter, opts ...hubsync.InboundOption) (*hubsync.Inbound, error) {
-	objs, err := hubsync.ObjectsFromConfig(cfg)
+func InboundFromConfig(cfg *config.Config, st inbound.InboundStore, hs inbound.HubSpotReader, up inbound.UserpilotWriter, opts ...inbound.InboundOption) (*inbound.Inbound, error) {
+	objs, err := inbound.ObjectsFromConfig(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -215,7 +215,7 @@ func InboundFromConfig(cfg *config.Config, st hubsync.InboundStore, hs hubsync.H
 	if overlap == 0 {
 		overlap = config.DefaultSearchOverlap
 	}
-	return hubsync.NewInbound(st, hs, up, hubsync.InboundConfig{Env: env, Objects: objs, Overlap: overlap}, opts...)
+	return inbound.NewInbound(st, hs, up, inbound.InboundConfig{Env: env, Objects: objs, Overlap: overlap}, opts...)
 }
 
 // NewPollFromDeps builds the poll handler the function and the CLI run: the
@@ -227,7 +227,7 @@ func NewPollFromDeps(cfg *config.Config, st *store.Store, hs *hubspot.Client, up
 	if log == nil {
 		log = slog.Default()
 	}
-	in, err := InboundFromConfig(cfg, st, hs, up, hubsync.WithLogger(log), hubsync.WithAPIStats(func() map[string]int64 {
+	in, err := InboundFromConfig(cfg, st, hs, up, inbound.WithLogger(log), inbound.WithAPIStats(func() map[string]int64 {
 		calls := map[string]int64{}
 		for k, v := range hs.Stats().Calls {
 			calls["hubspot."+k] = v

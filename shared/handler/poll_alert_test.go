@@ -13,7 +13,7 @@ import (
 	"github.com/pilotsync/pilotsync/shared/config"
 	"github.com/pilotsync/pilotsync/shared/hubspot"
 	"github.com/pilotsync/pilotsync/shared/hubspot/hubspottest"
-	"github.com/pilotsync/pilotsync/shared/hubsync"
+	"github.com/pilotsync/pilotsync/shared/inbound"
 	"github.com/pilotsync/pilotsync/shared/notify"
 	"github.com/pilotsync/pilotsync/shared/store"
 	"github.com/pilotsync/pilotsync/shared/userpilot"
@@ -108,7 +108,7 @@ mapping:
 	}
 
 	for run := 1; run <= 2; run++ {
-		if res := poll("revoked-token"); res.Status != hubsync.StatusFailed {
+		if res := poll("revoked-token"); res.Status != inbound.StatusFailed {
 			t.Fatalf("run %d with a wrong token: status %q, want failed", run, res.Status)
 		}
 	}
@@ -123,7 +123,7 @@ mapping:
 		t.Error("problem mail quotes the token")
 	}
 
-	if res := poll(hubspottest.DefaultToken); res.Status != hubsync.StatusComplete || res.Inbound.Totals.Read != 2 {
+	if res := poll(hubspottest.DefaultToken); res.Status != inbound.StatusComplete || res.Inbound.Totals.Read != 2 {
 		t.Fatalf("run with the right token: status %q, read %d, want complete with 2 read", res.Status, res.Inbound.Totals.Read)
 	}
 	mails = mailFrom(t, sender)

@@ -10,20 +10,20 @@ import (
 	"testing"
 
 	"github.com/pilotsync/pilotsync/shared/config"
-	"github.com/pilotsync/pilotsync/shared/hubsync"
+	"github.com/pilotsync/pilotsync/shared/inbound"
 	"github.com/pilotsync/pilotsync/shared/store"
 )
 
-var _ InboundRunner = (*hubsync.Inbound)(nil)
+var _ InboundRunner = (*inbound.Inbound)(nil)
 
 // fakeInbound records the modes it ran.
 type fakeInbound struct {
-	modes []hubsync.Mode
-	rep   *hubsync.Report
+	modes []inbound.Mode
+	rep   *inbound.Report
 	err   error
 }
 
-func (f *fakeInbound) Run(_ context.Context, mode hubsync.Mode) (*hubsync.Report, error) {
+func (f *fakeInbound) Run(_ context.Context, mode inbound.Mode) (*inbound.Report, error) {
 	f.modes = append(f.modes, mode)
 	if f.err != nil {
 		return nil, f.err
@@ -56,13 +56,13 @@ func TestPollHandle(t *testing.T) {
 	tests := []struct {
 		name       string
 		payload    string
-		wantMode   hubsync.Mode // "" = the engine is not run
+		wantMode   inbound.Mode // "" = the engine is not run
 		wantStatus string
 		wantErr    string
 	}{
-		{"scheduled event runs the incremental poll", `{"source":"aws.events","detail-type":"Scheduled Event","time":"2026-11-27T10:00:00Z"}`, hubsync.ModeIncremental, hubsync.StatusComplete, ""},
-		{"explicit poll", `{"action":"poll"}`, hubsync.ModeIncremental, hubsync.StatusComplete, ""},
-		{"sync now runs a full sync", `{"action":"sync"}`, hubsync.ModeFull, hubsync.StatusComplete, ""},
+		{"scheduled event runs the incremental poll", `{"source":"aws.events","detail-type":"Scheduled Event","time":"2026-11-27T10:00:00Z"}`, inbound.ModeIncremental, inbound.StatusComplete, ""},
+		{"explicit poll", `{"action":"poll"}`, inbound.ModeIncremental, inbound.StatusComplete, ""},
+		{"sync now runs a full sync", `{"action":"sync"}`, inbound.ModeFull, inbound.StatusComplete, ""},
 		{"import reads the file", `{"action":"import","kind":"users","path":"` + export + `"}`, "", "ok", ""},
 		{"import needs a known kind", `{"action":"import","kind":"deals","path":"` + export + `"}`, "", "", "unknown kind"},
 		{"import needs a path", `{"action":"import","kind":"users"}`, "", "", "needs a path"},
@@ -72,7 +72,7 @@ func TestPollHandle(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			in := &fakeInbound{rep: &hubsync.Report{Status: hubsync.StatusComplete, Complete: true, Totals: hubsync.Counts{Read: 3, Written: 1}}}
+			in := &fakeInbound{rep: &inbound.Report{Status: inbound.StatusComplete, Complete: true, Totals: inbound.Counts{Read: 3, Written: 1}}}
 			imp := &fakeImports{}
 			h := NewPoll(in, WithPollImports(imp, config.Defaults()))
 			var payload PollInput
@@ -117,10 +117,10 @@ func TestPollHandle(t *testing.T) {
 func TestPollSampleEvents(t *testing.T) {
 	for _, tt := range []struct {
 		file string
-		want hubsync.Mode
+		want inbound.Mode
 	}{
-		{"schedule.json", hubsync.ModeIncremental},
-		{"poll-sync.json", hubsync.ModeFull},
+		{"schedule.json", inbound.ModeIncremental},
+		{"poll-sync.json", inbound.ModeFull},
 	} {
 		t.Run(tt.file, func(t *testing.T) {
 			raw, err := os.ReadFile(filepath.Join("..", "..", "events", tt.file))
@@ -131,7 +131,7 @@ func TestPollSampleEvents(t *testing.T) {
 			if err := json.Unmarshal(raw, &payload); err != nil {
 				t.Fatal(err)
 			}
-			in := &fakeInbound{rep: &hubsync.Report{Status: hubsync.StatusComplete}}
+			in := &fakeInbound{rep: &inbound.Report{Status: inbound.StatusComplete}}
 			if _, err := NewPoll(in).Handle(context.Background(), payload); err != nil || len(in.modes) != 1 || in.modes[0] != tt.want {
 				t.Errorf("events/%s ran %v (%v), want one %s run", tt.file, in.modes, err, tt.want)
 			}
@@ -160,9 +160,9 @@ func TestPollNotConfiguredAndRunErrors(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "boom") {
 		t.Errorf("engine error %v, want it returned", err)
 	}
-	failed := &fakeInbound{rep: &hubsync.Report{Status: hubsync.StatusFailed, Error: "users: walk contacts: 502"}}
+	failed := &fakeInbound{rep: &inbound.Report{Status: inbound.StatusFailed, Error: "users: walk contacts: 502"}}
 	res, err = NewPoll(failed).Handle(context.Background(), PollInput{Action: PollActionPoll})
-	if err != nil || res.Status != hubsync.StatusFailed || res.Message != "users: walk contacts: 502" {
+	if err != nil || res.Status != inbound.StatusFailed || res.Message != "users: walk contacts: 502" {
 		t.Errorf("failed run: %+v %v, want the failure in the result, not an error", res, err)
 	}
 }

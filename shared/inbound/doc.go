@@ -1,4 +1,4 @@
-// Package hubsync is pilotsync's sync engine. This part is the inbound poll
+// Package inbound is pilotsync's sync engine. This part is the inbound poll
 // (HubSpot → Userpilot): it walks the HubSpot records changed since the last
 // checkpoint, links them to the Userpilot users and companies the store knows
 // (by the configured match property, or by HubSpot record id once linked),
@@ -6,7 +6,7 @@
 // Userpilot, and checkpoints after every fully written page so a crash or a
 // time-budget stop loses nothing.
 //
-// hubsync declares the small interfaces it consumes (Store, HubSpot,
+// inbound declares the small interfaces it consumes (Store, HubSpot,
 // Userpilot) in its own files; shared/store, shared/hubspot and
 // shared/userpilot satisfy them with their concrete types.
-package hubsync
+package inbound

@@ -1,4 +1,4 @@
-package hubsync
+package inbound
 
 import (
 	"context"
@@ -17,7 +17,7 @@ import (
 )
 
 // Compile-time checks: the real implementations satisfy the interfaces
-// hubsync declares.
+// inbound declares.
 var (
 	_ InboundStore    = (*store.Store)(nil)
 	_ HubSpotReader   = (*hubspot.Client)(nil)

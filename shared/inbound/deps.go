@@ -1,4 +1,4 @@
-package hubsync
+package inbound
 
 import (
 	"context"

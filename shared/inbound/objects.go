@@ -1,4 +1,4 @@
-package hubsync
+package inbound
 
 import (
 	"errors"
@@ -156,7 +156,7 @@ func ObjectsFromConfig(cfg *config.Config) ([]Object, error) {
 		out = append(out, o)
 	}
 	if len(errs) > 0 {
-		return nil, fmt.Errorf("hubsync: inbound mapping: %w", errors.Join(errs...))
+		return nil, fmt.Errorf("inbound: inbound mapping: %w", errors.Join(errs...))
 	}
 	return out, nil
 }

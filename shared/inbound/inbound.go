@@ -1,4 +1,4 @@
-package hubsync
+package inbound
 
 import (
 	"context"
@@ -105,14 +105,14 @@ func WithAPIStats(f func() map[string]int64) InboundOption {
 // NewInbound returns the inbound poll over st, hs and up.
 func NewInbound(st InboundStore, hs HubSpotReader, up UserpilotWriter, cfg InboundConfig, opts ...InboundOption) (*Inbound, error) {
 	if cfg.Env == "" {
-		return nil, errors.New("hubsync: inbound: no userpilot environment")
+		return nil, errors.New("inbound: inbound: no userpilot environment")
 	}
 	if cfg.Overlap < 0 {
-		return nil, fmt.Errorf("hubsync: inbound: negative overlap %s", cfg.Overlap)
+		return nil, fmt.Errorf("inbound: inbound: negative overlap %s", cfg.Overlap)
 	}
 	for _, o := range cfg.Objects {
 		if o.HubSpotObject == "" || o.MatchHubSpot == "" || o.MatchUserpilot == "" {
-			return nil, fmt.Errorf("hubsync: inbound: %s: object and match properties are required", o.name())
+			return nil, fmt.Errorf("inbound: inbound: %s: object and match properties are required", o.name())
 		}
 	}
 	in := &Inbound{
@@ -184,7 +184,7 @@ func (in *Inbound) Run(ctx context.Context, mode Mode) (*Report, error) {
 		mode = ModeIncremental
 	}
 	if mode != ModeIncremental && mode != ModeFull {
-		return nil, fmt.Errorf("hubsync: inbound: unknown mode %q", mode)
+		return nil, fmt.Errorf("inbound: inbound: unknown mode %q", mode)
 	}
 	started := in.now()
 	r := &run{Inbound: in, id: newRunID(started), calls: map[string]int64{}}
@@ -209,7 +209,7 @@ func (in *Inbound) Run(ctx context.Context, mode Mode) (*Report, error) {
 		return rep, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("hubsync: inbound: take lease: %w", err)
+		return nil, fmt.Errorf("inbound: inbound: take lease: %w", err)
 	}
 	defer func() {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
