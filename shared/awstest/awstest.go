@@ -89,3 +89,37 @@ func Context(t testing.TB) context.Context {
 	t.Helper()
 	return t.Context()
 }
+
+// Table creates a uniquely named table on DynamoDB Local with create (the
+// store's CreateTable; passed in because awstest imports no pilotsync
+// package) and deletes it when the test ends. It skips or fails like
+// DynamoDB when the emulator is not configured.
+func Table(t testing.TB, create func(ctx context.Context, db *dynamodb.Client, name string) error) (*dynamodb.Client, string) {
+	t.Helper()
+	db := DynamoDB(t)
+	name := UniqueName(tablePrefix(t.Name()))
+	if err := create(t.Context(), db, name); err != nil {
+		t.Fatalf("create table %s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		if _, err := db.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(name)}); err != nil {
+			t.Errorf("delete table %s: %v", name, err)
+		}
+	})
+	return db, name
+}
+
+// tablePrefix turns a test name into the start of a table name (DynamoDB
+// allows letters, digits, '_', '-' and '.'), short enough to stay readable.
+func tablePrefix(test string) string {
+	b := []byte(test)
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.') {
+			b[i] = '_'
+		}
+	}
+	if len(b) > 48 {
+		b = b[:48]
+	}
+	return string(b)
+}

@@ -73,39 +73,9 @@ type dayKey struct {
 // profile and day are summed into one update per transaction. First and last
 // seen are then widened with conditional updates.
 func (s *Store) AddActivity(ctx context.Context, env string, deltas []ActivityDelta) error {
-	if err := checkEnv(env); err != nil {
+	kept, err := PrepareDeltas(env, deltas)
+	if err != nil {
 		return err
-	}
-	seenEvent := map[string]bool{}
-	kept := make([]ActivityDelta, 0, len(deltas))
-	for _, d := range deltas {
-		if err := checkProfileKey(env, d.Kind, d.ID); err != nil {
-			return err
-		}
-		if _, err := time.Parse(dayLayout, d.Day); err != nil {
-			return fmt.Errorf("%w: activity day %q", ErrInvalid, d.Day)
-		}
-		ids := make([]string, 0, len(d.EventIDs))
-		dup := false
-		for _, e := range d.EventIDs {
-			if err := checkName("event id", e); err != nil {
-				return err
-			}
-			if seenEvent[e] {
-				dup = true
-				continue
-			}
-			seenEvent[e] = true
-			ids = append(ids, e)
-		}
-		if dup && len(ids) == 0 {
-			continue // every event already in an earlier delta of this call
-		}
-		if len(ids) > maxDeltaEventIDs {
-			return fmt.Errorf("%w: activity delta for %s %s has %d event ids, at most %d", ErrInvalid, d.Kind, d.ID, len(ids), maxDeltaEventIDs)
-		}
-		d.EventIDs = ids
-		kept = append(kept, d)
 	}
 
 	// Pack deltas into transactions: one update per (profile, day) plus one
@@ -131,7 +101,7 @@ func (s *Store) AddActivity(ctx context.Context, env string, deltas []ActivityDe
 	if len(cur) > 0 {
 		txs = append(txs, cur)
 	}
-	err := parallel(ctx, len(txs), func(ctx context.Context, i int) error {
+	err = parallel(ctx, len(txs), func(ctx context.Context, i int) error {
 		return s.applyActivity(ctx, env, txs[i])
 	})
 	if err != nil {

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"reflect"
-	"slices"
 	"strconv"
 	"time"
 )
@@ -59,21 +57,15 @@ type MergeResult struct {
 //   - the profile is marked Dirty when a property listed in Outbound changed
 //     (a merge never clears the mark);
 //   - when nothing changes, nothing is written.
+//
+// The rules are ApplyIdentify's (the in-memory store follows them too).
 func (s *Store) MergeIdentify(ctx context.Context, env string, kind Kind, id string, in IdentifyInput) (*MergeResult, error) {
 	if err := checkProfileKey(env, kind, id); err != nil {
 		return nil, err
 	}
-	if in.At.IsZero() {
-		in.At = s.now()
-	}
-	in.At = in.At.UTC()
-	incoming := make(map[string]any, len(in.Properties))
-	for name, v := range in.Properties {
-		nv, err := normValue(v)
-		if err != nil {
-			return nil, fmt.Errorf("store: merge %s %s: property %q: %w", kind, id, name, err)
-		}
-		incoming[name] = nv
+	in, err := PrepareIdentify(in, s.now())
+	if err != nil {
+		return nil, fmt.Errorf("store: merge %s %s: %w", kind, id, err)
 	}
 	for attempt := 0; attempt < maxMergeAttempts; attempt++ {
 		if attempt > 0 {
@@ -89,7 +81,7 @@ func (s *Store) MergeIdentify(ctx context.Context, env string, kind Kind, id str
 		if err != nil {
 			return nil, fmt.Errorf("store: merge: %w", err)
 		}
-		res, write := mergeInto(p, in, incoming, id)
+		res, write := ApplyIdentify(p, in)
 		res.Created = created
 		if !write && !created {
 			return res, nil
@@ -104,59 +96,6 @@ func (s *Store) MergeIdentify(ctx context.Context, env string, kind Kind, id str
 		return res, nil
 	}
 	return nil, fmt.Errorf("store: merge %s %s: gave up after %d attempts: %w", kind, id, maxMergeAttempts, ErrConflict)
-}
-
-// mergeInto applies the merge rules to p and reports whether p must be
-// written.
-func mergeInto(p *Profile, in IdentifyInput, incoming map[string]any, id string) (*MergeResult, bool) {
-	res := &MergeResult{Profile: p}
-	write := false
-	if p.Properties == nil {
-		p.Properties = make(map[string]Property, len(incoming))
-	}
-	for name, v := range incoming {
-		cur, ok := p.Properties[name]
-		switch {
-		case ok && in.At.Before(cur.At):
-			continue // older than what we have
-		case ok && reflect.DeepEqual(cur.Value, v):
-			if !in.At.Equal(cur.At) {
-				p.Properties[name] = Property{Value: v, At: in.At}
-				write = true
-			}
-			continue
-		case !ok && v == nil:
-			// Nothing to remove, but remember when it was removed.
-			p.Properties[name] = Property{At: in.At}
-			write = true
-			continue
-		}
-		p.Properties[name] = Property{Value: v, At: in.At}
-		res.Changed = append(res.Changed, name)
-		write = true
-	}
-	slices.Sort(res.Changed)
-	if in.CompanyID != "" && in.CompanyID != p.CompanyID {
-		p.CompanyID = in.CompanyID
-		write = true
-	}
-	if in.MatchProperty != "" {
-		m := matchFrom(p, in.MatchProperty, id)
-		if m != NormalizeMatch(p.MatchValue) {
-			p.MatchValue = m
-			res.MatchChanged = true
-			write = true
-		}
-	}
-	if !p.Dirty {
-		for _, name := range res.Changed {
-			if slices.Contains(in.Outbound, name) {
-				p.Dirty = true
-				break
-			}
-		}
-	}
-	return res, write
 }
 
 // matchFrom computes the normalized match value of p from prop.

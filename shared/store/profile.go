@@ -357,8 +357,8 @@ type profileWrite struct {
 
 // planWrite builds the actions that store p atomically: the profile item,
 // conditional on the Version (and on the lookup entries it was read with, so a
-// hand-built Profile cannot orphan lookup entries), plus the lookup entries
-// that move when the match value or HubSpot id changed.
+// hand-built Profile cannot orphan lookup entries; PutHolds states the same
+// condition), plus the lookup entries LookupMoves names.
 func (s *Store) planWrite(p *Profile, now time.Time) (*profileWrite, error) {
 	if err := checkProfileKey(p.Env, p.Kind, p.ID); err != nil {
 		return nil, err
@@ -408,21 +408,13 @@ func (s *Store) planWrite(p *Profile, now time.Time) (*profileWrite, error) {
 		w.keys = append(w.keys, pk)
 		w.bytes += len(pk) + len(skLookup) + len(p.ID) + 16
 	}
-	for _, c := range []struct {
-		old, new string
-		pk       func(env string, kind Kind, v string) string
-	}{
-		{p.stored.match, w.match, matchPK},
-		{p.stored.hubSpotID, p.HubSpotID, hubspotPK},
-	} {
-		if c.old == c.new {
-			continue
+	for _, m := range LookupMoves(p) {
+		pk := map[LookupIndex]func(env string, kind Kind, v string) string{IndexMatch: matchPK, IndexHubSpotID: hubspotPK}[m.Index]
+		if m.From != "" {
+			lookup(pk(p.Env, p.Kind, m.From), "DELETE")
 		}
-		if c.old != "" {
-			lookup(c.pk(p.Env, p.Kind, c.old), "DELETE")
-		}
-		if c.new != "" {
-			lookup(c.pk(p.Env, p.Kind, c.new), "ADD")
+		if m.To != "" {
+			lookup(pk(p.Env, p.Kind, m.To), "ADD")
 		}
 	}
 	return w, nil

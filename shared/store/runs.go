@@ -2,9 +2,7 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -59,32 +57,13 @@ func runPK(env, job string) string { return env + "#run#" + job }
 // Started and ID replaces the first (a run may be saved as it progresses).
 // Failures beyond 500 are summarised in one last entry.
 func (s *Store) PutRun(ctx context.Context, r RunRecord) error {
-	if err := checkEnv(r.Env); err != nil {
-		return err
-	}
-	if err := checkName("run job", r.Job); err != nil {
-		return err
-	}
-	if err := checkName("run id", r.ID); err != nil {
-		return err
-	}
-	fs := r.Failures
-	if len(fs) > maxRunFailures {
-		fs = append(fs[:maxRunFailures-1:maxRunFailures-1], Failure{Reason: fmt.Sprintf("%d more failures not stored", len(r.Failures)-(maxRunFailures-1))})
-	}
-	body, err := json.Marshal(runBody{
-		ID: r.ID, Started: r.Started.UTC(), Finished: r.Finished.UTC(),
-		Counts: r.Counts, APICalls: r.APICalls, Failures: fs, Error: r.Error,
-	})
+	sk, body, err := EncodeRun(r)
 	if err != nil {
-		return fmt.Errorf("store: encode run %s: %w", r.ID, err)
+		return err
 	}
-	item := key(runPK(r.Env, r.Job), r.Started.UTC().Format(runSKTime)+"#"+r.ID)
+	item := key(runPK(r.Env, r.Job), sk)
 	item[attrRun] = str(string(body))
 	item[attrExpires] = expiresAt(s.now().Add(runRetention))
-	if n := itemSize(item); n > maxItemBytes {
-		return fmt.Errorf("store: run %s is %d bytes, over the %d-byte item limit: %w", r.ID, n, maxItemBytes, ErrItemTooLarge)
-	}
 	if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: item}); err != nil {
 		return fmt.Errorf("store: put run %s: %w", r.ID, err)
 	}
@@ -122,14 +101,11 @@ func (s *Store) ListRuns(ctx context.Context, env, job string, limit int) ([]Run
 			if expired(item, now) {
 				continue
 			}
-			var b runBody
-			if err := json.NewDecoder(strings.NewReader(getS(item, attrRun))).Decode(&b); err != nil {
-				return nil, fmt.Errorf("store: decode run of %s: %w", job, err)
+			r, err := DecodeRun(env, job, []byte(getS(item, attrRun)))
+			if err != nil {
+				return nil, err
 			}
-			out = append(out, RunRecord{
-				Env: env, Job: job, ID: b.ID, Started: b.Started, Finished: b.Finished,
-				Counts: b.Counts, APICalls: b.APICalls, Failures: b.Failures, Error: b.Error,
-			})
+			out = append(out, r)
 			if limit > 0 && len(out) == limit {
 				return out, nil
 			}

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"reflect"
@@ -21,17 +20,7 @@ import (
 // newStore creates a table of its own for the test and deletes it at cleanup.
 func newStore(t testing.TB) *Store {
 	t.Helper()
-	db := awstest.DynamoDB(t)
-	name := awstest.UniqueName("store")
-	if err := CreateTable(t.Context(), db, name); err != nil {
-		t.Fatalf("CreateTable: %v", err)
-	}
-	t.Cleanup(func() {
-		_, err := db.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(name)})
-		if err != nil {
-			t.Errorf("delete table %s: %v", name, err)
-		}
-	})
+	db, name := awstest.Table(t, CreateTable)
 	return New(db, name)
 }
 
