@@ -13,6 +13,7 @@ import (
 
 	"github.com/pilotsync/pilotsync/shared/hubspot"
 	"github.com/pilotsync/pilotsync/shared/store"
+	"github.com/pilotsync/pilotsync/shared/store/storetest"
 	"github.com/pilotsync/pilotsync/shared/userpilot"
 )
 
@@ -20,19 +21,21 @@ import (
 // inbound declares.
 var (
 	_ InboundStore    = (*store.Store)(nil)
+	_ InboundStore    = (*fakeStore)(nil)
 	_ HubSpotReader   = (*hubspot.Client)(nil)
 	_ UserpilotWriter = (*userpilot.Client)(nil)
 )
 
-// fakeStore is a hand-written in-memory InboundStore. Lookups are derived
-// from the profiles, as the real store keeps them in step.
+// fakeStore is the in-memory store with the fault hooks and records these
+// tests use. Its clock runs skew ahead of the wall clock (steal moves it).
 type fakeStore struct {
-	mu       sync.Mutex
-	profiles map[string]*store.Profile // kind/id
-	cursors  map[string]string
-	lease    string
-	leaseTil time.Time
-	runs     []store.RunRecord
+	*storetest.Memory
+	mu   sync.Mutex
+	skew time.Duration
+	// cursors holds every cursor value stored (by name), runs every run
+	// record stored, in order.
+	cursors map[string]string
+	runs    []store.RunRecord
 
 	// putCursor, when set, runs before a cursor is stored (crash injection).
 	putCursor func(name, value string) error
@@ -43,113 +46,50 @@ type fakeStore struct {
 }
 
 func newFakeStore() *fakeStore {
-	return &fakeStore{profiles: map[string]*store.Profile{}, cursors: map[string]string{}}
+	s := &fakeStore{cursors: map[string]string{}}
+	s.Memory = storetest.New(storetest.WithClock(func() time.Time {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return time.Now().Add(s.skew)
+	}))
+	return s
 }
 
-func cloneProfile(p *store.Profile) *store.Profile {
-	q := *p
-	q.Properties = maps.Clone(p.Properties)
-	q.InboundHashes = maps.Clone(p.InboundHashes)
-	q.OutboundHashes = maps.Clone(p.OutboundHashes)
-	return &q
-}
-
+// add stores profiles in the production environment.
 func (s *fakeStore) add(ps ...*store.Profile) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	for _, p := range ps {
 		p.Env = "production"
-		p.MatchValue = store.NormalizeMatch(p.MatchValue)
-		p.Version = 1
-		s.profiles[string(p.Kind)+"/"+p.ID] = cloneProfile(p)
+		if err := s.PutProfile(context.Background(), p); err != nil {
+			panic(err)
+		}
 	}
 }
 
 func (s *fakeStore) get(kind store.Kind, id string) *store.Profile {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if p := s.profiles[string(kind)+"/"+id]; p != nil {
-		return cloneProfile(p)
+	p, err := s.GetProfile(context.Background(), "production", kind, id)
+	if err != nil {
+		return nil
 	}
-	return nil
+	return p
 }
 
-func (s *fakeStore) GetProfiles(_ context.Context, _ string, kind store.Kind, ids []string) (map[string]*store.Profile, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := map[string]*store.Profile{}
-	for _, id := range ids {
-		if p := s.profiles[string(kind)+"/"+id]; p != nil {
-			out[id] = cloneProfile(p)
-		}
-	}
-	return out, nil
-}
-
-func (s *fakeStore) PutProfiles(_ context.Context, ps []*store.Profile) error {
+func (s *fakeStore) PutProfiles(ctx context.Context, ps []*store.Profile) error {
 	if s.putProfiles != nil {
 		if err := s.putProfiles(ps); err != nil {
 			return err
 		}
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var be store.BatchError
-	for _, p := range ps {
-		k := string(p.Kind) + "/" + p.ID
-		cur := s.profiles[k]
-		if (cur == nil && p.Version != 0) || (cur != nil && cur.Version != p.Version) {
-			be.Failed = append(be.Failed, store.ProfileError{Env: p.Env, Kind: p.Kind, ID: p.ID, Err: store.ErrConflict})
-			continue
-		}
-		p.Version++
-		p.MatchValue = store.NormalizeMatch(p.MatchValue)
-		s.profiles[k] = cloneProfile(p)
-	}
-	if len(be.Failed) > 0 {
-		return &be
-	}
-	return nil
+	return s.Memory.PutProfiles(ctx, ps)
 }
 
-func (s *fakeStore) lookup(kind store.Kind, keys []string, key func(*store.Profile) string) map[string][]string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	want := map[string]bool{}
-	for _, k := range keys {
-		want[k] = true
-	}
-	out := map[string][]string{}
-	for _, p := range s.profiles {
-		if k := key(p); p.Kind == kind && k != "" && want[k] {
-			out[k] = append(out[k], p.ID)
-		}
-	}
-	for k := range out {
-		slices.Sort(out[k])
-	}
-	return out
-}
-
-func (s *fakeStore) LookupByMatch(_ context.Context, _ string, kind store.Kind, values []string) (map[string][]string, error) {
-	return s.lookup(kind, values, func(p *store.Profile) string { return p.MatchValue }), nil
-}
-
-func (s *fakeStore) LookupByHubSpotID(_ context.Context, _ string, kind store.Kind, ids []string) (map[string][]string, error) {
-	return s.lookup(kind, ids, func(p *store.Profile) string { return p.HubSpotID }), nil
-}
-
-func (s *fakeStore) GetCursor(_ context.Context, _, name string) (string, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.cursors[name], nil
-}
-
-func (s *fakeStore) PutCursor(_ context.Context, _, name, value string) error {
+func (s *fakeStore) PutCursorLeased(ctx context.Context, env, name, value, lease, owner string) error {
 	if s.putCursor != nil {
 		if err := s.putCursor(name, value); err != nil {
 			return err
 		}
+	}
+	if err := s.Memory.PutCursorLeased(ctx, env, name, value, lease, owner); err != nil {
+		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -157,56 +97,28 @@ func (s *fakeStore) PutCursor(_ context.Context, _, name, value string) error {
 	return nil
 }
 
-func (s *fakeStore) PutCursorLeased(ctx context.Context, env, name, value, _, owner string) error {
-	s.mu.Lock()
-	held := s.lease == owner && time.Now().Before(s.leaseTil)
-	s.mu.Unlock()
-	if !held {
-		return store.ErrLeaseLost
-	}
-	return s.PutCursor(ctx, env, name, value)
-}
-
-// steal makes owner take the lease as if the holder's had expired.
+// steal makes owner take the lease as if the holder's had expired: the
+// store's clock moves past any lease, and owner acquires it for an hour.
 func (s *fakeStore) steal(owner string) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.lease, s.leaseTil = owner, time.Now().Add(time.Hour)
-}
-
-func (s *fakeStore) AcquireLease(_ context.Context, _, _, owner string, ttl time.Duration) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.lease != "" && s.lease != owner && time.Now().Before(s.leaseTil) {
-		return store.ErrLeaseHeld
+	s.skew += 24 * time.Hour
+	s.mu.Unlock()
+	if err := s.AcquireLease(context.Background(), "production", leaseName, owner, time.Hour); err != nil {
+		panic(err)
 	}
-	s.lease, s.leaseTil = owner, time.Now().Add(ttl)
-	return nil
 }
 
-func (s *fakeStore) RenewLease(_ context.Context, _, _, owner string, ttl time.Duration) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *fakeStore) RenewLease(ctx context.Context, env, name, owner string, ttl time.Duration) error {
 	if s.renewErr != nil {
 		return s.renewErr
 	}
-	if s.lease != owner || !time.Now().Before(s.leaseTil) {
-		return store.ErrLeaseLost
-	}
-	s.leaseTil = time.Now().Add(ttl)
-	return nil
+	return s.Memory.RenewLease(ctx, env, name, owner, ttl)
 }
 
-func (s *fakeStore) ReleaseLease(_ context.Context, _, _, owner string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.lease == owner {
-		s.lease = ""
+func (s *fakeStore) PutRun(ctx context.Context, r store.RunRecord) error {
+	if err := s.Memory.PutRun(ctx, r); err != nil {
+		return err
 	}
-	return nil
-}
-
-func (s *fakeStore) PutRun(_ context.Context, r store.RunRecord) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.runs = append(s.runs, r)

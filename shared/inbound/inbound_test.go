@@ -366,11 +366,10 @@ func TestCompaniesAndSaveConflicts(t *testing.T) {
 		for _, p := range ps {
 			if p.ID == "co1" && !conflicted {
 				conflicted = true
-				e.st.mu.Lock()
-				cur := e.st.profiles["company/co1"]
-				cur.Version++
-				cur.Properties = map[string]store.Property{"plan": {Value: "pro", At: now0}}
-				e.st.mu.Unlock()
+				if _, err := e.st.MergeIdentify(context.Background(), "production", store.KindCompany, "co1",
+					store.IdentifyInput{Properties: map[string]any{"plan": "pro"}, At: now0}); err != nil {
+					return err
+				}
 			}
 		}
 		return nil
