@@ -9,135 +9,114 @@ import (
 
 	"github.com/pilotsync/pilotsync/shared/activity"
 	"github.com/pilotsync/pilotsync/shared/store"
+	"github.com/pilotsync/pilotsync/shared/store/storetest"
 )
 
-// memStore is an in-memory Store with the semantics the forwarder relies on.
+// memStore is the in-memory store with the fault hooks and records these
+// tests use.
 type memStore struct {
-	mu        sync.Mutex
-	profiles  map[string]*store.Profile
-	ledger    map[string]bool
-	marks     map[string]bool
-	deltas    []store.ActivityDelta
-	merges    []string
+	*storetest.Memory
+	mu sync.Mutex
+	// deltas are the aggregate deltas the store applied (not skipped as
+	// already applied), merges the profiles merged, ttls the ttl of each
+	// LedgerRecord call, gets the number of GetProfiles calls.
+	deltas []store.ActivityDelta
+	merges []string
+	ttls   []time.Duration
+	gets   int
+	// enabledAt, when set, is the time an earlier invocation recorded.
 	enabledAt time.Time
 	failMerge error
 	failAdd   error
 	failSeen  error
-	gets      int
-	ttls      []time.Duration // the ttl of each LedgerRecord call
 }
 
-func newMemStore() *memStore {
-	return &memStore{profiles: map[string]*store.Profile{}, ledger: map[string]bool{}, marks: map[string]bool{}}
-}
+var _ Store = (*memStore)(nil)
+
+func newMemStore() *memStore { return &memStore{Memory: storetest.New()} }
 
 func pkey(env string, kind store.Kind, id string) string { return env + "/" + string(kind) + "/" + id }
 
-func (m *memStore) MergeIdentify(_ context.Context, env string, kind store.Kind, id string, in store.IdentifyInput) (*store.MergeResult, error) {
+// seed stores p's values as they are, over any stored profile (what
+// another process wrote).
+func (m *memStore) seed(p *store.Profile) {
+	cur := m.profile(p.Env, p.Kind, p.ID)
+	if cur == nil {
+		cur = &store.Profile{Env: p.Env, Kind: p.Kind, ID: p.ID}
+	}
+	cur.CompanyID, cur.MatchValue, cur.Properties, cur.Dirty = p.CompanyID, p.MatchValue, p.Properties, p.Dirty
+	cur.HubSpotID, cur.HubSpotObject, cur.Quarantined = p.HubSpotID, p.HubSpotObject, p.Quarantined
+	cur.InboundHashes, cur.OutboundHashes = p.InboundHashes, p.OutboundHashes
+	if err := m.PutProfile(context.Background(), cur); err != nil {
+		panic(err)
+	}
+}
+
+// profile reads a stored profile, nil when there is none.
+func (m *memStore) profile(env string, kind store.Kind, id string) *store.Profile {
+	p, err := m.GetProfile(context.Background(), env, kind, id)
+	if err != nil {
+		return nil
+	}
+	return p
+}
+
+func (m *memStore) MergeIdentify(ctx context.Context, env string, kind store.Kind, id string, in store.IdentifyInput) (*store.MergeResult, error) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	if m.failMerge != nil {
+		m.mu.Unlock()
 		return nil, m.failMerge
 	}
 	m.merges = append(m.merges, pkey(env, kind, id))
-	p := m.profiles[pkey(env, kind, id)]
-	created := p == nil
-	if p == nil {
-		p = &store.Profile{Env: env, Kind: kind, ID: id, Properties: map[string]store.Property{}}
-		m.profiles[pkey(env, kind, id)] = p
-	}
-	if p.Properties == nil {
-		p.Properties = map[string]store.Property{}
-	}
-	var changed []string
-	for k, v := range in.Properties {
-		p.Properties[k] = store.Property{Value: v, At: in.At}
-		changed = append(changed, k)
-		for _, o := range in.Outbound {
-			if o == k {
-				p.Dirty = true
-			}
-		}
-	}
-	old := p.MatchValue
-	if s, ok := in.Properties[in.MatchProperty].(string); ok {
-		p.MatchValue = store.NormalizeMatch(s)
-	}
-	if in.CompanyID != "" {
-		p.CompanyID = in.CompanyID
-	}
-	cp := *p
-	return &store.MergeResult{Profile: &cp, Changed: changed, Created: created, MatchChanged: old != p.MatchValue}, nil
+	m.mu.Unlock()
+	return m.Memory.MergeIdentify(ctx, env, kind, id, in)
 }
 
-func (m *memStore) GetProfiles(_ context.Context, env string, kind store.Kind, ids []string) (map[string]*store.Profile, error) {
+func (m *memStore) GetProfiles(ctx context.Context, env string, kind store.Kind, ids []string) (map[string]*store.Profile, error) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	m.gets++
-	out := map[string]*store.Profile{}
-	for _, id := range ids {
-		if p := m.profiles[pkey(env, kind, id)]; p != nil {
-			cp := *p
-			out[id] = &cp
-		}
-	}
-	return out, nil
+	m.mu.Unlock()
+	return m.Memory.GetProfiles(ctx, env, kind, ids)
 }
 
-func (m *memStore) PutProfile(_ context.Context, p *store.Profile) error {
+func (m *memStore) LedgerSeen(ctx context.Context, env string, ids []string) (map[string]bool, error) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
-	cp := *p
-	m.profiles[pkey(p.Env, p.Kind, p.ID)] = &cp
-	return nil
+	fail := m.failSeen
+	m.mu.Unlock()
+	if fail != nil {
+		return nil, fail
+	}
+	return m.Memory.LedgerSeen(ctx, env, ids)
 }
 
-func (m *memStore) LedgerSeen(_ context.Context, env string, ids []string) (map[string]bool, error) {
+func (m *memStore) LedgerRecord(ctx context.Context, env string, ids []string, ttl time.Duration) error {
 	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.failSeen != nil {
-		return nil, m.failSeen
-	}
-	out := map[string]bool{}
-	for _, id := range ids {
-		out[id] = m.ledger[env+"/"+id]
-	}
-	return out, nil
-}
-
-func (m *memStore) LedgerRecord(_ context.Context, env string, ids []string, ttl time.Duration) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	m.ttls = append(m.ttls, ttl)
-	for _, id := range ids {
-		m.ledger[env+"/"+id] = true
-	}
-	return nil
+	m.mu.Unlock()
+	return m.Memory.LedgerRecord(ctx, env, ids, ttl)
 }
 
-func (m *memStore) AddActivity(_ context.Context, env string, ds []store.ActivityDelta) error {
+func (m *memStore) AddActivity(ctx context.Context, env string, ds []store.ActivityDelta) error {
 	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.failAdd != nil {
-		return m.failAdd
+	fail := m.failAdd
+	m.mu.Unlock()
+	if fail != nil {
+		return fail
 	}
-	for _, d := range ds {
-		if m.marks[env+"/"+d.EventIDs[0]] {
-			continue
-		}
-		m.marks[env+"/"+d.EventIDs[0]] = true
-		m.deltas = append(m.deltas, d)
-	}
-	return nil
+	err := m.Memory.AddActivity(ctx, env, ds)
+	m.mu.Lock()
+	m.deltas = m.Applied()
+	m.mu.Unlock()
+	return err
 }
 
-func (m *memStore) EnabledAt(_ context.Context, env string, now time.Time) (time.Time, error) {
+func (m *memStore) EnabledAt(ctx context.Context, env string, now time.Time) (time.Time, error) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.enabledAt.IsZero() {
-		m.enabledAt = now
+	if !m.enabledAt.IsZero() {
+		now = m.enabledAt
 	}
-	return m.enabledAt, nil
+	m.mu.Unlock()
+	return m.Memory.EnabledAt(ctx, env, now)
 }
 
 // fakeFinder knows HubSpot records by match value.

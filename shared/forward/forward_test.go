@@ -76,7 +76,7 @@ func newEnv(t *testing.T, cfg *config.Config, mod ...func(*Options)) *env {
 
 // link stores a linked profile for user.
 func (e *env) link(user, hsID string) {
-	e.st.profiles[pkey("production", store.KindUser, user)] = &store.Profile{Env: "production", Kind: store.KindUser, ID: user, HubSpotID: hsID, HubSpotObject: "contacts"}
+	e.st.seed(&store.Profile{Env: "production", Kind: store.KindUser, ID: user, HubSpotID: hsID, HubSpotObject: "contacts"})
 }
 
 func msgs(bodies ...string) []Message {
@@ -91,7 +91,7 @@ func TestProcessMixedBatch(t *testing.T) {
 	e := newEnv(t, testConfig())
 	e.link("u1", "101")
 	e.finder.ids["bob@example.com"] = "202"
-	e.st.profiles[pkey("production", store.KindUser, "u2")] = &store.Profile{Env: "production", Kind: store.KindUser, ID: "u2", MatchValue: "bob@example.com"}
+	e.st.seed(&store.Profile{Env: "production", Kind: store.KindUser, ID: "u2", MatchValue: "bob@example.com"})
 
 	batch := msgs(
 		rec("track", "e1", "u1", "event_name", "clicked"), // m0 single
@@ -161,12 +161,12 @@ func TestProcessMixedBatch(t *testing.T) {
 		t.Errorf("got unknown %v", rep.Unknown)
 	}
 	// The identify merged the profile, marked it dirty (plan is outbound), and was not sent.
-	p := e.st.profiles[pkey("production", store.KindUser, "u3")]
+	p := e.st.profile("production", store.KindUser, "u3")
 	if p == nil || p.MatchValue != "carol@example.com" || !p.Dirty {
 		t.Errorf("got profile %+v, want merged, matched and dirty", p)
 	}
 	// u2 was linked by the batch read.
-	if p := e.st.profiles[pkey("production", store.KindUser, "u2")]; p.HubSpotID != "202" || p.HubSpotObject != "contacts" {
+	if p := e.st.profile("production", store.KindUser, "u2"); p.HubSpotID != "202" || p.HubSpotObject != "contacts" {
 		t.Errorf("u2 not linked: %+v", p)
 	}
 	// Aggregates: every non-identify kept event, for user and company; session counted as a session.
@@ -307,7 +307,7 @@ func TestProcessRules(t *testing.T) {
 			}
 			e := newEnv(t, cfg)
 			e.link("u1", "101")
-			e.st.profiles[pkey("staging", store.KindUser, "u1")] = &store.Profile{Env: "staging", Kind: store.KindUser, ID: "u1", HubSpotID: "101"}
+			e.st.seed(&store.Profile{Env: "staging", Kind: store.KindUser, ID: "u1", HubSpotID: "101"})
 			rep, err := e.f.Process(context.Background(), msgs(tt.body))
 			if err != nil {
 				t.Fatal(err)
@@ -468,7 +468,7 @@ func TestProcessBatchesAcrossMessages(t *testing.T) {
 
 func TestUnmatchedNotLookedUpAgainAtOnce(t *testing.T) {
 	e := newEnv(t, testConfig())
-	e.st.profiles[pkey("production", store.KindUser, "u5")] = &store.Profile{Env: "production", Kind: store.KindUser, ID: "u5", MatchValue: "x@y.z"}
+	e.st.seed(&store.Profile{Env: "production", Kind: store.KindUser, ID: "u5", MatchValue: "x@y.z"})
 	for i := range 3 {
 		rep, err := e.f.Process(context.Background(), msgs(rec("track", fmt.Sprint("a", i), "u5", "event_name", "x")))
 		if err != nil || rep.Counts[CountUnmatched] != 1 {

@@ -129,7 +129,7 @@ func TestTimelineAndAppEventSinks(t *testing.T) {
 				t.Fatal(err)
 			}
 			st := newMemStore()
-			st.profiles[pkey("production", "user", "u1")] = &store.Profile{Env: "production", Kind: "user", ID: "u1", HubSpotID: ids[0], HubSpotObject: "contacts"}
+			st.seed(&store.Profile{Env: "production", Kind: "user", ID: "u1", HubSpotID: ids[0], HubSpotObject: "contacts"})
 			f, err := New(Options{Config: cfg, Store: st, Finder: &fakeFinder{}, Sink: sink, DLQ: &fakeDLQ{}, Logger: slog.New(slog.DiscardHandler),
 				Now: func() time.Time { return t0 }})
 			if err != nil {
@@ -144,7 +144,7 @@ func TestTimelineAndAppEventSinks(t *testing.T) {
 			if rep.Counts[CountSent] != 2 || rep.Counts[CountNoTarget] != 1 {
 				t.Errorf("counts %v, want 2 sent and 1 without a template", rep.Counts)
 			}
-			clear(st.ledger) // a crash before the ledger write: everything is resent
+			st.ClearLedger() // a crash before the ledger write: everything is resent
 			if rep, err := f.Process(context.Background(), batch); err != nil || len(rep.Failed) != 0 {
 				t.Fatalf("redelivery: %v %v", err, rep)
 			}
@@ -229,7 +229,7 @@ activity:
 		t.Fatal(err)
 	}
 	st := newMemStore()
-	st.profiles[pkey("production", store.KindUser, "u1")] = &store.Profile{Env: "production", Kind: store.KindUser, ID: "u1", HubSpotID: ids[0], HubSpotObject: "contacts"}
+	st.seed(&store.Profile{Env: "production", Kind: store.KindUser, ID: "u1", HubSpotID: ids[0], HubSpotObject: "contacts"})
 	f, err := NewFromDeps(Deps{Config: cfg, Store: st, HubSpot: c, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
@@ -252,7 +252,7 @@ activity:
 
 	// A crash after the send but before the ledger write: SQS redelivers the
 	// batch and everything is sent again with the same ids.
-	clear(st.ledger)
+	st.ClearLedger()
 	rep, err = f.Process(ctx, batch)
 	if err != nil || len(rep.Failed) != 0 {
 		t.Fatalf("redelivery: %v, failed %v", err, rep.Failed)

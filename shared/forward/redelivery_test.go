@@ -155,8 +155,8 @@ func TestRejectedForADeadRecordIsReResolved(t *testing.T) {
 	// send is refused. That is not the message's fault: look the user up
 	// again by match value, re-link, and retry rather than dead-letter.
 	e := newEnv(t, testConfig())
-	e.st.profiles[pkey("production", store.KindUser, "u1")] = &store.Profile{Env: "production", Kind: store.KindUser, ID: "u1",
-		MatchValue: "a@b.c", HubSpotID: "101", HubSpotObject: "contacts"}
+	e.st.seed(&store.Profile{Env: "production", Kind: store.KindUser, ID: "u1",
+		MatchValue: "a@b.c", HubSpotID: "101", HubSpotObject: "contacts"})
 	e.sink.deadObjects = map[string]bool{"101": true}
 	e.finder.ids["a@b.c"] = "202"
 	batch := msgs(rec("track", "a", "u1", "event_name", "x"), rec("track", "ok", "u2", "event_name", "x"))
@@ -168,7 +168,7 @@ func TestRejectedForADeadRecordIsReResolved(t *testing.T) {
 	if got := strings.Join(rep.Failed, ","); got != "m0" || len(rep.DeadLettered) != 0 {
 		t.Fatalf("got failed %q dead %v, want m0 retried, nothing dead-lettered", got, rep.DeadLettered)
 	}
-	if got := e.st.profiles[pkey("production", store.KindUser, "u1")].HubSpotID; got != "202" {
+	if got := e.st.profile("production", store.KindUser, "u1").HubSpotID; got != "202" {
 		t.Errorf("got link %q, want re-linked to 202", got)
 	}
 	rep, err = e.f.Process(context.Background(), batch)
@@ -188,8 +188,8 @@ func TestRejectedForADeletedRecordIsUnmatched(t *testing.T) {
 	// user is no longer in HubSpot, so the event is dropped as unmatched and
 	// the message deleted, not dead-lettered as if it were malformed.
 	e := newEnv(t, testConfig())
-	e.st.profiles[pkey("production", store.KindUser, "u1")] = &store.Profile{Env: "production", Kind: store.KindUser, ID: "u1",
-		MatchValue: "a@b.c", HubSpotID: "101", HubSpotObject: "contacts"}
+	e.st.seed(&store.Profile{Env: "production", Kind: store.KindUser, ID: "u1",
+		MatchValue: "a@b.c", HubSpotID: "101", HubSpotObject: "contacts"})
 	e.sink.deadObjects = map[string]bool{"101": true}
 	rep, err := e.f.Process(context.Background(), msgs(rec("track", "a", "u1", "event_name", "x")))
 	if err != nil {
@@ -208,12 +208,14 @@ func TestUnmatchedMissForgottenWhenTheMatchValueChanges(t *testing.T) {
 	// identify giving u5 an email HubSpot knows: this instance must look the
 	// new value up at once, not drop u5's events for the rest of the minute.
 	e := newEnv(t, testConfig())
-	e.st.profiles[pkey("production", store.KindUser, "u5")] = &store.Profile{Env: "production", Kind: store.KindUser, ID: "u5", MatchValue: "x@y.z"}
+	e.st.seed(&store.Profile{Env: "production", Kind: store.KindUser, ID: "u5", MatchValue: "x@y.z"})
 	rep, err := e.f.Process(context.Background(), msgs(rec("track", "a", "u5", "event_name", "x")))
 	if err != nil || rep.Counts[CountUnmatched] != 1 {
 		t.Fatalf("%v %v", err, rep.Counts)
 	}
-	e.st.profiles[pkey("production", store.KindUser, "u5")].MatchValue = "a@b.c"
+	u5 := e.st.profile("production", store.KindUser, "u5")
+	u5.MatchValue = "a@b.c"
+	e.st.seed(u5)
 	e.finder.ids["a@b.c"] = "505"
 	rep, err = e.f.Process(context.Background(), msgs(rec("track", "b", "u5", "event_name", "x")))
 	if err != nil {
