@@ -3,114 +3,62 @@ package profileimport
 import (
 	"context"
 	"fmt"
-	"maps"
-	"reflect"
 	"sync"
 	"sync/atomic"
 
 	"github.com/pilotsync/pilotsync/shared/store"
+	"github.com/pilotsync/pilotsync/shared/store/storetest"
 )
 
 // Compile-time check: the real store is what Import consumes.
 var _ Store = (*store.Store)(nil)
 
-// mapStore is a hand-written in-memory Store with the merge rules that matter
-// here (newer timestamp wins, match value recomputed, versions checked).
+// mapStore is the in-memory store, counting the calls Import makes and the
+// largest batch it hands over.
 type mapStore struct {
+	*storetest.Memory
 	mu       sync.Mutex
-	profiles map[string]*store.Profile
 	gets     int
 	puts     int
 	merges   int
 	maxBatch int
 }
 
-func newMapStore() *mapStore { return &mapStore{profiles: map[string]*store.Profile{}} }
+func newMapStore() *mapStore { return &mapStore{Memory: storetest.New()} }
 
-func clone(p *store.Profile) *store.Profile {
-	q := *p
-	q.Properties = maps.Clone(p.Properties)
-	return &q
-}
-
-func (s *mapStore) GetProfiles(_ context.Context, env string, kind store.Kind, ids []string) (map[string]*store.Profile, error) {
+func (s *mapStore) GetProfiles(ctx context.Context, env string, kind store.Kind, ids []string) (map[string]*store.Profile, error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.gets++
 	s.maxBatch = max(s.maxBatch, len(ids))
-	out := map[string]*store.Profile{}
-	for _, id := range ids {
-		if p := s.profiles[env+"/"+string(kind)+"/"+id]; p != nil {
-			out[id] = clone(p)
-		}
-	}
-	return out, nil
+	s.mu.Unlock()
+	return s.Memory.GetProfiles(ctx, env, kind, ids)
 }
 
-func (s *mapStore) PutProfiles(_ context.Context, ps []*store.Profile) error {
+func (s *mapStore) PutProfiles(ctx context.Context, ps []*store.Profile) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.puts++
 	s.maxBatch = max(s.maxBatch, len(ps))
-	var be store.BatchError
-	for _, p := range ps {
-		k := p.Env + "/" + string(p.Kind) + "/" + p.ID
-		cur := s.profiles[k]
-		if (cur == nil && p.Version != 0) || (cur != nil && cur.Version != p.Version) {
-			be.Failed = append(be.Failed, store.ProfileError{Env: p.Env, Kind: p.Kind, ID: p.ID, Err: store.ErrConflict})
-			continue
-		}
-		p.Version++
-		s.profiles[k] = clone(p)
-	}
-	if len(be.Failed) > 0 {
-		return &be
-	}
-	return nil
+	s.mu.Unlock()
+	return s.Memory.PutProfiles(ctx, ps)
 }
 
-func (s *mapStore) MergeIdentify(_ context.Context, env string, kind store.Kind, id string, in store.IdentifyInput) (*store.MergeResult, error) {
+func (s *mapStore) MergeIdentify(ctx context.Context, env string, kind store.Kind, id string, in store.IdentifyInput) (*store.MergeResult, error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.merges++
-	k := env + "/" + string(kind) + "/" + id
-	p := s.profiles[k]
-	res := &store.MergeResult{}
-	if p == nil {
-		p = &store.Profile{Env: env, Kind: kind, ID: id, Properties: map[string]store.Property{}}
-		res.Created = true
-	} else {
-		p = clone(p)
-	}
-	for name, v := range in.Properties {
-		cur, ok := p.Properties[name]
-		if ok && in.At.Before(cur.At) {
-			continue
-		}
-		if !ok || !reflect.DeepEqual(cur.Value, v) {
-			res.Changed = append(res.Changed, name)
-		}
-		p.Properties[name] = store.Property{Value: v, At: in.At}
-	}
-	if in.CompanyID != "" {
-		p.CompanyID = in.CompanyID
-	}
-	if m := matchValue(p, in.MatchProperty); m != p.MatchValue {
-		p.MatchValue, res.MatchChanged = m, true
-	}
-	p.Version++
-	s.profiles[k] = p
-	res.Profile = clone(p)
-	return res, nil
+	s.mu.Unlock()
+	return s.Memory.MergeIdentify(ctx, env, kind, id, in)
 }
 
 func (s *mapStore) get(kind store.Kind, id string) *store.Profile {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.profiles["production/"+string(kind)+"/"+id]
+	p, err := s.GetProfile(context.Background(), "production", kind, id)
+	if err != nil {
+		return nil
+	}
+	return p
 }
 
-// countingStore keeps nothing: every profile is new. It records the largest
+// countingStore keeps nothing (it is no store fake, only a sink): every
+// profile is new. It records the largest
 // batch it was handed, so a test can import a large file in bounded memory.
 type countingStore struct {
 	rows     atomic.Int64

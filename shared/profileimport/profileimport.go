@@ -23,7 +23,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -611,79 +610,40 @@ func (im *importer) input(rw *row) store.IdentifyInput {
 	}
 }
 
-// newProfile builds the profile a first identify with rw would create.
+// newProfile builds the profile a first identify with rw would create, by
+// the store's merge rules.
 func (im *importer) newProfile(rw *row) *store.Profile {
-	p := &store.Profile{
-		Env: im.opts.Env, Kind: im.opts.Kind, ID: rw.id, CompanyID: rw.companyID,
-		Properties: make(map[string]store.Property, len(rw.props)),
-	}
-	for k, v := range rw.props {
-		p.Properties[k] = store.Property{Value: v, At: im.opts.At}
-	}
-	p.MatchValue = matchValue(p, im.opts.MatchProperty)
-	for _, k := range im.opts.Outbound {
-		if _, ok := rw.props[k]; ok {
-			p.Dirty = true
-			break
+	p := &store.Profile{Env: im.opts.Env, Kind: im.opts.Kind, ID: rw.id}
+	if !im.apply(p, rw) {
+		// A row the rules refuse (an empty property name): store it as it
+		// is, so the store's write reports it with the row's line.
+		p.Properties = make(map[string]store.Property, len(rw.props))
+		for k, v := range rw.props {
+			p.Properties[k] = store.Property{Value: v, At: im.opts.At}
 		}
 	}
 	return p
 }
 
-// matchValue computes a profile's match value from its match property, as
-// the store's merge does.
-func matchValue(p *store.Profile, prop string) string {
-	switch prop {
-	case "":
-		return ""
-	case "user_id", "company_id", "id":
-		return store.NormalizeMatch(p.ID)
+// wouldChange reports whether merging rw into p would write anything, by
+// the store's merge rules (an older value never wins; an equal value at
+// another time refreshes the timestamp), so re-importing a file costs reads
+// only.
+func (im *importer) wouldChange(p *store.Profile, rw *row) bool {
+	if _, err := store.PrepareIdentify(im.input(rw), im.opts.At); err != nil {
+		return true // the merge reports it
 	}
-	switch v := p.Properties[prop].Value.(type) {
-	case nil:
-		return ""
-	case string:
-		return store.NormalizeMatch(v)
-	default:
-		return store.NormalizeMatch(scalarString(v))
-	}
+	return im.apply(store.CloneProfile(p), rw)
 }
 
-// wouldChange reports whether merging rw into p would write anything, by
-// the store's rules (an older value never wins; an equal value at another
-// time refreshes the timestamp), so re-importing a file costs reads only.
-func (im *importer) wouldChange(p *store.Profile, rw *row) bool {
-	at := im.opts.At
-	for k, v := range rw.props {
-		cur, ok := p.Properties[k]
-		if !ok {
-			return true
-		}
-		if at.Before(cur.At) {
-			continue
-		}
-		if !reflect.DeepEqual(cur.Value, v) || !at.Equal(cur.At) {
-			return true
-		}
+// apply merges rw into p with store.ApplyIdentify and reports whether p
+// must be written (false, with p untouched, for a row the rules refuse). Row values are strings, float64 and bools, which the store takes
+// as they are.
+func (im *importer) apply(p *store.Profile, rw *row) bool {
+	in, err := store.PrepareIdentify(im.input(rw), im.opts.At)
+	if err != nil {
+		return false
 	}
-	if rw.companyID != "" && rw.companyID != p.CompanyID {
-		return true
-	}
-	if im.opts.MatchProperty != "" {
-		// The match value after the merge: the stored properties with the
-		// row's newer values on top.
-		q := &store.Profile{ID: p.ID, Properties: map[string]store.Property{}}
-		if cur, ok := p.Properties[im.opts.MatchProperty]; ok {
-			q.Properties[im.opts.MatchProperty] = cur
-		}
-		if v, ok := rw.props[im.opts.MatchProperty]; ok {
-			if cur, ok := p.Properties[im.opts.MatchProperty]; !ok || !at.Before(cur.At) {
-				q.Properties[im.opts.MatchProperty] = store.Property{Value: v, At: at}
-			}
-		}
-		if matchValue(q, im.opts.MatchProperty) != store.NormalizeMatch(p.MatchValue) {
-			return true
-		}
-	}
-	return false
+	_, write := store.ApplyIdentify(p, in)
+	return write
 }
