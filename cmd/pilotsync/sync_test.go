@@ -15,7 +15,7 @@ import (
 	"github.com/pilotsync/pilotsync/shared/hubspot/hubspottest"
 	"github.com/pilotsync/pilotsync/shared/inbound"
 	"github.com/pilotsync/pilotsync/shared/profileimport"
-	"github.com/pilotsync/pilotsync/shared/store"
+	"github.com/pilotsync/pilotsync/shared/store/storetest"
 	"github.com/pilotsync/pilotsync/shared/userpilot/userpilottest"
 )
 
@@ -34,11 +34,7 @@ mapping:
 // and the sandboxes.
 func TestImportThenSync(t *testing.T) {
 	ctx := context.Background()
-	db := awstest.DynamoDB(t)
-	table := awstest.UniqueName("cli")
-	if err := store.CreateTable(ctx, db, table); err != nil {
-		t.Fatal(err)
-	}
+	table := storetest.FreshTable(t).Table()
 	hs := hubspottest.NewTestServer(t, hubspottest.Options{})
 	up := userpilottest.NewTestServer(t, userpilottest.Options{})
 	dir := t.TempDir()

@@ -11,13 +11,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pilotsync/pilotsync/shared/awstest"
 	"github.com/pilotsync/pilotsync/shared/config"
 	"github.com/pilotsync/pilotsync/shared/handler"
 	"github.com/pilotsync/pilotsync/shared/hubspot"
 	"github.com/pilotsync/pilotsync/shared/hubspot/hubspottest"
 	"github.com/pilotsync/pilotsync/shared/inbound"
 	"github.com/pilotsync/pilotsync/shared/store"
+	"github.com/pilotsync/pilotsync/shared/store/storetest"
 	"github.com/pilotsync/pilotsync/shared/userpilot"
 	"github.com/pilotsync/pilotsync/shared/userpilot/userpilottest"
 )
@@ -52,16 +52,10 @@ func testConfig() *config.Config {
 
 func newStack(t *testing.T, searchLag time.Duration) *stack {
 	t.Helper()
-	ctx := t.Context()
-	db := awstest.DynamoDB(t)
-	table := awstest.UniqueName("poll")
-	if err := store.CreateTable(ctx, db, table); err != nil {
-		t.Fatal(err)
-	}
 	s := &stack{t: t, clk: hubspottest.NewManualClock(time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)), cfg: testConfig()}
 	s.hs = hubspottest.NewTestServer(t, hubspottest.Options{Clock: s.clk.Now, SearchLag: searchLag, PerTenSeconds: -1, SearchPerSecond: -1, Daily: -1})
 	s.up = userpilottest.NewTestServer(t, userpilottest.Options{RateLimit: -1, JobDuration: -1})
-	s.st = store.New(db, table)
+	s.st = storetest.FreshTable(t)
 	var err error
 	s.hsc, err = hubspot.NewClient(hubspot.WithBaseURL(s.hs.URL), hubspot.WithToken(hubspottest.DefaultToken), hubspot.WithLogger(discard),
 		hubspot.WithLimits(hubspot.Limits{PerWindow: 1_000_000, Window: time.Second, SearchPerSecond: 1_000_000}))

@@ -25,6 +25,7 @@ import (
 	"github.com/pilotsync/pilotsync/shared/hubspot"
 	"github.com/pilotsync/pilotsync/shared/hubspot/hubspottest"
 	"github.com/pilotsync/pilotsync/shared/store"
+	"github.com/pilotsync/pilotsync/shared/store/storetest"
 )
 
 // activityEnabledAt is the enable time of every activity test: the sample
@@ -61,13 +62,8 @@ type rigOptions struct {
 func newActivityRig(t testing.TB, o rigOptions) *activityRig {
 	t.Helper()
 	ctx := awstest.Context(t)
-	db := awstest.DynamoDB(t)
 	sq := awstest.SQS(t)
-	table := awstest.UniqueName("activity")
-	if err := store.CreateTable(ctx, db, table); err != nil {
-		t.Fatal(err)
-	}
-	r := &activityRig{t: t, ctx: ctx, st: store.New(db, table), sqs: sq}
+	r := &activityRig{t: t, ctx: ctx, st: storetest.FreshTable(t), sqs: sq}
 	r.dlqURL = r.createQueue(awstest.UniqueName("activity-dlq"))
 	r.queueURL = r.createQueue(awstest.UniqueName("activity"))
 	hsOpts := o.hubspot

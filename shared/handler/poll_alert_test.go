@@ -15,7 +15,7 @@ import (
 	"github.com/pilotsync/pilotsync/shared/hubspot/hubspottest"
 	"github.com/pilotsync/pilotsync/shared/inbound"
 	"github.com/pilotsync/pilotsync/shared/notify"
-	"github.com/pilotsync/pilotsync/shared/store"
+	"github.com/pilotsync/pilotsync/shared/store/storetest"
 	"github.com/pilotsync/pilotsync/shared/userpilot"
 	"github.com/pilotsync/pilotsync/shared/userpilot/userpilottest"
 )
@@ -59,12 +59,7 @@ func mailFrom(t *testing.T, sender string) []sesMail {
 // one recovery notice.
 func TestPollAlertsOnceAndRecovers(t *testing.T) {
 	ctx := context.Background()
-	db := awstest.DynamoDB(t)
-	table := awstest.UniqueName("alert")
-	if err := store.CreateTable(ctx, db, table); err != nil {
-		t.Fatal(err)
-	}
-	st := store.New(db, table)
+	st := storetest.FreshTable(t)
 	hs := hubspottest.NewTestServer(t, hubspottest.Options{})
 	up := userpilottest.NewTestServer(t, userpilottest.Options{})
 	hs.SeedContacts(2, func(i int) hubspottest.SeedRecord {

@@ -12,14 +12,13 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/pilotsync/pilotsync/shared/awstest"
 	"github.com/pilotsync/pilotsync/shared/handler"
 	"github.com/pilotsync/pilotsync/shared/hubspot/hubspottest"
 	"github.com/pilotsync/pilotsync/shared/lambdatest"
-	"github.com/pilotsync/pilotsync/shared/store"
+	"github.com/pilotsync/pilotsync/shared/store/storetest"
 	"github.com/pilotsync/pilotsync/shared/userpilot/userpilottest"
 )
 
@@ -38,15 +37,8 @@ const repoRoot = "../.."
 func stackEnv(t *testing.T) map[string]string {
 	t.Helper()
 	ctx := t.Context()
-	db := awstest.DynamoDB(t)
 	q := awstest.SQS(t)
-	table := awstest.UniqueName("lambdatest")
-	if err := store.CreateTable(ctx, db, table); err != nil {
-		t.Fatalf("create table: %v", err)
-	}
-	t.Cleanup(func() {
-		_, _ = db.DeleteTable(context.WithoutCancel(ctx), &dynamodb.DeleteTableInput{TableName: aws.String(table)})
-	})
+	table := storetest.FreshTable(t).Table()
 	queue := func(name string) string {
 		out, err := q.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name)})
 		if err != nil {

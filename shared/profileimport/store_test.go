@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pilotsync/pilotsync/shared/awstest"
 	"github.com/pilotsync/pilotsync/shared/store"
+	"github.com/pilotsync/pilotsync/shared/store/storetest"
 )
 
 // TestImportIntoDynamoDB imports through the real store: profiles, match
@@ -16,12 +16,7 @@ import (
 // wins; a re-import writes nothing.
 func TestImportIntoDynamoDB(t *testing.T) {
 	ctx := context.Background()
-	db := awstest.DynamoDB(t)
-	table := awstest.UniqueName("import")
-	if err := store.CreateTable(ctx, db, table); err != nil {
-		t.Fatal(err)
-	}
-	st := store.New(db, table)
+	st := storetest.FreshTable(t)
 	var b strings.Builder
 	b.WriteString("user_id,email,plan,company_id\n")
 	const n = 1_000
