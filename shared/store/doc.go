@@ -79,4 +79,11 @@
 // this costs no extra calls); a delta listing several event ids is applied
 // all or nothing. First and last seen are kept with conditional updates
 // (min/max), which are idempotent on their own.
+//
+// # Rules shared with the in-memory store
+//
+// What a merge keeps, when a write's conditions hold, what a lease allows
+// and how run records are encoded are pure functions (rules.go). The
+// in-memory store in store/storetest calls the same functions, and its
+// contract suite runs against both implementations.
 package store
