@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -32,6 +33,7 @@ func RunContract(t *testing.T, open func(t *testing.T) Store) {
 		{"MergeTimestamps", testMergeTimestamps},
 		{"MergeCompanyAndMatch", testMergeCompanyAndMatch},
 		{"MergeDirty", testMergeDirty},
+		{"MergeRace", testMergeRace},
 		{"DirtyProfiles", testDirtyProfiles},
 		{"Cursors", testCursors},
 		{"Leases", testLeases},
@@ -424,6 +426,27 @@ func testMergeDirty(t *testing.T, s Store) {
 	res, err := s.MergeIdentify(t.Context(), env, store.KindCompany, "c1", store.IdentifyInput{Properties: map[string]any{"plan": "pro"}, At: t0, Outbound: out})
 	if err != nil || !res.Profile.Dirty {
 		t.Errorf("company merge: %v dirty %v, want dirty", err, res != nil && res.Profile.Dirty)
+	}
+}
+
+// testMergeRace: concurrent merges into one profile all land (each retries
+// its conflicts), and the version counts every write.
+func testMergeRace(t *testing.T, s Store) {
+	const n = 8
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			_, err := s.MergeIdentify(t.Context(), env, store.KindUser, "u1", store.IdentifyInput{
+				Properties: map[string]any{fmt.Sprint("p", i): "v"}, At: t0})
+			if err != nil {
+				t.Errorf("merge %d: %v", i, err)
+			}
+		})
+	}
+	wg.Wait()
+	p := mustGet(t, s, store.KindUser, "u1")
+	if len(p.Properties) != n || p.Version != n {
+		t.Errorf("got %d properties at version %d, want %d and %d", len(p.Properties), p.Version, n, n)
 	}
 }
 
