@@ -68,6 +68,9 @@ func (s *Store) PutRun(ctx context.Context, r RunRecord) error {
 	if err := checkName("run id", r.ID); err != nil {
 		return err
 	}
+	if err := s.noteName(ctx, r.Env, NamesJob, r.Job, true); err != nil {
+		return err
+	}
 	fs := r.Failures
 	if len(fs) > maxRunFailures {
 		fs = append(fs[:maxRunFailures-1:maxRunFailures-1], Failure{Reason: fmt.Sprintf("%d more failures not stored", len(r.Failures)-(maxRunFailures-1))})
