@@ -31,6 +31,16 @@ import (
 // localAWS points the AWS SDK at the local stack unless AWS_ENDPOINT_URL_* is
 // already set, and uses static test credentials unless some are configured.
 func (r *runner) localAWS() []func(*awsconfig.LoadOptions) error {
+	opts := localStackAWS()
+	r.say("AWS: DynamoDB %s, SQS %s, SES %s", os.Getenv("AWS_ENDPOINT_URL_DYNAMODB"), os.Getenv("AWS_ENDPOINT_URL_SQS"), os.Getenv("AWS_ENDPOINT_URL_SES"))
+	return opts
+}
+
+// localStackAWS points the AWS SDK at the local stack (scripts/stack.sh's
+// ports) unless AWS_ENDPOINT_URL_* is already set, and returns the options
+// for the local region and static test credentials unless some are
+// configured. The local runner and the admin commands' --local share it.
+func localStackAWS() []func(*awsconfig.LoadOptions) error {
 	for k, v := range map[string]string{
 		"AWS_ENDPOINT_URL_DYNAMODB": localDynamoDB,
 		"AWS_ENDPOINT_URL_SQS":      localSQS,
@@ -41,7 +51,6 @@ func (r *runner) localAWS() []func(*awsconfig.LoadOptions) error {
 			_ = os.Setenv(k, v)
 		}
 	}
-	r.say("AWS: DynamoDB %s, SQS %s, SES %s", os.Getenv("AWS_ENDPOINT_URL_DYNAMODB"), os.Getenv("AWS_ENDPOINT_URL_SQS"), os.Getenv("AWS_ENDPOINT_URL_SES"))
 	var opts []func(*awsconfig.LoadOptions) error
 	if os.Getenv("AWS_REGION") == "" && os.Getenv("AWS_DEFAULT_REGION") == "" {
 		opts = append(opts, awsconfig.WithRegion(localRegion))

@@ -55,6 +55,7 @@ type Store interface {
 type Queues interface {
 	GetQueueAttributes(ctx context.Context, in *sqs.GetQueueAttributesInput, opts ...func(*sqs.Options)) (*sqs.GetQueueAttributesOutput, error)
 	ReceiveMessage(ctx context.Context, in *sqs.ReceiveMessageInput, opts ...func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error)
+	ChangeMessageVisibilityBatch(ctx context.Context, in *sqs.ChangeMessageVisibilityBatchInput, opts ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityBatchOutput, error)
 }
 
 // Ager gives the age of a queue's oldest message from a source that does not
@@ -74,9 +75,8 @@ type Options struct {
 	QueueURL, DLQURL string
 	// Ager, when set, gives both queues' oldest-message age (deployed).
 	Ager Ager
-	// PeekDLQ samples up to 10 dead-letter messages, with a visibility
-	// timeout of 0 so they stay visible, for their reasons and the oldest
-	// age in the sample (local: moto publishes no CloudWatch metrics).
+	// PeekDLQ samples up to 10 dead-letter messages, made visible again at
+	// once, for their reasons and the oldest age in the sample (local: moto publishes no CloudWatch metrics).
 	// Receiving raises a message's receive count, which matters only on a
 	// queue with a redrive policy: never peek the activity queue.
 	PeekDLQ bool
@@ -411,17 +411,31 @@ func (r *Report) gatherQueue(ctx context.Context, q Queues, o Options, name, url
 	r.Queues = append(r.Queues, qu)
 }
 
-// peek samples up to 10 dead-letter messages without hiding them.
+// peek samples up to 10 dead-letter messages and makes them visible again
+// (a VisibilityTimeout of 0 on the receive is the SDK's zero value, which it
+// does not send: the queue's default would hide them).
 func peek(ctx context.Context, q Queues, url string, now time.Time, qu *Queue) error {
 	out, err := q.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
 		QueueUrl:                    aws.String(url),
 		MaxNumberOfMessages:         sqsMaxReceive,
-		VisibilityTimeout:           0,
 		MessageAttributeNames:       []string{forward.AttrReason},
 		MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameSentTimestamp},
 	})
 	if err != nil {
 		return fmt.Errorf("sample dead-letter messages: %w", err)
+	}
+	if len(out.Messages) > 0 {
+		entries := make([]sqstypes.ChangeMessageVisibilityBatchRequestEntry, 0, len(out.Messages))
+		for i, m := range out.Messages {
+			entries = append(entries, sqstypes.ChangeMessageVisibilityBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: m.ReceiptHandle})
+		}
+		res, err := q.ChangeMessageVisibilityBatch(context.WithoutCancel(ctx), &sqs.ChangeMessageVisibilityBatchInput{QueueUrl: aws.String(url), Entries: entries})
+		if err != nil {
+			return fmt.Errorf("make sampled dead-letter messages visible again: %w", err)
+		}
+		if len(res.Failed) > 0 {
+			return fmt.Errorf("%d sampled dead-letter messages stay hidden until their visibility timeout: %s", len(res.Failed), aws.ToString(res.Failed[0].Message))
+		}
 	}
 	qu.Reasons = map[string]int{}
 	var oldest time.Time

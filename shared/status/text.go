@@ -27,8 +27,8 @@ func (r *Report) WriteText(w io.Writer) error {
 		for _, run := range j.Runs {
 			line := fmt.Sprintf("  %s\t%s\t%s\t%s\tapi calls %d", j.Job, run.Started.Format("2006-01-02 15:04:05"),
 				outcomeText(run), (time.Duration(run.DurationMS) * time.Millisecond).String(), run.APICallsTotal)
-			if len(run.Counts) > 0 {
-				line += "\t" + counts(run.Counts)
+			if c := counts(run.Counts); c != "" {
+				line += "\t" + c
 			}
 			p("%s", line)
 			if run.Error != "" {
@@ -123,9 +123,13 @@ func outcomeText(r Run) string {
 	return "ok"
 }
 
+// counts lists the non-zero counts (--json has them all).
 func counts(m map[string]int64) string {
 	parts := make([]string, 0, len(m))
 	for _, k := range slices.Sorted(maps.Keys(m)) {
+		if m[k] == 0 {
+			continue
+		}
 		parts = append(parts, fmt.Sprintf("%s=%d", k, m[k]))
 	}
 	return strings.Join(parts, " ")
