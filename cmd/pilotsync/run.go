@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -68,6 +69,7 @@ type runOptions struct {
 	demoUsers  int
 	logLevel   string
 	dailyNow   bool
+	eventsAddr string
 }
 
 func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -81,6 +83,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.demoUsers, "demo-users", 5, "number of demo users/contacts to seed")
 	fs.StringVar(&o.logLevel, "log-level", "warn", "engine log level on stderr: debug, info, warn, error")
 	fs.BoolVar(&o.dailyNow, "daily-now", false, "run the daily job in the first cycle instead of waiting for schedule.daily_at")
+	fs.StringVar(&o.eventsAddr, "events-addr", defaultEventsAddr, "loopback address of the event endpoint (POST records to "+eventsPath+"); off to disable")
 	setUsage(fs, "pilotsync run [--once] [--config FILE] [flags]",
 		"Runs pilotsync's three jobs on this machine with the Lambda handlers, against the",
 		"local AWS stack (make stack-up) and in-memory HubSpot and Userpilot sandboxes.",
@@ -124,6 +127,12 @@ type runner struct {
 
 	hubspot   *hubspottest.Server   // nil with real HubSpot
 	userpilot *userpilottest.Server // nil with real Userpilot
+
+	// posted counts the records the event endpoint queued (its goroutines
+	// add, the loop takes them per cycle).
+	posted atomic.Int64
+	// cycle is what the current cycle did, for its summary line.
+	cycle cycleStats
 }
 
 func (r *runner) say(format string, args ...any) {
@@ -164,6 +173,13 @@ func (r *runner) run(ctx context.Context) error {
 		if err := r.seedDemo(ctx); err != nil {
 			return fmt.Errorf("seed demo data: %w", err)
 		}
+	}
+	if a := r.opts.eventsAddr; a != "" && a != "off" && !r.opts.once {
+		u, err := r.startEvents(ctx, a)
+		if err != nil {
+			return err
+		}
+		r.say("events: POST a Userpilot event record or a JSON array of them to %s (e.g. curl -d @event.json %s)", u, u)
 	}
 	return r.loop(ctx)
 }

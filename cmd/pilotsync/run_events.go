@@ -45,7 +45,8 @@ func (r *runner) loop(ctx context.Context) error {
 			every, r.opts.queueEvery, dailyAt, nextDaily.UTC().Format(time.RFC3339))
 	}
 	nextPoll := time.Now()
-	for {
+	for n := 1; ; n++ {
+		r.cycle = cycleStats{n: n}
 		if err := r.drainQueue(ctx); err != nil && ctx.Err() == nil {
 			r.say("activity: %v", err)
 		}
@@ -65,9 +66,11 @@ func (r *runner) loop(ctx context.Context) error {
 			if err := r.drainQueue(ctx); err != nil && ctx.Err() == nil {
 				r.say("activity: %v", err)
 			}
+			r.cycleSummary(ctx)
 			r.summary(ctx)
 			return nil
 		}
+		r.cycleSummary(ctx)
 		select {
 		case <-ctx.Done():
 			r.say("stopped")
@@ -94,9 +97,15 @@ func nextDailyRun(now time.Time, hhmm string) (time.Time, error) {
 
 func (r *runner) runPoll(ctx context.Context, now time.Time) {
 	res, err := r.poll.Handle(ctx, handler.PollInput{Source: "aws.events", DetailType: "Scheduled Event", Time: now.UTC()})
+	r.cycle.polled = true
 	if err != nil {
+		r.cycle.poll = "failed"
 		r.say("poll: failed: %v", err)
 		return
+	}
+	r.cycle.poll = res.Status
+	if res.Inbound != nil {
+		r.cycle.read, r.cycle.written = res.Inbound.Totals.Read, res.Inbound.Totals.Written
 	}
 	line := fmt.Sprintf("poll: %s", res.Status)
 	if res.Message != "" {
@@ -117,6 +126,7 @@ func (r *runner) runPoll(ctx context.Context, now time.Time) {
 
 func (r *runner) runDaily(ctx context.Context, now time.Time) {
 	res, err := r.measured.Handle(ctx, handler.MeasuredInput{Source: "aws.events", DetailType: "Scheduled Event", Time: now.UTC()})
+	r.cycle.daily = true
 	if err != nil {
 		r.say("daily: failed: %v", err)
 		return
@@ -174,6 +184,9 @@ func (r *runner) drainQueue(ctx context.Context) error {
 			break
 		}
 	}
+	r.cycle.received += received
+	r.cycle.delivered += deleted
+	r.cycle.failed += failed
 	if received > 0 {
 		dlq := "?"
 		if r.dlqURL != "" {
