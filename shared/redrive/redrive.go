@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -79,7 +80,11 @@ func DLQ(ctx context.Context, q SQS, o Options) (res Result, err error) {
 	if vis <= 0 {
 		vis = DefaultVisibility
 	}
-	var keep []sqstypes.ChangeMessageVisibilityBatchRequestEntry
+	// keep holds, by message id, the latest receipt handle of each message
+	// left alone (a message back after its visibility timeout has a new
+	// handle; the old one no longer works).
+	keep := map[string]*string{}
+	leave := func(m sqstypes.Message) { keep[aws.ToString(m.MessageId)] = m.ReceiptHandle }
 	defer func() {
 		// Left-alone messages become visible again, also after an error.
 		if rerr := restore(context.WithoutCancel(ctx), q, o.DLQURL, keep); rerr != nil {
@@ -104,7 +109,7 @@ func DLQ(ctx context.Context, q SQS, o Options) (res Result, err error) {
 			id := aws.ToString(m.MessageId)
 			if seen[id] {
 				// Back after its visibility timeout: the pass is over.
-				keep = append(keep, visible(m, len(keep)))
+				leave(m)
 				continue
 			}
 			seen[id] = true
@@ -112,20 +117,20 @@ func DLQ(ctx context.Context, q SQS, o Options) (res Result, err error) {
 			res.Seen++
 			reason := status.MessageReason(m)
 			if !store.ReasonMatches(reason, o.Reason) {
-				keep = append(keep, visible(m, len(keep)))
+				leave(m)
 				continue
 			}
 			res.Matched++
 			res.ByReason[status.ReasonCode(reason)]++
 			if o.DryRun {
-				keep = append(keep, visible(m, len(keep)))
+				leave(m)
 				continue
 			}
 			if err := move(ctx, q, o, m); err != nil {
 				// This message and the rest of the batch stay in the
 				// dead-letter queue, visible again for the next redrive.
 				for _, rest := range out.Messages[i:] {
-					keep = append(keep, visible(rest, len(keep)))
+					leave(rest)
 				}
 				return res, err
 			}
@@ -158,13 +163,14 @@ func move(ctx context.Context, q SQS, o Options, m sqstypes.Message) error {
 	return nil
 }
 
-func visible(m sqstypes.Message, i int) sqstypes.ChangeMessageVisibilityBatchRequestEntry {
-	return sqstypes.ChangeMessageVisibilityBatchRequestEntry{
-		Id: aws.String(fmt.Sprint(i)), ReceiptHandle: m.ReceiptHandle, VisibilityTimeout: 0,
+// restore makes the messages of keep (id -> receipt handle) visible again.
+func restore(ctx context.Context, q SQS, url string, keep map[string]*string) error {
+	entries := make([]sqstypes.ChangeMessageVisibilityBatchRequestEntry, 0, len(keep))
+	for _, id := range slices.Sorted(maps.Keys(keep)) {
+		entries = append(entries, sqstypes.ChangeMessageVisibilityBatchRequestEntry{
+			Id: aws.String(fmt.Sprint(len(entries))), ReceiptHandle: keep[id], VisibilityTimeout: 0,
+		})
 	}
-}
-
-func restore(ctx context.Context, q SQS, url string, entries []sqstypes.ChangeMessageVisibilityBatchRequestEntry) error {
 	var errs []error
 	for i := 0; i < len(entries); i += sqsMaxChangeBatch {
 		chunk := entries[i:min(i+sqsMaxChangeBatch, len(entries))]
