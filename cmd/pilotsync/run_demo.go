@@ -106,7 +106,35 @@ func (r *runner) seedDemo(ctx context.Context) error {
 	}
 	r.say("demo: HubSpot sandbox seeded with %d %s and %d %s (%d properties created); %d Userpilot events queued (identify, a flow completion and a tracked event per user)",
 		users, usersObj, companies, companiesObj, created, len(bodies))
+	for _, s := range demoSeeders {
+		if err := s.seed(ctx, r); err != nil {
+			return fmt.Errorf("demo %s: %w", s.name, err)
+		}
+	}
 	return nil
+}
+
+// demoSeeder seeds the demo data of one flow beyond the inbound poll and the
+// activity forwarder, so one cycle shows it too: the outbound push of custom
+// properties (Userpilot values reaching HubSpot) and the daily measured job.
+// Those flows register theirs from an init function in a file of their own
+// (run_demo_<flow>.go), as commands do:
+//
+//	func init() { registerDemoSeeder("outbound", seedOutboundDemo) }
+//
+// seed runs after the sandboxes, the store, the queue and the handlers are
+// ready and the inbound and activity demo data is seeded.
+type demoSeeder struct {
+	name string
+	seed func(ctx context.Context, r *runner) error
+}
+
+// demoSeeders is written only by registerDemoSeeder from init functions.
+var demoSeeders []demoSeeder
+
+// registerDemoSeeder adds a flow's demo seeding.
+func registerDemoSeeder(name string, seed func(ctx context.Context, r *runner) error) {
+	demoSeeders = append(demoSeeders, demoSeeder{name: name, seed: seed})
 }
 
 func demoEmail(i int) string     { return fmt.Sprintf("demo.user%d@example.com", i+1) }

@@ -19,6 +19,59 @@ import (
 // queued event to the activity handler, run the poll and the daily job, and
 // say what it did.
 func TestRunOnce(t *testing.T) {
+	table := setRunEnv(t)
+	ctx := t.Context()
+
+	var stdout, stderr bytes.Buffer
+	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
+	defer cancel()
+	code := dispatch(ctx, []string{"run", "--once", "--config", "../../integration.example.yaml", "--demo-users", "4"}, &stdout, &stderr)
+	out := stdout.String()
+	if code != exitOK {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, stderr.String())
+	}
+	for _, want := range []string{
+		"run: table " + table + " ready",
+		"HubSpot: in-memory sandbox at http://127.0.0.1:",
+		"demo: HubSpot sandbox seeded with 4 contacts and 2 companies",
+		"14 Userpilot events queued",
+		"activity: 14 message(s) in 1 batch(es): 14 done and deleted, 0 reported failed",
+		"run: poll: ",
+		"run: daily: ",
+		"queue: 0 message(s) waiting",
+		"run: cycle 1: poll ",
+		"activity 14 delivered, 0 failed, daily job ran, DLQ 0; details: pilotsync status --local --table " + table,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestNextDailyRun(t *testing.T) {
+	now := time.Date(2026, 11, 27, 10, 30, 0, 0, time.UTC)
+	tests := []struct {
+		at, want string
+	}{
+		{"03:00", "2026-11-28T03:00:00Z"},
+		{"10:30", "2026-11-27T10:30:00Z"},
+		{"23:59", "2026-11-27T23:59:00Z"},
+	}
+	for _, tt := range tests {
+		got, err := nextDailyRun(now, tt.at)
+		if err != nil || got.Format(time.RFC3339) != tt.want {
+			t.Errorf("nextDailyRun(%s) = %v, %v; want %s", tt.at, got, err, tt.want)
+		}
+	}
+	if _, err := nextDailyRun(now, "3am"); err == nil {
+		t.Error("nextDailyRun(3am): got nil error")
+	}
+}
+
+// setRunEnv points `pilotsync run` at a table and queues of the test's own
+// on the emulators, with the in-memory sandboxes, and returns the table name.
+func setRunEnv(t *testing.T) string {
+	t.Helper()
 	awstest.Endpoint(t, "DYNAMODB")
 	awstest.Endpoint(t, "SQS")
 	awstest.Endpoint(t, "SES")
@@ -47,47 +100,5 @@ func TestRunOnce(t *testing.T) {
 	t.Cleanup(func() {
 		_, _ = db.DeleteTable(context.WithoutCancel(ctx), &dynamodb.DeleteTableInput{TableName: aws.String(table)})
 	})
-
-	var stdout, stderr bytes.Buffer
-	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
-	defer cancel()
-	code := dispatch(ctx, []string{"run", "--once", "--config", "../../integration.example.yaml", "--demo-users", "4"}, &stdout, &stderr)
-	out := stdout.String()
-	if code != exitOK {
-		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, stderr.String())
-	}
-	for _, want := range []string{
-		"run: table " + table + " ready",
-		"HubSpot: in-memory sandbox at http://127.0.0.1:",
-		"demo: HubSpot sandbox seeded with 4 contacts and 2 companies",
-		"14 Userpilot events queued",
-		"activity: 14 message(s) in 1 batch(es): 14 done and deleted, 0 reported failed",
-		"run: poll: ",
-		"run: daily: ",
-		"queue: 0 message(s) waiting",
-	} {
-		if !strings.Contains(out, want) {
-			t.Errorf("output lacks %q:\n%s", want, out)
-		}
-	}
-}
-
-func TestNextDailyRun(t *testing.T) {
-	now := time.Date(2026, 11, 27, 10, 30, 0, 0, time.UTC)
-	tests := []struct {
-		at, want string
-	}{
-		{"03:00", "2026-11-28T03:00:00Z"},
-		{"10:30", "2026-11-27T10:30:00Z"},
-		{"23:59", "2026-11-27T23:59:00Z"},
-	}
-	for _, tt := range tests {
-		got, err := nextDailyRun(now, tt.at)
-		if err != nil || got.Format(time.RFC3339) != tt.want {
-			t.Errorf("nextDailyRun(%s) = %v, %v; want %s", tt.at, got, err, tt.want)
-		}
-	}
-	if _, err := nextDailyRun(now, "3am"); err == nil {
-		t.Error("nextDailyRun(3am): got nil error")
-	}
+	return table
 }

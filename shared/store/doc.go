@@ -35,6 +35,7 @@
 //	run record      <env>#run#<job>                      <started UTC, fixed width>#<run id>
 //	                                                                  run (JSON body) expires_at (90 days)
 //	problem         <env>#problem#<key>                  problem      summary opened_ms notified_ms seen_ms
+//	names index     <env>#names#<job|cursor|lease|problem>  names     names (string set; status.go)
 //
 // Why this shape:
 //

@@ -61,6 +61,9 @@ func (s *Store) PutRun(ctx context.Context, r RunRecord) error {
 	if err != nil {
 		return err
 	}
+	if err := s.noteName(ctx, r.Env, NamesJob, r.Job, true); err != nil {
+		return err
+	}
 	item := key(runPK(r.Env, r.Job), sk)
 	item[attrRun] = str(string(body))
 	item[attrExpires] = expiresAt(s.now().Add(runRetention))

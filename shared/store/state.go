@@ -68,6 +68,9 @@ func (s *Store) PutCursor(ctx context.Context, env, name, value string) error {
 	if err := checkName("cursor name", name); err != nil {
 		return err
 	}
+	if err := s.noteName(ctx, env, NamesCursor, name, true); err != nil {
+		return err
+	}
 	item := key(cursorPK(env, name), skCursor)
 	item[attrValue] = str(value)
 	item[attrAt] = str(s.now().UTC().Format(time.RFC3339Nano))
@@ -90,6 +93,9 @@ func (s *Store) PutCursorLeased(ctx context.Context, env, name, value, lease, ow
 		return err
 	}
 	if err := checkLeaseArgs(env, lease, owner); err != nil {
+		return err
+	}
+	if err := s.noteName(ctx, env, NamesCursor, name, true); err != nil {
 		return err
 	}
 	for attempt := 0; ; attempt++ {
@@ -142,6 +148,9 @@ func (s *Store) PutCursorLeased(ctx context.Context, env, name, value, lease, ow
 // ttl well above clock skew between invocations.
 func (s *Store) AcquireLease(ctx context.Context, env, name, owner string, ttl time.Duration) error {
 	if err := checkLeaseArgs(env, name, owner); err != nil {
+		return err
+	}
+	if err := s.noteName(ctx, env, NamesLease, name, true); err != nil {
 		return err
 	}
 	now := s.now()
@@ -280,6 +289,9 @@ func (s *Store) OpenProblem(ctx context.Context, env, key, summary string, now t
 	if err := checkName("problem key", key); err != nil {
 		return false, err
 	}
+	if err := s.noteName(ctx, env, NamesProblem, key, false); err != nil {
+		return false, err
+	}
 	k := problemKey(env, key)
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:           aws.String(s.table),
@@ -329,7 +341,14 @@ func (s *Store) CloseProblem(ctx context.Context, env, key string) (bool, error)
 	if err != nil {
 		return false, fmt.Errorf("store: close problem: %w", err)
 	}
-	return len(res.Attributes) > 0, nil
+	wasOpen := len(res.Attributes) > 0
+	if wasOpen {
+		// After the problem item, and only when there was one (resolving a
+		// clean key is frequent): a failure leaves a listed name without its
+		// item, which readers skip, so it does not fail the close.
+		_ = s.forgetName(ctx, env, NamesProblem, key)
+	}
+	return wasOpen, nil
 }
 
 func problemKey(env, k string) map[string]types.AttributeValue {

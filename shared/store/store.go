@@ -89,6 +89,9 @@ type Store struct {
 	db    dynamoAPI
 	table string
 	now   func() time.Time
+	// names remembers the names this Store already added to the names
+	// index (status.go), so a warm process writes each once.
+	names sync.Map
 }
 
 // New returns a Store on table.
