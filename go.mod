@@ -14,6 +14,7 @@ require (
 	github.com/aws/aws-sdk-go-v2/service/secretsmanager v1.50.12
 	github.com/aws/aws-sdk-go-v2/service/ses v1.43.0
 	github.com/aws/aws-sdk-go-v2/service/sqs v1.53.0
+	github.com/cespare/xxhash/v2 v2.3.0
 	github.com/invopop/jsonschema v0.14.0
 	go.yaml.in/yaml/v3 v3.0.6
 	golang.org/x/time v0.16.0

@@ -59,7 +59,9 @@ func TestSetupCreatesDefinitions(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &got); err != nil {
 		t.Fatalf("output %q: %v", out, err)
 	}
-	want := []string{"userpilot_flow_completed", "userpilot_flow_dismissed", "userpilot_nps_ask_later", "userpilot_nps_feedback"}
+	// NPS includes the SDK statuses STARTED, SKIPPED, SUBMITTED (issue 9.15).
+	want := []string{"userpilot_flow_completed", "userpilot_flow_dismissed", "userpilot_nps_ask_later", "userpilot_nps_feedback",
+		"userpilot_nps_skipped", "userpilot_nps_started", "userpilot_nps_submitted"}
 	if len(got) != len(want) {
 		t.Fatalf("got %d definitions %+v, want %v", len(got), got, want)
 	}

@@ -83,8 +83,15 @@ var DefaultRules = []config.ClassifyRule{
 	{EventType: TypeInteraction, EntityType: "nps", Status: "ASK_LATER", Category: string(NPS), AsStatus: "ask_later"},
 	{EventType: TypeInteraction, EntityType: "nps", Status: "ASKLATER", Category: string(NPS), AsStatus: "ask_later"},
 	{EventType: TypeInteraction, EntityType: "nps", Status: "FEEDBACK", Category: string(NPS)},
+	// What Userpilot's SDKs emit for NPS and surveys besides the above
+	// (inferred, like most of this table: README "Activity categories").
+	{EventType: TypeInteraction, EntityType: "nps", Status: "STARTED", Category: string(NPS)},
+	{EventType: TypeInteraction, EntityType: "nps", Status: "SKIPPED", Category: string(NPS)},
+	{EventType: TypeInteraction, EntityType: "nps", Status: "SUBMITTED", Category: string(NPS)},
 
 	{EventType: TypeInteraction, EntityType: "survey", Status: "SEEN", Category: string(Surveys)},
+	{EventType: TypeInteraction, EntityType: "survey", Status: "STARTED", Category: string(Surveys)},
+	{EventType: TypeInteraction, EntityType: "survey", Status: "SKIPPED", Category: string(Surveys)},
 	{EventType: TypeInteraction, EntityType: "survey", Status: "SUBMITTED", Category: string(Surveys)},
 	{EventType: TypeInteraction, EntityType: "survey", Status: "DISMISSED", Category: string(Surveys)},
 
@@ -107,6 +114,8 @@ const (
 
 // Unknown reasons, set on Class.Unknown when the table has no entry.
 const (
+	// UnknownEventType: an event_type Userpilot does not document.
+	UnknownEventType  = "event_type"
 	UnknownEntityType = "entity_type"
 	UnknownStatus     = "status"
 )
@@ -129,8 +138,23 @@ type Class struct {
 	Unknown string
 }
 
-// Key is "<entity_type>:<status>" for reports of unknown classifications.
-func (c Class) Key() string { return c.EntityType + ":" + c.RawStatus }
+// Key is "<entity_type>:<status>" for reports of unknown classifications,
+// each part through SafeName (they are the producer's words).
+func (c Class) Key() string {
+	return safeOrEmpty(c.EntityType) + ":" + safeOrEmpty(c.RawStatus)
+}
+
+// UnclassifiedKey is the key an unclassified event is counted under in
+// reports and run records: "<event_type>/<entity_type>:<status>", every
+// part through SafeName.
+func UnclassifiedKey(e *Event, c Class) string { return safeOrEmpty(e.Type) + "/" + c.Key() }
+
+func safeOrEmpty(s string) string {
+	if s == "" {
+		return ""
+	}
+	return SafeName(s)
+}
 
 type ruleKey struct{ eventType, entityType, status string }
 
@@ -239,6 +263,9 @@ func (c *Classifier) Classify(e *Event) Class {
 		return Class{Kind: KindIdentify}
 	case TypeSessionStart:
 		return Class{Kind: KindOther}
+	}
+	if !e.KnownType() {
+		return Class{Kind: KindOther, Unknown: UnknownEventType}
 	}
 	var cl Class
 	switch e.Type {

@@ -44,14 +44,17 @@ type Event struct {
 	MessageID string
 	Index     int
 
-	AppToken        string
-	Type            string
-	Name            string
-	UserID          string
-	CompanyID       string
-	Source          string
-	InsertedAt      time.Time // UTC, microsecond precision
+	AppToken   string
+	Type       string
+	Name       string
+	UserID     string
+	CompanyID  string
+	Source     string
+	InsertedAt time.Time // UTC, microsecond precision
+	// InternalEventID is the idempotency key: the record's
+	// internal_event_id, or DeriveEventID's when it has none (IDDerived).
 	InternalEventID string
+	IDDerived       bool
 
 	Hostname        string
 	Pathname        string
@@ -80,6 +83,11 @@ func (e *Event) Environment() string {
 // Echo reports whether the event came from HubSpot and must not be sent back.
 func (e *Event) Echo() bool { return e.Source == SourceHubSpot }
 
+// KnownType reports whether the event type is one Userpilot documents.
+// Others are parsed (never dead-lettered for their type), counted as
+// unclassified, and neither aggregated nor forwarded.
+func (e *Event) KnownType() bool { return knownTypes[e.Type] }
+
 // IsIdentify reports whether the event is an identify_user or identify_company.
 func (e *Event) IsIdentify() bool {
 	return e.Type == TypeIdentifyUser || e.Type == TypeIdentifyCompany
@@ -90,23 +98,29 @@ func (e *Event) Day() string { return e.InsertedAt.Format(time.DateOnly) }
 
 // wireEvent is the JSON shape of an event record.
 type wireEvent struct {
-	AppToken        string          `json:"app_token"`
-	EventType       string          `json:"event_type"`
+	AppToken        strictString    `json:"app_token"`
+	EventType       strictString    `json:"event_type"`
 	EventName       flexString      `json:"event_name"`
 	UserID          flexString      `json:"user_id"`
 	CompanyID       flexString      `json:"company_id"`
-	Source          string          `json:"source"`
-	InsertedAt      string          `json:"inserted_at"`
+	Source          strictString    `json:"source"`
+	InsertedAt      json.RawMessage `json:"inserted_at"`
 	InternalEventID flexString      `json:"internal_event_id"`
-	Hostname        string          `json:"hostname"`
-	Pathname        string          `json:"pathname"`
-	CountryCode     string          `json:"country_code"`
-	Browser         string          `json:"browser"`
-	OperatingSystem string          `json:"operating_system"`
-	DeviceType      string          `json:"device_type"`
+	Hostname        strictString    `json:"hostname"`
+	Pathname        strictString    `json:"pathname"`
+	CountryCode     strictString    `json:"country_code"`
+	Browser         strictString    `json:"browser"`
+	OperatingSystem strictString    `json:"operating_system"`
+	DeviceType      strictString    `json:"device_type"`
 	Session         flexString      `json:"session"`
 	Metadata        json.RawMessage `json:"metadata"`
 }
+
+// wireFields lists the fields of wireEvent by JSON name, to find the ones
+// holding invalid text.
+var wireFields = []string{"app_token", "event_type", "event_name", "user_id", "company_id", "source",
+	"inserted_at", "internal_event_id", "hostname", "pathname", "country_code", "browser",
+	"operating_system", "device_type", "session"}
 
 // flexString accepts a JSON string, number or null: exports write some ids as
 // numbers.
@@ -119,6 +133,9 @@ func (f *flexString) UnmarshalJSON(b []byte) error {
 	}
 	switch b[0] {
 	case '"':
+		if !validText(b) {
+			return errBadText
+		}
 		var s string
 		if err := json.Unmarshal(b, &s); err != nil {
 			return err

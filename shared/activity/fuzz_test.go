@@ -42,10 +42,10 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("inserted_at %v not UTC microseconds", e.InsertedAt)
 			}
 			// Round trip: the event re-encoded parses to the same event.
-			w := wireEvent{AppToken: e.AppToken, EventType: e.Type, EventName: flexString(e.Name), UserID: flexString(e.UserID),
-				CompanyID: flexString(e.CompanyID), Source: e.Source, InsertedAt: e.InsertedAt.Format("2006-01-02T15:04:05.000000Z"),
-				InternalEventID: flexString(e.InternalEventID), Hostname: e.Hostname, Pathname: e.Pathname, Session: flexString(e.Session),
-				CountryCode: e.CountryCode, Browser: e.Browser, OperatingSystem: e.OperatingSystem, DeviceType: e.DeviceType, Metadata: e.Metadata}
+			w := wireEvent{AppToken: strictString(e.AppToken), EventType: strictString(e.Type), EventName: flexString(e.Name), UserID: flexString(e.UserID),
+				CompanyID: flexString(e.CompanyID), Source: strictString(e.Source), InsertedAt: json.RawMessage(`"` + e.InsertedAt.Format("2006-01-02T15:04:05.000000Z") + `"`),
+				InternalEventID: flexString(e.InternalEventID), Hostname: strictString(e.Hostname), Pathname: strictString(e.Pathname), Session: flexString(e.Session),
+				CountryCode: strictString(e.CountryCode), Browser: strictString(e.Browser), OperatingSystem: strictString(e.OperatingSystem), DeviceType: strictString(e.DeviceType), Metadata: e.Metadata}
 			b, err := json.Marshal(w)
 			if err != nil {
 				t.Fatalf("re-encode: %v", err)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -29,6 +30,11 @@ const (
 	// MaxIdentifyProperties bounds the properties of one identify event
 	// (pilotsync's own limit, well above HubSpot's 1,000 properties per object).
 	MaxIdentifyProperties = 1000
+	// MaxFutureSkew is how far past the processing time an event's
+	// inserted_at may lie (clock skew between producers and Lambda); later
+	// events (a client clock in 2099) are refused with CodeFutureTimestamp,
+	// neither aggregated nor sent (pilotsync's own limit).
+	MaxFutureSkew = 5 * time.Minute
 )
 
 // Problem codes: short, stable, free of personal data (used as the DLQ reason).
@@ -37,11 +43,11 @@ const (
 	CodeEmpty          = "empty"
 	CodeInvalidJSON    = "invalid_json"
 	CodeUnknownSchema  = "unknown_schema"
-	CodeUnknownType    = "unknown_event_type"
 	CodeMissingField   = "missing_field"
 	CodeInvalidField   = "invalid_field"
 	CodeFieldTooLong   = "field_too_long"
 	CodeBadTimestamp   = "bad_timestamp"
+	CodeFutureTime     = "future_timestamp"
 	CodeBadEventName   = "bad_event_name"
 	CodeBadMetadata    = "bad_metadata"
 	recordWholeMessage = -1
@@ -78,11 +84,18 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
-// Parse reads one message body: a single event record, a JSON array of records,
-// or newline-delimited records. It returns the valid events and a problem for
-// each invalid record (or one for the whole message when it is not JSON at all).
-// Every problem is permanent: the same body can never succeed.
+// Parse is ParseAt without the check of future event times.
 func Parse(messageID string, body []byte) ([]Event, []*Error) {
+	return ParseAt(messageID, body, time.Time{})
+}
+
+// ParseAt reads one message body: a single event record, a JSON array of
+// records, or newline-delimited records. It returns the valid events and a
+// problem for each invalid record (or one for the whole message when it is
+// not JSON at all). Every problem is permanent: the same body can never
+// succeed. Events more than MaxFutureSkew after now are problems
+// (CodeFutureTime); a zero now skips that check.
+func ParseAt(messageID string, body []byte, now time.Time) ([]Event, []*Error) {
 	if len(body) > MaxBodyBytes {
 		return nil, []*Error{{MessageID: messageID, Record: recordWholeMessage, Code: CodeTooLarge,
 			Problem: fmt.Sprintf("body is %d bytes, over the %d-byte limit", len(body), MaxBodyBytes)}}
@@ -129,7 +142,7 @@ func Parse(messageID string, body []byte) ([]Event, []*Error) {
 	}
 	events := make([]Event, 0, len(raws))
 	for i, raw := range raws {
-		ev, errs := parseRecord(messageID, i, raw)
+		ev, errs := parseRecord(messageID, i, raw, now)
 		if len(errs) > 0 {
 			problems = append(problems, errs...)
 			continue
@@ -155,7 +168,7 @@ func jsonProblem(err error) string {
 	return "malformed"
 }
 
-func parseRecord(messageID string, idx int, raw json.RawMessage) (Event, []*Error) {
+func parseRecord(messageID string, idx int, raw json.RawMessage, now time.Time) (Event, []*Error) {
 	fail := func(field, code, problem string) []*Error {
 		return []*Error{{MessageID: messageID, Record: idx, Field: field, Code: code, Problem: problem}}
 	}
@@ -171,24 +184,27 @@ func parseRecord(messageID string, idx int, raw json.RawMessage) (Event, []*Erro
 		if errors.Is(err, errNotStringOrNumber) {
 			return Event{}, fail("", CodeInvalidField, "an id field is neither a string nor a number")
 		}
+		if errors.Is(err, errBadText) {
+			return Event{}, badTextFields(messageID, idx, raw)
+		}
 		return Event{}, fail("", CodeInvalidJSON, "record does not decode: "+jsonProblem(err))
 	}
 	ev := Event{
 		MessageID:       messageID,
 		Index:           idx,
-		AppToken:        w.AppToken,
-		Type:            w.EventType,
+		AppToken:        string(w.AppToken),
+		Type:            string(w.EventType),
 		Name:            string(w.EventName),
 		UserID:          string(w.UserID),
 		CompanyID:       string(w.CompanyID),
-		Source:          w.Source,
+		Source:          string(w.Source),
 		InternalEventID: string(w.InternalEventID),
-		Hostname:        w.Hostname,
-		Pathname:        w.Pathname,
-		CountryCode:     w.CountryCode,
-		Browser:         w.Browser,
-		OperatingSystem: w.OperatingSystem,
-		DeviceType:      w.DeviceType,
+		Hostname:        string(w.Hostname),
+		Pathname:        string(w.Pathname),
+		CountryCode:     string(w.CountryCode),
+		Browser:         string(w.Browser),
+		OperatingSystem: string(w.OperatingSystem),
+		DeviceType:      string(w.DeviceType),
 		Session:         string(w.Session),
 		Metadata:        w.Metadata,
 	}
@@ -197,11 +213,10 @@ func parseRecord(messageID string, idx int, raw json.RawMessage) (Event, []*Erro
 		errs = append(errs, &Error{MessageID: messageID, Record: idx, Field: field, Code: code, Problem: problem})
 	}
 
-	switch {
-	case ev.Type == "":
+	// An event type Userpilot does not document (yet) is no reason to
+	// dead-letter: the event is parsed, then counted as unclassified.
+	if ev.Type == "" {
 		add("event_type", CodeMissingField, "required")
-	case !knownTypes[ev.Type]:
-		add("event_type", CodeUnknownType, "not a known event type (want identify_user, identify_company, interaction, track, track_feature, page_view or session_start)")
 	}
 	required := func(field, v string) {
 		if v == "" {
@@ -209,7 +224,6 @@ func parseRecord(messageID string, idx int, raw json.RawMessage) (Event, []*Erro
 		}
 	}
 	required("app_token", ev.AppToken)
-	required("internal_event_id", ev.InternalEventID)
 	switch ev.Type {
 	case TypeIdentifyCompany:
 		required("company_id", ev.CompanyID)
@@ -224,7 +238,7 @@ func parseRecord(messageID string, idx int, raw json.RawMessage) (Event, []*Erro
 		v    string
 		max  int
 	}{
-		{"app_token", ev.AppToken, MaxIDLen}, {"event_name", ev.Name, MaxIDLen}, {"user_id", ev.UserID, MaxIDLen},
+		{"app_token", ev.AppToken, MaxIDLen}, {"event_type", ev.Type, MaxIDLen}, {"event_name", ev.Name, MaxIDLen}, {"user_id", ev.UserID, MaxIDLen},
 		{"company_id", ev.CompanyID, MaxIDLen}, {"internal_event_id", ev.InternalEventID, MaxIDLen},
 		{"source", ev.Source, MaxIDLen}, {"hostname", ev.Hostname, MaxFieldLen}, {"pathname", ev.Pathname, MaxFieldLen},
 		{"country_code", ev.CountryCode, MaxIDLen}, {"browser", ev.Browser, MaxFieldLen},
@@ -238,11 +252,14 @@ func parseRecord(messageID string, idx int, raw json.RawMessage) (Event, []*Erro
 		}
 	}
 
-	if w.InsertedAt == "" {
+	switch t, present, err := parseInsertedAt(w.InsertedAt); {
+	case !present:
 		add("inserted_at", CodeMissingField, "required")
-	} else if t, err := ParseTime(w.InsertedAt); err != nil {
+	case err != nil:
 		add("inserted_at", CodeBadTimestamp, err.Error())
-	} else {
+	case !now.IsZero() && t.After(now.Add(MaxFutureSkew)):
+		add("inserted_at", CodeFutureTime, fmt.Sprintf("more than %s after the time it was processed", MaxFutureSkew))
+	default:
 		ev.InsertedAt = t
 	}
 
@@ -252,7 +269,12 @@ func parseRecord(messageID string, idx int, raw json.RawMessage) (Event, []*Erro
 		}
 	}
 
-	if m := bytes.TrimSpace(ev.Metadata); len(m) > 0 && !bytes.Equal(m, []byte("null")) {
+	m, problem := unwrapMetadata(ev.Metadata)
+	if problem != "" {
+		add("metadata", CodeBadMetadata, problem)
+	}
+	if len(m) > 0 {
+		ev.Metadata = m
 		switch {
 		case len(m) > MaxMetadataBytes:
 			add("metadata", CodeFieldTooLong, fmt.Sprintf("%d bytes, over the %d-byte limit", len(m), MaxMetadataBytes))
@@ -274,7 +296,117 @@ func parseRecord(messageID string, idx int, raw json.RawMessage) (Event, []*Erro
 	if len(errs) > 0 {
 		return Event{}, errs
 	}
+	if ev.InternalEventID == "" {
+		ev.InternalEventID = DeriveEventID(ev.AppToken, ev.Type, ev.Name, ev.UserID, ev.CompanyID, ev.InsertedAt)
+		ev.IDDerived = true
+	}
 	return ev, nil
+}
+
+// unwrapMetadata returns the metadata object's bytes, or nil when there is
+// none (absent, null, or an empty or "null" string). Userpilot's data sync
+// may deliver metadata as a JSON-encoded string
+// (https://docs.userpilot.com/data-sync/understand-data: "may be
+// stringified as JSON"): that string is decoded to the object it holds.
+func unwrapMetadata(raw json.RawMessage) (json.RawMessage, string) {
+	m := bytes.TrimSpace(raw)
+	if len(m) == 0 || bytes.Equal(m, []byte("null")) {
+		return nil, ""
+	}
+	if m[0] != '"' {
+		return m, ""
+	}
+	var s string
+	if err := json.Unmarshal(m, &s); err != nil {
+		return nil, "a metadata string does not decode: " + jsonProblem(err)
+	}
+	inner := bytes.TrimSpace([]byte(s))
+	if len(inner) == 0 || bytes.Equal(inner, []byte("null")) {
+		return nil, ""
+	}
+	if inner[0] != '{' || !json.Valid(inner) {
+		return nil, "a metadata string does not hold a JSON object"
+	}
+	return inner, ""
+}
+
+// parseInsertedAt reads inserted_at: an ISO 8601 string, or epoch
+// milliseconds or microseconds as a number (or a string of digits).
+// present is false when it is absent, null or "".
+func parseInsertedAt(raw json.RawMessage) (t time.Time, present bool, err error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
+		return time.Time{}, false, nil
+	}
+	s := string(raw)
+	if raw[0] == '"' {
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return time.Time{}, true, errors.New("not a string or a number")
+		}
+		if s == "" {
+			return time.Time{}, false, nil
+		}
+		if !isDigits(s) {
+			t, err := ParseTime(s)
+			return t, true, err
+		}
+	}
+	t, err = parseEpoch(s)
+	return t, true, err
+}
+
+// Epoch number ranges: below epochMicrosFrom a number is milliseconds
+// (1973 up to the year 5138), from it microseconds. Smaller numbers
+// (seconds, or garbage) are refused rather than read as a date in 1970.
+const (
+	epochMillisFrom = 100_000_000_000        // 1973-03-03 in milliseconds
+	epochMicrosFrom = 100_000_000_000_000    // 1973-03-03 in microseconds
+	epochMicrosTo   = 10_000_000_000_000_000 // 2286-11-20 in microseconds
+)
+
+// parseEpoch reads an integer of epoch milliseconds or microseconds.
+func parseEpoch(s string) (time.Time, error) {
+	if !isDigits(s) {
+		return time.Time{}, errors.New("not an ISO 8601 time or epoch milliseconds or microseconds")
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	switch {
+	case err != nil || n < epochMillisFrom || n >= epochMicrosTo:
+		return time.Time{}, errors.New("a number, but not epoch milliseconds or microseconds of a time after 1973")
+	case n < epochMicrosFrom:
+		return time.UnixMilli(n).UTC(), nil
+	default:
+		return time.UnixMicro(n).UTC(), nil
+	}
+}
+
+func isDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// badTextFields names the record's fields that hold invalid text (without
+// their values).
+func badTextFields(messageID string, idx int, raw json.RawMessage) []*Error {
+	var fields map[string]json.RawMessage
+	_ = json.Unmarshal(raw, &fields) // it decoded once already
+	var errs []*Error
+	for _, f := range wireFields {
+		if v, ok := fields[f]; ok && len(v) > 0 && v[0] == '"' && !validText(v) {
+			errs = append(errs, &Error{MessageID: messageID, Record: idx, Field: f, Code: CodeInvalidField, Problem: errBadText.Error()})
+		}
+	}
+	if len(errs) == 0 {
+		errs = append(errs, &Error{MessageID: messageID, Record: idx, Code: CodeInvalidField, Problem: errBadText.Error()})
+	}
+	return errs
 }
 
 // decodeIdentifyMetadata decodes identify metadata, which holds primitives only
@@ -287,6 +419,10 @@ func decodeIdentifyMetadata(m []byte) (map[string]any, string) {
 	if len(props) > MaxIdentifyProperties {
 		return nil, fmt.Sprintf("%d properties, over the %d-property limit", len(props), MaxIdentifyProperties)
 	}
+	if !validText(m) && badKeyText(m) {
+		// Two names differing only in invalid bytes would decode to one.
+		return nil, "a property name is not valid UTF-8 text (invalid bytes or a lone surrogate escape)"
+	}
 	for k, v := range props {
 		if k == "" || len(k) > MaxIDLen {
 			return nil, "a property name is empty or too long"
@@ -294,19 +430,34 @@ func decodeIdentifyMetadata(m []byte) (map[string]any, string) {
 		switch v.(type) {
 		case nil, string, float64, bool:
 		default:
-			return nil, fmt.Sprintf("property %q is not a string, number, boolean or null", safeKey(k))
+			// The name is the producer's: it may be personal data or markup.
+			return nil, fmt.Sprintf("property %q is not a string, number, boolean or null", SafeName(k))
 		}
 	}
 	return props, ""
 }
 
-// safeKey returns k when it looks like a property name, else a placeholder:
-// keys are not personal data, but an arbitrary key could be.
-func safeKey(k string) string {
-	if len(k) > 64 || strings.ContainsAny(k, "@ ") {
-		return "(unnamed)"
+// badKeyText reports whether a key of the object m holds invalid text
+// (values with invalid text are kept, decoded with U+FFFD as JSON does).
+func badKeyText(m []byte) bool {
+	dec := json.NewDecoder(bytes.NewReader(m))
+	if _, err := dec.Token(); err != nil { // {
+		return true
 	}
-	return k
+	for dec.More() {
+		from := dec.InputOffset()
+		if _, err := dec.Token(); err != nil {
+			return true
+		}
+		if !validText(m[from:dec.InputOffset()]) {
+			return true
+		}
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // splitInteraction splits "{entity_type}:{entity_id}:{status}". The id may

@@ -112,10 +112,15 @@ type Userpilot struct {
 	// BaseURL is the write API host, e.g. https://analytex.userpilot.io (US, default)
 	// or https://analytex-eu.userpilot.io (EU). USERPILOT_BASE_URL overrides it.
 	BaseURL string `yaml:"base_url" json:"base_url"`
-	// IdentifyCompanyKey names the company inside identify: "id" (default, as in
-	// Userpilot's documented example) or "company_id". Which one Userpilot reads
-	// is unconfirmed, hence the setting.
+	// IdentifyCompanyKey names the company inside identify: "both" (default: "id"
+	// and "company_id" with the same value, since Userpilot's docs disagree on
+	// which one it reads), or "id" or "company_id" alone as an override.
 	IdentifyCompanyKey string `yaml:"identify_company_key" json:"identify_company_key"`
+	// ClearValue is how a property is cleared in Userpilot (an unlinked record's
+	// link keys, an emptied HubSpot value): "null" (default) or "empty_string"
+	// for accounts where null leaves the old value in place (Userpilot accepts
+	// null but does not document that it removes a property).
+	ClearValue string `yaml:"clear_value" json:"clear_value"`
 }
 
 // HubSpot selects the HubSpot API version, auth and pacing tier.

@@ -7,7 +7,8 @@ import "time"
 const (
 	DefaultEnvironment        = EnvProduction
 	DefaultUserpilotBaseURL   = "https://analytex.userpilot.io"
-	DefaultIdentifyCompanyKey = "id"
+	DefaultIdentifyCompanyKey = "both"
+	DefaultClearValue         = "null"
 	DefaultHubSpotBaseURL     = "https://api.hubapi.com"
 	DefaultAPIVersion         = APIVersion202603
 	DefaultAuth               = AuthToken
@@ -51,6 +52,7 @@ func applyDefaults(c *Config) {
 	setString(&c.Userpilot.Environment, DefaultEnvironment)
 	setString(&c.Userpilot.BaseURL, DefaultUserpilotBaseURL)
 	setString(&c.Userpilot.IdentifyCompanyKey, DefaultIdentifyCompanyKey)
+	setString(&c.Userpilot.ClearValue, DefaultClearValue)
 
 	setString(&c.HubSpot.BaseURL, DefaultHubSpotBaseURL)
 	setString(&c.HubSpot.APIVersion, DefaultAPIVersion)

@@ -38,7 +38,8 @@ const reservedUserpilotPrefix = "__hubspot__"
 // Enumerations, keyed "<Go type>.<yaml key>"; used by validation and by Schema.
 var enums = map[string][]string{
 	"Userpilot.environment":          {EnvProduction, EnvStaging},
-	"Userpilot.identify_company_key": {"id", "company_id"},
+	"Userpilot.identify_company_key": {"both", "id", "company_id"},
+	"Userpilot.clear_value":          {"null", "empty_string"},
 	"HubSpot.api_version":            {APIVersion202603, APIVersionV3},
 	"HubSpot.auth":                   {AuthToken, AuthOAuth},
 	"HubSpot.tier":                   {TierFree, TierStarter, TierProfessional, TierEnterprise},
@@ -235,6 +236,7 @@ func (v *validator) validate() {
 	v.enum("userpilot.environment", "Userpilot.environment", c.Userpilot.Environment)
 	v.url("userpilot.base_url", c.Userpilot.BaseURL, DefaultUserpilotBaseURL)
 	v.enum("userpilot.identify_company_key", "Userpilot.identify_company_key", c.Userpilot.IdentifyCompanyKey)
+	v.enum("userpilot.clear_value", "Userpilot.clear_value", c.Userpilot.ClearValue)
 
 	v.url("hubspot.base_url", c.HubSpot.BaseURL, DefaultHubSpotBaseURL)
 	v.enum("hubspot.api_version", "HubSpot.api_version", c.HubSpot.APIVersion)

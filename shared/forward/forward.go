@@ -330,7 +330,7 @@ func (b *batch) parse(msgs []Message) {
 	for i, m := range msgs {
 		st := &b.msgs[i]
 		st.msg = m
-		evs, problems := activity.Parse(m.ID, m.Body)
+		evs, problems := activity.ParseAt(m.ID, m.Body, b.f.now())
 		st.problems = problems
 		if len(problems) > 0 {
 			b.c.add(CountInvalidMessages, 1)
@@ -353,6 +353,9 @@ func (b *batch) parse(msgs []Message) {
 				continue
 			}
 			st.events++
+			if ev.IDDerived {
+				b.c.add(CountDerivedEventID, 1)
+			}
 			if h, dup := b.holders[ev.InternalEventID]; dup {
 				b.c.add(CountDuplicateInBatch, 1)
 				if h[len(h)-1] != i {
@@ -484,6 +487,9 @@ func (b *batch) aggregate(ctx context.Context, others []*pending) {
 	now := b.f.now()
 	var added []*pending
 	for _, p := range others {
+		if !p.ev.KnownType() {
+			continue // unclassified: counted by forward, not user activity we can vouch for
+		}
 		if now.Sub(p.ev.InsertedAt) > AggregateMaxAge {
 			b.c.add(CountAggregateTooOld, 1)
 			continue
@@ -532,12 +538,15 @@ func (b *batch) forward(ctx context.Context, others []*pending) error {
 	for _, p := range others {
 		p.class = f.classifier.Classify(&p.ev)
 		if p.class.Unknown != "" {
-			if p.class.Unknown == activity.UnknownEntityType {
+			switch p.class.Unknown {
+			case activity.UnknownEventType:
+				b.c.add(CountUnknownEventType, 1)
+			case activity.UnknownEntityType:
 				b.c.add(CountUnknownEntityType, 1)
-			} else {
+			default:
 				b.c.add(CountUnknownStatus, 1)
 			}
-			b.c.addUnknown(p.ev.Type + "/" + p.class.Key())
+			b.c.addUnknown(activity.UnclassifiedKey(&p.ev, p.class))
 			continue
 		}
 		if p.class.Kind != activity.KindActivity {
@@ -899,7 +908,7 @@ func (f *Forwarder) recordRun(ctx context.Context, msgs []Message, started time.
 	}
 	for _, k := range sortedKeys(rep.Unknown) {
 		r.Failures = append(r.Failures, store.Failure{Record: k, Field: "classification",
-			Reason: fmt.Sprintf("unknown entity type or status (%d events): add an activity.rules entry to forward it", rep.Unknown[k])})
+			Reason: fmt.Sprintf("unclassified: unknown event type, entity type or status (%d events): add an activity.rules entry to forward it", rep.Unknown[k])})
 	}
 	if err := f.runs.PutRun(ctx, r); err != nil {
 		f.log.WarnContext(ctx, "activity: store run record", "err", err)

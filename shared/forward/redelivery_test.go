@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pilotsync/pilotsync/shared/activity"
 	"github.com/pilotsync/pilotsync/shared/config"
 	"github.com/pilotsync/pilotsync/shared/hubspot"
 	"github.com/pilotsync/pilotsync/shared/store"
@@ -228,7 +229,9 @@ func TestUnmatchedMissForgottenWhenTheMatchValueChanges(t *testing.T) {
 
 func TestGraceDoesNotHoldFutureEventsForever(t *testing.T) {
 	// An event stamped a day ahead (a bad client clock) is never "within the
-	// grace period": retrying it would loop until the queue gives up.
+	// grace period": retrying it would loop until the queue gives up. Since
+	// issue 13.7 it is refused at parse time (dead-lettered with its reason,
+	// neither aggregated nor sent).
 	cfg := testConfig()
 	cfg.Activity.UnmatchedGrace = config.Duration(10 * time.Minute)
 	e := newEnv(t, cfg)
@@ -236,7 +239,10 @@ func TestGraceDoesNotHoldFutureEventsForever(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rep.Failed) != 0 || rep.Counts[CountUnmatched] != 1 {
-		t.Errorf("got failed %v counts %v, want dropped as unmatched", rep.Failed, rep.Counts)
+	if len(rep.Failed) != 0 || len(rep.DeadLettered) != 1 || rep.Counts[CountAggregated] != 0 || rep.Counts[CountSent] != 0 {
+		t.Errorf("got failed %v dead %v counts %v, want dead-lettered, nothing aggregated or sent", rep.Failed, rep.DeadLettered, rep.Counts)
+	}
+	if !strings.Contains(e.dlq.reasons["m0"], activity.CodeFutureTime) {
+		t.Errorf("dead-letter reason %q, want %s", e.dlq.reasons["m0"], activity.CodeFutureTime)
 	}
 }

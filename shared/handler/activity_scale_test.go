@@ -153,7 +153,9 @@ func genWorkload(nEvents, nMsgs, nUsers int, identifyFirst bool) workload {
 	}
 	invalid := []string{
 		`{"app_token":"NX-scale","event_type":"track"`, `not json at all`, `[{"app_token":"NX-scale"},`,
-		`{"app_token":"NX-scale","event_type":"purchase","user_id":"user-1","inserted_at":"2026-11-27T02:00:00Z","internal_event_id":"bad-1"}`,
+		// An unknown event type is no longer invalid (issue 9.12: it is counted
+		// as unclassified); an event time in 2099 is (issue 13.7).
+		`{"app_token":"NX-scale","event_type":"track","event_name":"x","user_id":"user-1","inserted_at":"2099-01-01T00:00:00Z","internal_event_id":"bad-1"}`,
 		`{"app_token":"NX-scale","event_type":"track","event_name":"x","user_id":"user-1","inserted_at":"yesterday","internal_event_id":"bad-2"}`,
 		`{"app_token":"NX-scale","event_type":"interaction","event_name":"checklist-2-SEEN","user_id":"user-1","inserted_at":"2026-11-27T02:00:00Z","internal_event_id":"bad-3"}`,
 		`[1,2,3]`, `"a string"`,

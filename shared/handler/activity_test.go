@@ -192,7 +192,8 @@ func TestActivityRules(t *testing.T) {
 				}
 			},
 			// The first invocation records its now as the enable time.
-			bodies:   []string{body("NX-1", "u1", "2025-06-01T00:00:00Z"), body("NX-1", "u1", "2099-01-01T00:00:00Z")},
+			// (Not later than a minute ahead: events beyond MaxFutureSkew are refused.)
+			bodies:   []string{body("NX-1", "u1", "2025-06-01T00:00:00Z"), body("NX-1", "u1", time.Now().UTC().Add(time.Minute).Format(time.RFC3339Nano))},
 			wantSent: 1, wantCount: map[string]int64{forward.CountBeforeEnabled: 1, forward.CountResolvedStore: 1}},
 		{name: "unmatched user dropped, never created",
 			bodies:   []string{ident("NX-1", "u9", "stranger@example.org"), body("NX-1", "u9", "2026-11-27T10:00:00Z")},

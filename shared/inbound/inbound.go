@@ -139,6 +139,8 @@ type run struct {
 	mark     time.Time
 	mu       sync.Mutex
 	calls    map[string]int64
+	// valueTypes caches the HubSpot property types for this run (values.go).
+	valueTypes propertyTypes
 }
 
 func (r *run) count(endpoint string, n int64) {
@@ -621,6 +623,9 @@ func (r *run) commit(ctx context.Context, obj Object, in *pageInput, carried map
 		pl.apply(v)
 	}
 	changes := pl.result()
+	if err := r.typeValues(ctx, obj, changes); err != nil {
+		return nil, err
+	}
 	results := r.write(ctx, obj, changes)
 	var retry error
 	for i, c := range changes {

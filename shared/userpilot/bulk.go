@@ -53,7 +53,7 @@ func (c *Client) BulkIdentifyUsers(ctx context.Context, users []User) ([]Job, er
 		if strings.TrimSpace(u.UserID) == "" {
 			return nil, &ValidationError{Field: where + "user_id", Reason: "required"}
 		}
-		md, err := encodeMetadata(where, u.Metadata)
+		md, err := encodeMetadata(where, u.Metadata, c.clear)
 		if err != nil {
 			return nil, err
 		}
@@ -78,7 +78,7 @@ func (c *Client) BulkIdentifyCompanies(ctx context.Context, cos []Company) ([]Jo
 		if strings.TrimSpace(co.CompanyID) == "" {
 			return nil, &ValidationError{Field: where + "company_id", Reason: "required"}
 		}
-		md, err := encodeMetadata(where, co.Metadata)
+		md, err := encodeMetadata(where, co.Metadata, c.clear)
 		if err != nil {
 			return nil, err
 		}

@@ -69,6 +69,9 @@ const (
 
 // Company key names accepted by WithCompanyKey.
 const (
+	// CompanyKeyBoth (the default) sends "id" and "company_id" with the
+	// same value.
+	CompanyKeyBoth      = "both"
 	CompanyKeyID        = "id"
 	CompanyKeyCompanyID = "company_id"
 )
@@ -101,6 +104,7 @@ type Client struct {
 	timeout      time.Duration
 	logger       *slog.Logger
 	companyKey   string
+	clear        any // what a nil identify value is sent as: nil (JSON null) or ""
 	maxRetries   int
 	backoffBase  time.Duration
 	backoffMax   time.Duration
@@ -154,21 +158,28 @@ func WithTimeout(d time.Duration) Option {
 	}
 }
 
-// WithCompanyKey names the company inside identify's "company" object:
-// "id" (default; Userpilot's identify guide: "it must have at least an id
-// field") or "company_id" (the form in Userpilot's OpenAPI example). Which
-// one the service reads is unconfirmed, hence the option. Bulk identify
-// always uses the top-level "company_id".
+// WithCompanyKey names the company inside identify's "company" object.
+// Userpilot's docs disagree: the identify guide says the object "must have
+// at least an id field"
+// (https://docs.userpilot.com/api-references/real-time/identify-user),
+// the endpoint reference and its OpenAPI description require "company_id"
+// (https://docs.userpilot.com/api-references/endpoints/realtime/identify-user),
+// and the service answers 202 whatever is sent. So the default,
+// CompanyKeyBoth, sends both keys with the same value, which links the
+// company whichever one the service reads; CompanyKeyID or
+// CompanyKeyCompanyID send only that key, an override for an account where
+// the other one is known to do harm. Bulk identify always uses the
+// top-level "company_id", which is unambiguous.
 func WithCompanyKey(key string) Option {
 	return func(c *Client) error {
 		switch key {
-		case CompanyKeyID, CompanyKeyCompanyID:
+		case CompanyKeyBoth, CompanyKeyID, CompanyKeyCompanyID:
 			c.companyKey = key
 			return nil
 		case "":
 			return nil
 		}
-		return fmt.Errorf("userpilot: company key %q must be %q or %q", key, CompanyKeyID, CompanyKeyCompanyID)
+		return fmt.Errorf("userpilot: company key %q must be %q, %q or %q", key, CompanyKeyBoth, CompanyKeyID, CompanyKeyCompanyID)
 	}
 }
 
@@ -245,7 +256,7 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 		key:          apiKey,
 		timeout:      defaultTimeout,
 		logger:       slog.New(slog.DiscardHandler),
-		companyKey:   CompanyKeyID,
+		companyKey:   CompanyKeyBoth,
 		maxRetries:   defaultMaxRetries,
 		backoffBase:  defaultBackoffBase,
 		backoffMax:   defaultBackoffMax,

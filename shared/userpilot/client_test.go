@@ -122,7 +122,7 @@ func TestEveryRequestShape(t *testing.T) {
 					"email": "a@b.com", "seats": 3, "score": 1.5, "active": true, "signed_up": when, "gone": nil, "plan": &plan, "nilptr": nilPtr,
 				}})
 			},
-			wantBody: `{"user_id":"u1","company":{"id":"c1"},"metadata":{"email":"a@b.com","seats":3,"score":1.5,"active":true,"signed_up":"2026-03-01T09:20:30Z","gone":null,"plan":"pro","nilptr":null}}`,
+			wantBody: `{"user_id":"u1","company":{"company_id":"c1","id":"c1"},"metadata":{"email":"a@b.com","seats":3,"score":1.5,"active":true,"signed_up":"2026-03-01T09:20:30Z","gone":null,"plan":"pro","nilptr":null}}`,
 		},
 		{
 			name: "identify user company_id key", method: "POST", path: "/v1/identify",
@@ -131,6 +131,14 @@ func TestEveryRequestShape(t *testing.T) {
 				return c.IdentifyUser(context.Background(), userpilot.User{UserID: "u1", CompanyID: "c1"})
 			},
 			wantBody: `{"user_id":"u1","company":{"company_id":"c1"}}`,
+		},
+		{
+			name: "identify user id key", method: "POST", path: "/v1/identify",
+			opts: []userpilot.Option{userpilot.WithCompanyKey("id")},
+			do: func(c *userpilot.Client) error {
+				return c.IdentifyUser(context.Background(), userpilot.User{UserID: "u1", CompanyID: "c1"})
+			},
+			wantBody: `{"user_id":"u1","company":{"id":"c1"}}`,
 		},
 		{
 			name: "identify user without company", method: "POST", path: "/v1/identify",

@@ -13,8 +13,9 @@ type User struct {
 	// CompanyID links the user to a company ("" = leave the link as is).
 	CompanyID string
 	// Metadata holds the properties to set: primitives only (string, bool,
-	// numbers, time.Time sent as ISO 8601 UTC). A nil value removes the
-	// property; properties not named are left as they are.
+	// numbers, time.Time sent as ISO 8601 UTC). A nil value clears the
+	// property (sent as WithClearValue says); properties not named are left
+	// as they are.
 	Metadata map[string]any
 }
 
@@ -32,7 +33,8 @@ type Event struct {
 	UserID string
 	// Name is the event name (required).
 	Name string
-	// Metadata holds event properties, primitives only.
+	// Metadata holds event properties, primitives only (nil is sent as
+	// JSON null: an event has no property to clear).
 	Metadata map[string]any
 }
 
@@ -49,7 +51,7 @@ func (c *Client) identifyBody(u User) (map[string]any, error) {
 	if strings.TrimSpace(u.UserID) == "" {
 		return nil, &ValidationError{Field: "user_id", Reason: "required"}
 	}
-	md, err := encodeMetadata("", u.Metadata)
+	md, err := encodeMetadata("", u.Metadata, c.clear)
 	if err != nil {
 		return nil, err
 	}
@@ -58,9 +60,18 @@ func (c *Client) identifyBody(u User) (map[string]any, error) {
 		body["metadata"] = md
 	}
 	if u.CompanyID != "" {
-		body["company"] = map[string]any{c.companyKey: u.CompanyID}
+		body["company"] = c.companyObject(u.CompanyID)
 	}
 	return body, nil
+}
+
+// companyObject is identify's "company" object for id, keyed as
+// WithCompanyKey says.
+func (c *Client) companyObject(id string) map[string]any {
+	if c.companyKey == CompanyKeyBoth {
+		return map[string]any{CompanyKeyID: id, CompanyKeyCompanyID: id}
+	}
+	return map[string]any{c.companyKey: id}
 }
 
 // IdentifyCompany creates or updates one company
@@ -69,7 +80,7 @@ func (c *Client) IdentifyCompany(ctx context.Context, co Company) error {
 	if strings.TrimSpace(co.CompanyID) == "" {
 		return &ValidationError{Field: "company_id", Reason: "required"}
 	}
-	md, err := encodeMetadata("", co.Metadata)
+	md, err := encodeMetadata("", co.Metadata, c.clear)
 	if err != nil {
 		return err
 	}
@@ -88,7 +99,7 @@ func (c *Client) Track(ctx context.Context, e Event) error {
 	if strings.TrimSpace(e.Name) == "" {
 		return &ValidationError{Field: "event_name", Reason: "required"}
 	}
-	md, err := encodeMetadata("", e.Metadata)
+	md, err := encodeMetadata("", e.Metadata, nil)
 	if err != nil {
 		return err
 	}

@@ -10,11 +10,12 @@ import (
 
 // encodeMetadata checks that every value is a primitive Userpilot accepts
 // and converts it to its JSON form: strings, booleans and numbers as they
-// are, time.Time as an ISO 8601 UTC string, nil (or a nil pointer) as JSON
-// null, which removes the property. Nested maps, slices, arrays and structs
-// are refused with a *ValidationError naming the key (USERPILOT.md:
-// "Metadata values: primitives only"). where prefixes the field path.
-func encodeMetadata(where string, md map[string]any) (map[string]any, error) {
+// are, time.Time as an ISO 8601 UTC string, nil (or a nil pointer) as
+// clear (JSON null, or "" under ClearEmptyString: see WithClearValue).
+// Nested maps, slices, arrays and structs are refused with a
+// *ValidationError naming the key (USERPILOT.md: "Metadata values:
+// primitives only"). where prefixes the field path.
+func encodeMetadata(where string, md map[string]any, clear any) (map[string]any, error) {
 	if len(md) == 0 {
 		return nil, nil
 	}
@@ -27,6 +28,9 @@ func encodeMetadata(where string, md map[string]any) (map[string]any, error) {
 		ev, err := encodeValue(v)
 		if err != nil {
 			return nil, &ValidationError{Field: field, Reason: err.Error()}
+		}
+		if ev == nil {
+			ev = clear
 		}
 		out[k] = ev
 	}

@@ -92,6 +92,12 @@ func TestSandboxCompanyKey(t *testing.T) {
 	}{
 		{"", "id", true},
 		{"", "company_id", true},
+		// The default sends both keys, so it links whichever one the
+		// service reads (Userpilot's docs disagree on which).
+		{"", "", true},
+		{"id", "", true},
+		{"company_id", "", true},
+		{"", "both", true},
 		{"id", "id", true},
 		{"company_id", "company_id", true},
 		{"company_id", "id", false},

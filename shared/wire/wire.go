@@ -172,6 +172,7 @@ func Build(ctx context.Context, opts ...Option) (*Deps, error) {
 	if k := cfg.Userpilot.IdentifyCompanyKey; k != "" {
 		upOpts = append(upOpts, userpilot.WithCompanyKey(k))
 	}
+	upOpts = append(upOpts, userpilot.WithClearValue(cfg.Userpilot.ClearValue))
 	up, err := userpilot.NewClient(upKey, upOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("wire: userpilot client: %w", err)

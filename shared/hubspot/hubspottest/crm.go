@@ -33,6 +33,7 @@ func (o *objectStore) wireProps(rec *record, props map[string]string, updated ti
 		if v, ok := o.systemValue(rec, updated, n); ok {
 			out[n] = &v
 		} else if v, ok := props[n]; ok {
+			v = o.wireValue(n, v)
 			out[n] = &v
 		} else if _, defined := o.props[n]; defined {
 			out[n] = nil

@@ -185,6 +185,9 @@ type Options struct {
 	BatchReadMatchesAdditionalEmails bool
 	// EventsSendPath selects the 2026-03 custom-event send path (EventsSend*).
 	EventsSendPath string
+	// DateValues is how reads hand back date properties: DateValuesISO
+	// ("YYYY-MM-DD", the default) or DateValuesEpochMillis.
+	DateValues string
 	// CustomEventsForbidden answers custom-event calls with 403, as for an account
 	// without an Enterprise hub.
 	CustomEventsForbidden bool

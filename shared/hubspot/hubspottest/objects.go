@@ -80,6 +80,7 @@ type objectStore struct {
 	gen          uint64
 	visibleAllAt time.Time
 	searchCache  map[string]*cachedSearch
+	dateValues   string // Options.DateValues
 }
 
 // record is one stored record. props maps are never changed in place, so
@@ -172,7 +173,8 @@ func (s *Server) seedDefaultTypes() {
 // addType registers an object type (caller holds mu or is in New).
 func (s *Server) addType(name, typeID, eventName, lastMod, group, groupLabel string, defaults []string) *objectStore {
 	o := &objectStore{name: name, typeID: typeID, eventName: eventName, lastModProp: lastMod, defaultProps: defaults,
-		props: map[string]*Property{}, groups: map[string]*PropertyGroup{}, recs: map[string]*record{}, byEmail: map[string]*record{}}
+		props: map[string]*Property{}, groups: map[string]*PropertyGroup{}, recs: map[string]*record{}, byEmail: map[string]*record{},
+		dateValues: s.opts.DateValues}
 	o.groups[group] = &PropertyGroup{Name: group, Label: groupLabel}
 	o.groupOrder = append(o.groupOrder, group)
 	s.types[name] = o
@@ -379,6 +381,7 @@ func (s *Server) addRecords(objType string, recs []SeedRecord, owned bool) []str
 		}
 		maps.DeleteFunc(rec.props, func(_, v string) bool { return v == "" })
 		o.stripSystem(rec.props)
+		o.checkSeedValues(rec.props)
 		o.recs[rec.id] = rec
 		o.order = append(o.order, rec)
 		o.indexEmail(rec, nil)
@@ -450,6 +453,7 @@ func (s *Server) Update(objType, id string, props map[string]string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	o, rec := s.mustRecord(objType, id)
+	o.checkSeedValues(props)
 	s.applyLocked(o, rec, props, s.now())
 }
 
@@ -461,6 +465,7 @@ func (s *Server) BulkEdit(objType string, ids []string, props map[string]string)
 	now := s.now()
 	for _, id := range ids {
 		o, rec := s.mustRecord(objType, id)
+		o.checkSeedValues(props)
 		s.applyLocked(o, rec, props, now)
 	}
 	return now

@@ -197,15 +197,15 @@ func (s *Server) handleTrack(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusAccepted)
 }
 
-// upsertUser merges md into the user (null removes a property). Callers
-// hold s.mu.
+// upsertUser merges md into the user (null removes a property, unless
+// Options.NullIgnored). Callers hold s.mu.
 func (s *Server) upsertUser(id, companyID string, md map[string]any, now time.Time) {
 	u, ok := s.users[id]
 	if !ok {
 		u = &User{ID: id, Metadata: map[string]any{}, CreatedAt: now}
 		s.users[id] = u
 	}
-	mergeInto(u.Metadata, md)
+	s.mergeInto(u.Metadata, md)
 	if companyID != "" {
 		u.CompanyID = companyID
 	}
@@ -218,14 +218,16 @@ func (s *Server) upsertCompany(id string, md map[string]any, now time.Time) {
 		c = &Company{ID: id, Metadata: map[string]any{}, CreatedAt: now}
 		s.companies[id] = c
 	}
-	mergeInto(c.Metadata, md)
+	s.mergeInto(c.Metadata, md)
 	c.UpdatedAt = now
 }
 
-func mergeInto(dst, src map[string]any) {
+func (s *Server) mergeInto(dst, src map[string]any) {
 	for k, v := range src {
 		if v == nil {
-			delete(dst, k)
+			if !s.opts.NullIgnored {
+				delete(dst, k)
+			}
 		} else {
 			dst[k] = v
 		}

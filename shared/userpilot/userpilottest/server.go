@@ -2,7 +2,8 @@
 // the local run. It implements every endpoint shared/userpilot calls, with
 // Userpilot's documented behaviour (USERPILOT.md): token auth, the
 // X-API-Version header, body validation with the documented error body,
-// property merges where null removes, identify linking a user to a
+// property merges where null removes (or, with Options.NullIgnored, is
+// ignored), identify linking a user to a
 // company, track requiring an existing user, bulk jobs that progress over
 // time with one job at a time (409), and the 600 requests per minute limit.
 // Faults can be injected per endpoint, and everything received can be
@@ -89,6 +90,12 @@ type Options struct {
 	// set, the other is ignored silently (as a real service might), so a
 	// client using the wrong one links nothing.
 	IdentifyCompanyKey string
+	// NullIgnored makes a null metadata value leave the property as it is.
+	// Userpilot lists null among the accepted values without saying what
+	// it does: by default (false) null removes the property, with this set
+	// it is ignored, as a service that merges only non-null values would.
+	// A "" value is stored as the empty string either way.
+	NullIgnored bool
 	// AllowMissingAPIVersion accepts calls without X-API-Version (by
 	// default they get 400, because the docs mark the header required).
 	AllowMissingAPIVersion bool
