@@ -92,7 +92,7 @@ func TestEnvelopeVariantsAreNotDeadLettered(t *testing.T) {
 	if len(rep.DeadLettered) != 0 || rep.Counts[CountSent] != 2 || rep.Counts[CountIdentify] != 1 {
 		t.Errorf("dead-lettered %v counts %v, want the identify merged and both tracks sent", rep.DeadLettered, rep.Counts)
 	}
-	if p := e.st.profiles[pkey("production", store.KindUser, "u1")]; p.Properties["plan"].Value != "pro" {
+	if p := e.st.profile("production", store.KindUser, "u1"); p.Properties["plan"].Value != "pro" {
 		t.Errorf("plan = %v, want pro (from the metadata string)", p.Properties["plan"])
 	}
 }
