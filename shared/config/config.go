@@ -183,6 +183,12 @@ type PropertyMapping struct {
 	HubSpot string `yaml:"hubspot" json:"hubspot"`
 	// Userpilot is the Userpilot property (metadata key), e.g. "plan".
 	Userpilot string `yaml:"userpilot" json:"userpilot"`
+	// Type (outbound only) is the kind of value the Userpilot property holds:
+	// string, number, bool, date, datetime or enumeration. pilotsync setup
+	// creates a missing HubSpot property with this type (default string) and
+	// refuses an existing one it does not fit; left out, any writable type is
+	// accepted and values are converted when sent.
+	Type string `yaml:"type" json:"type"`
 }
 
 // MeasuredMapping sends one computed metric to one HubSpot property.

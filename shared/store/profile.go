@@ -57,6 +57,9 @@ type Profile struct {
 	InboundHashes map[string]string
 	// OutboundHashes: per HubSpot property, a hash of the value last sent.
 	OutboundHashes map[string]string
+	// OutboundAt: per HubSpot property, the source timestamp of the Userpilot
+	// value last sent (or refused for good), so an older one is never sent.
+	OutboundAt map[string]time.Time
 	// Dirty marks unsent outbound changes (listed by DirtyProfiles).
 	Dirty bool
 	// Quarantined: HubSpot property -> permanent failure reason.
@@ -95,6 +98,7 @@ const (
 	attrHSObject  = "hs_object"
 	attrInHash    = "in_hash"
 	attrOutHash   = "out_hash"
+	attrOutAt     = "out_at"
 	attrQuar      = "quarantine"
 	attrUpdatedAt = "updated_at"
 	attrVersion   = "version"
@@ -219,6 +223,13 @@ func encodeProfile(p *Profile, version int64, updatedAt time.Time) (map[string]t
 	if len(p.Quarantined) > 0 {
 		item[attrQuar] = strMap(p.Quarantined)
 	}
+	if len(p.OutboundAt) > 0 {
+		at := make(map[string]types.AttributeValue, len(p.OutboundAt))
+		for k, t := range p.OutboundAt {
+			at[k] = num(t.UnixNano())
+		}
+		item[attrOutAt] = &types.AttributeValueMemberM{Value: at}
+	}
 	if p.Dirty {
 		item[attrGSI1PK] = str(dirtyPK(p.Env, p.Kind, dirtyShard(p.ID)))
 		item[attrGSI1SK] = str(p.ID)
@@ -270,6 +281,12 @@ func decodeProfile(item map[string]types.AttributeValue) (*Profile, error) {
 		Version:        getN(item, attrVersion),
 	}
 	_, p.Dirty = item[attrGSI1PK]
+	if m, ok := item[attrOutAt].(*types.AttributeValueMemberM); ok {
+		p.OutboundAt = make(map[string]time.Time, len(m.Value))
+		for k := range m.Value {
+			p.OutboundAt[k] = time.Unix(0, getN(m.Value, k)).UTC()
+		}
+	}
 	if t, err := time.Parse(time.RFC3339Nano, getS(item, attrUpdatedAt)); err == nil {
 		p.UpdatedAt = t
 	}
