@@ -210,6 +210,9 @@ func (r *run) object(ctx context.Context, obj Object, or *ObjectReport) error {
 	if err != nil {
 		return fmt.Errorf("list %s properties: %w", obj.HubSpotObject, err)
 	}
+	if r.outOfTime() {
+		return errOutOfTime
+	}
 	cat := make(catalog, len(props))
 	for _, hp := range props {
 		cat[hp.Name] = hp
