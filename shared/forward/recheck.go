@@ -3,6 +3,7 @@ package forward
 import (
 	"context"
 
+	"github.com/pilotsync/pilotsync/shared/identity"
 	"github.com/pilotsync/pilotsync/shared/store"
 )
 
@@ -56,7 +57,7 @@ func (b *batch) recheck(ctx context.Context, refused []rejection, byID map[strin
 	}
 	norm := make(map[string]string, len(found))
 	for v, id := range found {
-		norm[store.NormalizeMatch(v)] = id
+		norm[identity.Normalize(v)] = id
 	}
 	relinked := map[string]bool{}
 	for _, r := range refused {
