@@ -35,7 +35,8 @@ const (
 	// been counted already and its mark expired, so it is not counted again.
 	// Measured properties look at recent periods: such stragglers barely matter.
 	AggregateMaxAge = 30 * 24 * time.Hour
-	// DefaultCacheSize bounds the per-cold-start user → HubSpot id cache.
+	// DefaultCacheSize bounds the per-cold-start cache of users HubSpot did
+	// not know (links themselves are never cached: see resolve.go).
 	DefaultCacheSize = 50_000
 	// defaultIdentifyWorkers bounds concurrent profile merges (each is a few
 	// DynamoDB calls; more would only queue behind the table's throughput).
@@ -75,8 +76,9 @@ var ErrAborted = errors.New("forward: batch aborted")
 type Options struct {
 	Config *config.Config
 	Store  Store
-	// Finder resolves users not yet linked (required unless the sink is none).
-	Finder Finder
+	// Linker resolves users to HubSpot records (required unless the sink is
+	// none).
+	Linker Linker
 	// Sink delivers activity; nil (or config sink "none") counts and drops it.
 	Sink Sink
 	// Runs, when set, gets a run record (job "activity") per batch.
@@ -104,7 +106,7 @@ type Forwarder struct {
 	env          string
 	classifier   *activity.Classifier
 	st           Store
-	finder       Finder
+	linker       Linker
 	sink         Sink
 	dlq          DeadLetterQueue
 	runs         RunRecorder
@@ -117,12 +119,12 @@ type Forwarder struct {
 	grace        time.Duration
 	usersObject  string
 	matchUP      string
-	matchHS      string
+	idMatch      bool
 	matchCo      string
 	outboundUser []string
 	outboundCo   []string
 	fixedEnabled time.Time
-	cache        *idCache
+	misses       *missCache
 
 	enabledMu sync.Mutex
 	enabledAt time.Time
@@ -142,7 +144,7 @@ func New(o Options) (*Forwarder, error) {
 		env:         cfg.Userpilot.Environment,
 		classifier:  cl,
 		st:          o.Store,
-		finder:      o.Finder,
+		linker:      o.Linker,
 		sink:        o.Sink,
 		dlq:         o.DLQ,
 		runs:        o.Runs,
@@ -154,9 +156,8 @@ func New(o Options) (*Forwarder, error) {
 		grace:       cfg.Activity.UnmatchedGrace.D(),
 		usersObject: cfg.Mapping.Users.HubSpotObject,
 		matchUP:     cfg.Mapping.Users.Match.Userpilot,
-		matchHS:     cfg.Mapping.Users.Match.HubSpot,
 		matchCo:     cfg.Mapping.Companies.Match.Userpilot,
-		cache:       newIDCache(o.CacheSize),
+		misses:      newMissCache(o.CacheSize),
 	}
 	if f.env == "" {
 		f.env = config.EnvProduction
@@ -183,14 +184,12 @@ func New(o Options) (*Forwarder, error) {
 	if f.matchUP == "" {
 		f.matchUP = "email"
 	}
-	if f.matchHS == "" {
-		f.matchHS = "email"
-	}
+	f.idMatch = f.matchUP == "user_id" || f.matchUP == "id"
 	if cfg.Activity.Sink == config.SinkNone {
 		f.sink = nil
 	}
-	if f.sink != nil && f.finder == nil {
-		return nil, errors.New("forward: a sink needs a finder to resolve HubSpot ids")
+	if f.sink != nil && f.linker == nil {
+		return nil, errors.New("forward: a sink needs a linker to resolve HubSpot ids")
 	}
 	if cfg.Activity.EnabledAt != nil {
 		f.fixedEnabled = cfg.Activity.EnabledAt.UTC()

@@ -55,8 +55,8 @@ func (b *batch) identify(ctx context.Context, idents []*pending) {
 						b.c.add(CountProfilesChanged, 1)
 					}
 					if res.MatchChanged && k.kind == store.KindUser {
-						// The user's match value moved: its cached link may be stale.
-						b.f.cache.forget(b.f.env, k.id)
+						// The user's match value moved: a remembered miss is moot.
+						b.f.misses.forget(b.f.env, k.id)
 					}
 				}
 			}

@@ -9,11 +9,12 @@ import (
 
 // recheck handles the events HubSpot refused for good. A refusal may be the
 // link's fault rather than the event's: the record was merged away (a new
-// id) or deleted since the user was linked. So the users are looked up again
-// by match value: a different record re-links them and the message is
-// retried (it then goes to the surviving record); no record drops the event
-// as unmatched; the same record means the event itself is refused, and its
-// message is dead-lettered with HubSpot's reason.
+// id) or deleted since the user was linked. So the linker treats the users'
+// records as gone and resolves them again by match value: a different record
+// re-links them and the message is retried (it then goes to the surviving
+// record, counted relinked_merged); no record unlinks them and drops the
+// event (unlinked_deleted); the same record means the event itself is
+// refused, and its message is dead-lettered with HubSpot's reason.
 func (b *batch) recheck(ctx context.Context, refused []rejection, byID map[string]*pending) {
 	if len(refused) == 0 {
 		return
@@ -27,23 +28,18 @@ func (b *batch) recheck(ctx context.Context, refused []rejection, byID map[strin
 			users = append(users, u)
 		}
 		sentTo[u] = r.item.ObjectID
-		f.cache.forget(f.env, u)
+		f.misses.forget(f.env, u)
 	}
-	values := map[string]string{} // user → match value
-	var profiles map[string]*store.Profile
-	var found map[string]string
-	var err error
-	if profiles, err = f.st.GetProfiles(ctx, f.env, store.KindUser, users); err == nil {
-		var vs []string
+	profiles, err := f.st.GetProfiles(ctx, f.env, store.KindUser, users)
+	var res map[string]identity.Resolution
+	if err == nil {
+		ps := make([]*store.Profile, 0, len(profiles))
 		for _, u := range users {
-			if v := f.matchValue(profiles[u], u); v != "" {
-				values[u] = v
-				vs = append(vs, v)
+			if p := profiles[u]; p != nil {
+				ps = append(ps, p)
 			}
 		}
-		if len(vs) > 0 {
-			found, err = f.finder.FindByMatch(ctx, f.usersObject, f.matchHS, vs)
-		}
+		res, err = f.linker.Gone(ctx, store.KindUser, ps)
 	}
 	if err != nil {
 		// Cannot tell whether the link is at fault: retry rather than
@@ -55,30 +51,28 @@ func (b *batch) recheck(ctx context.Context, refused []rejection, byID map[strin
 		}
 		return
 	}
-	norm := make(map[string]string, len(found))
-	for v, id := range found {
-		norm[identity.Normalize(v)] = id
-	}
-	relinked := map[string]bool{}
+	counted := map[string]bool{}
 	for _, r := range refused {
 		p := byID[r.item.EventID]
 		u := p.ev.UserID
-		v, hasValue := values[u]
-		hsID, inHubSpot := norm[v]
+		res, ok := res[u]
+		first := !counted[u]
+		counted[u] = true
 		switch {
-		case hasValue && !inHubSpot:
-			b.c.add(CountUnmatched, 1)
-		case hasValue && hsID != sentTo[u]:
-			if !relinked[u] {
-				relinked[u] = true
-				b.c.add(CountRelinked, 1)
-				f.link(ctx, b.c, profiles[u], u, v, hsID)
-				f.cache.put(f.env, u, hsID, f.now())
+		case ok && res.Outcome == identity.Linked && res.HubSpotID != sentTo[u]:
+			if first {
+				b.c.add(CountRelinkedMerged, 1)
 			}
 			b.retry(p)
-		default:
+		case ok && res.Outcome == identity.Linked:
 			b.c.add(CountRejected, 1)
 			b.reject(p, "rejected", "HubSpot rejected the event: "+r.reason)
+		default:
+			// The record is gone and HubSpot knows no other under the
+			// user's match value.
+			if first {
+				b.c.add(CountUnlinkedDeleted, 1)
+			}
 		}
 	}
 }

@@ -204,7 +204,8 @@ func TestResolveNonDefaultMapping(t *testing.T) {
 	r := newRig(t, obj, hubspottest.Options{})
 	r.hs.AddObjectType("app_users", "2-777")
 	r.hs.CreateProperty("2-777", hubspottest.Property{Name: "app_user_id", Type: "string", FieldType: "text", HasUniqueValue: true})
-	id := r.hs.AddRecords("2-777", []hubspottest.SeedRecord{{Properties: map[string]string{"app_user_id": "U-42"}}})[0]
+	// Match values are looked up normalized, as they are stored.
+	id := r.hs.AddRecords("2-777", []hubspottest.SeedRecord{{Properties: map[string]string{"app_user_id": "u-42"}}})[0]
 	r.hs.AddRecords("contacts", []hubspottest.SeedRecord{{Properties: map[string]string{"email": "u-42"}}})
 	// Not stored yet: an id match needs no stored match value.
 	p := &store.Profile{Env: env, Kind: store.KindUser, ID: "U-42"}

@@ -64,7 +64,7 @@ func (l *Linker) resolve(ctx context.Context, kind store.Kind, ps []*store.Profi
 			todo = append(todo, p)
 			if !seen[m] {
 				seen[m] = true
-				values = append(values, l.lookupValue(kind, obj, p, m))
+				values = append(values, m)
 			}
 		}
 	}
@@ -110,16 +110,6 @@ func (l *Linker) resolve(ctx context.Context, kind store.Kind, ps []*store.Profi
 		out[id] = r
 	}
 	return out, err
-}
-
-// lookupValue is the value a profile is looked up by in HubSpot: the id as
-// given for id matches (HubSpot's property holds the Userpilot id as is),
-// else the normalized match value.
-func (l *Linker) lookupValue(kind store.Kind, obj Object, p *store.Profile, m string) string {
-	if obj.IDMatch(kind) {
-		return p.ID
-	}
-	return m
 }
 
 // find looks values up in HubSpot and returns normalized value → record id.
