@@ -6,6 +6,7 @@ import (
 
 	"github.com/pilotsync/pilotsync/shared/config"
 	"github.com/pilotsync/pilotsync/shared/hubspot"
+	"github.com/pilotsync/pilotsync/shared/identity/linker"
 )
 
 // Deps are the clients a Forwarder is built from; shared/wire (or a test)
@@ -22,7 +23,7 @@ type Deps struct {
 }
 
 // NewFromDeps builds the Forwarder config describes: the sink it names, the
-// HubSpot finder for the users' object and match property, and the SQS
+// linker for the users' object and match property, and the SQS
 // dead-letter queue.
 func NewFromDeps(d Deps) (*Forwarder, error) {
 	if d.Config == nil || d.HubSpot == nil {
@@ -34,11 +35,19 @@ func NewFromDeps(d Deps) (*Forwarder, error) {
 	if err != nil {
 		return nil, err
 	}
-	additional := cfg.Mapping.Users.Match.AdditionalEmails != nil && *cfg.Mapping.Users.Match.AdditionalEmails
+	ls, ok := d.Store.(linker.Store)
+	if !ok {
+		return nil, fmt.Errorf("forward: the store cannot hold links (%T)", d.Store)
+	}
+	lk, err := linker.New(linker.Options{Env: cfg.Userpilot.Environment, Store: ls, HubSpot: d.HubSpot,
+		Objects: linker.ObjectsFromConfig(cfg), Logger: d.Logger})
+	if err != nil {
+		return nil, fmt.Errorf("forward: %w", err)
+	}
 	o := Options{
 		Config: cfg,
 		Store:  d.Store,
-		Finder: NewHubSpotFinder(d.HubSpot, additional),
+		Linker: lk,
 		Sink:   sink,
 		Logger: d.Logger,
 	}

@@ -3,11 +3,19 @@ package forward
 import (
 	"context"
 	"errors"
+	"iter"
+	"log/slog"
 	"strings"
 	"sync"
+	"testing"
 	"time"
 
+	"github.com/pilotsync/pilotsync/shared/config"
+	"github.com/pilotsync/pilotsync/shared/hubspot"
+	"github.com/pilotsync/pilotsync/shared/identity/linker"
+
 	"github.com/pilotsync/pilotsync/shared/activity"
+	"github.com/pilotsync/pilotsync/shared/identity"
 	"github.com/pilotsync/pilotsync/shared/store"
 )
 
@@ -61,7 +69,7 @@ func (m *memStore) MergeIdentify(_ context.Context, env string, kind store.Kind,
 	}
 	old := p.MatchValue
 	if s, ok := in.Properties[in.MatchProperty].(string); ok {
-		p.MatchValue = store.NormalizeMatch(s)
+		p.MatchValue = identity.Normalize(s)
 	}
 	if in.CompanyID != "" {
 		p.CompanyID = in.CompanyID
@@ -90,6 +98,34 @@ func (m *memStore) PutProfile(_ context.Context, p *store.Profile) error {
 	cp := *p
 	m.profiles[pkey(p.Env, p.Kind, p.ID)] = &cp
 	return nil
+}
+
+func (m *memStore) PutProfiles(ctx context.Context, ps []*store.Profile) error {
+	for _, p := range ps {
+		if err := m.PutProfile(ctx, p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (m *memStore) LinkedProfiles(_ context.Context, env string, kind store.Kind) iter.Seq2[*store.Profile, error] {
+	return func(yield func(*store.Profile, error) bool) {
+		m.mu.Lock()
+		var out []*store.Profile
+		for _, p := range m.profiles {
+			if p.Env == env && p.Kind == kind && p.HubSpotID != "" {
+				cp := *p
+				out = append(out, &cp)
+			}
+		}
+		m.mu.Unlock()
+		for _, p := range out {
+			if !yield(p, nil) {
+				return
+			}
+		}
+	}
 }
 
 func (m *memStore) LedgerSeen(_ context.Context, env string, ids []string) (map[string]bool, error) {
@@ -149,7 +185,8 @@ type fakeFinder struct {
 	err    error
 }
 
-func (f *fakeFinder) FindByMatch(_ context.Context, objectType, property string, values []string) (map[string]string, error) {
+// find is one batch read by match value.
+func (f *fakeFinder) find(values []string) (map[string]string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls++
@@ -164,6 +201,35 @@ func (f *fakeFinder) FindByMatch(_ context.Context, objectType, property string,
 		}
 	}
 	return out, nil
+}
+
+// BatchRead implements linker.HubSpot (reads by a match property).
+func (f *fakeFinder) BatchRead(_ context.Context, _ string, ids []string, _ string, _ []string) (*hubspot.BatchReadResult, error) {
+	found, err := f.find(ids)
+	if err != nil {
+		return nil, err
+	}
+	return &hubspot.BatchReadResult{ByRequest: found}, nil
+}
+
+// FindByEmails implements linker.HubSpot.
+func (f *fakeFinder) FindByEmails(_ context.Context, _ string, emails []string, _ []string) (map[string]hubspot.Record, error) {
+	found, err := f.find(emails)
+	out := map[string]hubspot.Record{}
+	for v, id := range found {
+		out[v] = hubspot.Record{ID: id}
+	}
+	return out, err
+}
+
+// newFakeLinker is the real linker over the fakes.
+func newFakeLinker(t testing.TB, cfg *config.Config, st *memStore, f *fakeFinder) *linker.Linker {
+	t.Helper()
+	lk, err := linker.New(linker.Options{Store: st, HubSpot: f, Objects: linker.ObjectsFromConfig(cfg), Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return lk
 }
 
 var errPermanent = errors.New("fake: validation error")

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pilotsync/pilotsync/shared/config"
+	"github.com/pilotsync/pilotsync/shared/identity"
 	"github.com/pilotsync/pilotsync/shared/store"
 )
 
@@ -62,7 +63,7 @@ type env struct {
 func newEnv(t *testing.T, cfg *config.Config, mod ...func(*Options)) *env {
 	t.Helper()
 	e := &env{st: newMemStore(), finder: &fakeFinder{ids: map[string]string{}}, sink: newFakeSink(), dlq: &fakeDLQ{}}
-	o := Options{Config: cfg, Store: e.st, Finder: e.finder, Sink: e.sink, DLQ: e.dlq, Now: func() time.Time { return t0.Add(time.Minute) }, Logger: slog.New(slog.DiscardHandler)}
+	o := Options{Config: cfg, Store: e.st, Linker: newFakeLinker(t, cfg, e.st, e.finder), Sink: e.sink, DLQ: e.dlq, Now: func() time.Time { return t0.Add(time.Minute) }, Logger: slog.New(slog.DiscardHandler)}
 	for _, m := range mod {
 		m(&o)
 	}
@@ -74,9 +75,13 @@ func newEnv(t *testing.T, cfg *config.Config, mod ...func(*Options)) *env {
 	return e
 }
 
-// link stores a linked profile for user.
+// link stores a profile for user with a valid link (made under its
+// current match value, the user id itself here).
 func (e *env) link(user, hsID string) {
-	e.st.profiles[pkey("production", store.KindUser, user)] = &store.Profile{Env: "production", Kind: store.KindUser, ID: user, HubSpotID: hsID, HubSpotObject: "contacts"}
+	m := identity.Normalize(user)
+	e.st.profiles[pkey("production", store.KindUser, user)] = &store.Profile{Env: "production", Kind: store.KindUser, ID: user,
+		MatchValue: m, HubSpotID: hsID, HubSpotObject: "contacts", LinkMatch: m}
+	e.finder.ids[m] = hsID // HubSpot holds the match value on that record
 }
 
 func msgs(bodies ...string) []Message {
@@ -307,7 +312,7 @@ func TestProcessRules(t *testing.T) {
 			}
 			e := newEnv(t, cfg)
 			e.link("u1", "101")
-			e.st.profiles[pkey("staging", store.KindUser, "u1")] = &store.Profile{Env: "staging", Kind: store.KindUser, ID: "u1", HubSpotID: "101"}
+			e.st.profiles[pkey("staging", store.KindUser, "u1")] = &store.Profile{Env: "staging", Kind: store.KindUser, ID: "u1", MatchValue: "u1", HubSpotID: "101", HubSpotObject: "contacts", LinkMatch: "u1"}
 			rep, err := e.f.Process(context.Background(), msgs(tt.body))
 			if err != nil {
 				t.Fatal(err)
@@ -419,31 +424,33 @@ func TestResolveCacheStoreFinder(t *testing.T) {
 	if got := e.finder.values[0]; strings.Join(got, ",") != "u2,u3" {
 		t.Errorf("finder asked for %v, want u2,u3 (normalized, one call)", got)
 	}
-	// Second batch: all from the cache, no store or finder calls.
+	// Second batch: the links just made are read back from the store in one
+	// batched read (links are never cached per process, so a re-link
+	// committed elsewhere is seen at once), and HubSpot is not asked again.
 	gets := e.st.gets
 	body2 := rec("track", "d", "u1", "event_name", "x") + "\n" + rec("track", "e", "U2", "event_name", "x")
 	rep, err = e.f.Process(context.Background(), msgs(body2))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Counts[CountResolvedCache] != 2 || e.st.gets != gets || e.finder.calls != 1 {
+	if rep.Counts[CountResolvedStore] != 2 || e.st.gets != gets+1 || e.finder.calls != 1 {
 		t.Errorf("got counts %v, gets %d→%d, finder %d", rep.Counts, gets, e.st.gets, e.finder.calls)
-	}
-	if e.f.cache.len() != 3 {
-		t.Errorf("cache holds %d, want 3", e.f.cache.len())
 	}
 }
 
-func TestIDCacheBounded(t *testing.T) {
-	c := newIDCache(100)
+func TestMissCacheBounded(t *testing.T) {
+	c := newMissCache(100)
 	for i := range 1000 {
-		c.put("production", fmt.Sprint(i), "x", t0)
+		c.put("production", fmt.Sprint(i), "v", t0.Add(time.Minute))
 	}
 	if n := c.len(); n > 100 {
 		t.Errorf("cache holds %d, want at most 100", n)
 	}
-	if _, ok := c.get("production", "999", t0); !ok {
+	if !c.missed("production", "999", "v", t0) {
 		t.Error("latest entry missing")
+	}
+	if c.missed("production", "999", "other", t0) {
+		t.Error("a miss under another match value must not count")
 	}
 }
 
