@@ -8,6 +8,7 @@ import (
 
 	"github.com/pilotsync/pilotsync/shared/config"
 	"github.com/pilotsync/pilotsync/shared/hubspot"
+	"github.com/pilotsync/pilotsync/shared/identity/linker"
 	"github.com/pilotsync/pilotsync/shared/outbound"
 	"github.com/pilotsync/pilotsync/shared/store"
 )
@@ -110,23 +111,6 @@ func PushFromConfig(cfg *config.Config, st outbound.Store, hs outbound.HubSpot, 
 	return outbound.New(st, hs, linker, oc, opts...)
 }
 
-// InterimLinker builds the push's linker until shared/identity/linker is
-// wired in its place (see outbound.InterimLinker).
-func InterimLinker(cfg *config.Config, st outbound.LinkStore, hs outbound.LinkReader) *outbound.InterimLinker {
-	env := cfg.Userpilot.Environment
-	if env == "" {
-		env = config.DefaultEnvironment
-	}
-	l := &outbound.InterimLinker{Env: env, HS: hs, Store: st, Objects: map[store.Kind]outbound.InterimObject{}}
-	for _, k := range []struct {
-		kind store.Kind
-		m    config.ObjectMapping
-	}{{store.KindUser, cfg.Mapping.Users}, {store.KindCompany, cfg.Mapping.Companies}} {
-		l.Objects[k.kind] = outbound.InterimObject{HubSpotObject: k.m.HubSpotObject, MatchProperty: k.m.Match.HubSpot}
-	}
-	return l
-}
-
 // SetupFromConfig binds outbound.Setup to cfg and the HubSpot client.
 func SetupFromConfig(cfg *config.Config, hs outbound.PropertyAdmin) PropertySetup {
 	return func(ctx context.Context, dryRun bool) (*outbound.SetupReport, error) {
@@ -143,11 +127,19 @@ func hubspotCalls(hs *hubspot.Client) map[string]int64 {
 	return calls
 }
 
-// pushOptions builds the outbound push and setup over the real clients (run
-// records count their HubSpot calls).
+// pushOptions builds the outbound push (through the identity linker) and
+// setup over the real clients (run records count their HubSpot calls).
 func pushOptions(cfg *config.Config, st *store.Store, hs *hubspot.Client, log *slog.Logger) ([]PollOption, error) {
 	opts := []PollOption{WithPollSetup(SetupFromConfig(cfg, hs))}
-	push, err := PushFromConfig(cfg, st, hs, InterimLinker(cfg, st, hs), outbound.WithLogger(log),
+	env := cfg.Userpilot.Environment
+	if env == "" {
+		env = config.DefaultEnvironment
+	}
+	lk, err := linker.New(linker.Options{Env: env, Store: st, HubSpot: hs, Objects: linker.ObjectsFromConfig(cfg), Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	push, err := PushFromConfig(cfg, st, hs, lk, outbound.WithLogger(log),
 		outbound.WithAPIStats(func() map[string]int64 { return hubspotCalls(hs) }))
 	if err != nil {
 		return nil, err
