@@ -36,8 +36,10 @@ const (
 // (source "aws.events", or EventBridge Scheduler's "aws.scheduler"), or a
 // manual invocation:
 //
-//	{"action":"poll"}      the incremental inbound poll (what the schedule runs)
-//	{"action":"sync"}      sync now: a full inbound sync
+//	{"action":"poll"}      the incremental inbound poll, then the outbound push (what the schedule runs)
+//	{"action":"sync"}      sync now: a full inbound sync, then the outbound push
+//	{"action":"setup","dry_run":true}
+//	                       create the HubSpot properties the config writes (push.go)
 //	{"action":"import","kind":"users","path":"/tmp/users.csv"}
 //	                       import a Userpilot users/companies export (CSV or
 //	                       NDJSON, optionally .gz) from a file the function can read
