@@ -27,6 +27,7 @@ import (
 type pushRig struct {
 	t        *testing.T
 	hs       *hubspottest.Server
+	up       *userpilottest.Server
 	st       *store.Store
 	cfg      *config.Config
 	hsc      *hubspot.Client
@@ -72,6 +73,7 @@ func newPushRig(t *testing.T, cfg *config.Config) *pushRig {
 	r := &pushRig{t: t, cfg: cfg, st: store.New(db, table), problems: &recordedProblems{}, env: cfg.Userpilot.Environment}
 	r.hs = hubspottest.NewTestServer(t, hubspottest.Options{PerTenSeconds: -1, SearchPerSecond: -1, Daily: -1})
 	up := userpilottest.NewTestServer(t, userpilottest.Options{RateLimit: -1, JobDuration: -1})
+	r.up = up
 	var err error
 	r.hsc, err = hubspot.NewClient(hubspot.WithBaseURL(r.hs.URL), hubspot.WithToken(hubspottest.DefaultToken), hubspot.WithLogger(discard),
 		hubspot.WithLimits(hubspot.Limits{PerWindow: 1_000_000, Window: time.Second, SearchPerSecond: 1_000_000}))

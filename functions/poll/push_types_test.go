@@ -186,3 +186,48 @@ func TestSetupRefusesMismatchedType(t *testing.T) {
 		}
 	}
 }
+
+// TestOutboundEchoBothWays: with one property mapped both ways, the push's
+// write is not copied back to Userpilot by the next inbound poll, a value
+// changed in HubSpot reaches Userpilot and is not pushed back, and a later
+// change in Userpilot is pushed again.
+func TestOutboundEchoBothWays(t *testing.T) {
+	cfg := pushConfig()
+	cfg.Mapping.Users.Inbound = []config.PropertyMapping{{HubSpot: "userpilot_plan", Userpilot: "plan"}}
+	cfg.Mapping.Users.Outbound = []config.PropertyMapping{{Userpilot: "plan", HubSpot: "userpilot_plan"}}
+	r := newPushRig(t, cfg)
+	if res := r.invoke(handler.PollInput{Action: handler.PollActionSetup}); res.Status != "ok" {
+		t.Fatalf("setup: %+v", res)
+	}
+	r.seedLinked(10, time.Now().Add(-time.Hour), func(int) map[string]any { return map[string]any{"plan": "pro"} })
+	if v := r.contacts()[emailOf("u0")]["userpilot_plan"]; v != "pro" {
+		t.Fatalf("HubSpot plan %q after the first poll, want pro", v)
+	}
+	planWrites := func() int {
+		n := 0
+		for _, u := range r.up.Users() {
+			if _, ok := u.Metadata["plan"]; ok {
+				n++
+			}
+		}
+		return n
+	}
+	res, calls := r.poll() // inbound reads the 10 records the push just wrote
+	if planWrites() != 0 || calls[hubspottest.EndpointBatchUpdate] != 0 || res.Inbound.Totals.Echoes != 10 {
+		t.Fatalf("echo poll: %d Userpilot plan writes, %d batch updates, %d echoes; want 0, 0, 10", planWrites(), calls[hubspottest.EndpointBatchUpdate], res.Inbound.Totals.Echoes)
+	}
+	ids := map[string]string{}
+	for _, rec := range r.hs.Records("contacts") {
+		ids[rec.Properties["email"]] = rec.ID
+	}
+	r.hs.Update("contacts", ids[emailOf("u0")], map[string]string{"userpilot_plan": "enterprise"})
+	_, calls = r.poll()
+	if u, _ := r.up.User("u0"); u.Metadata["plan"] != "enterprise" || calls[hubspottest.EndpointBatchUpdate] != 0 {
+		t.Fatalf("HubSpot edit: Userpilot plan %v, %d batch updates; want enterprise, none", u.Metadata["plan"], calls[hubspottest.EndpointBatchUpdate])
+	}
+	r.identify([]string{"u0"}, time.Now(), func(string) map[string]any { return map[string]any{"plan": "pro"} })
+	_, calls = r.poll()
+	if v := r.contacts()[emailOf("u0")]["userpilot_plan"]; v != "pro" || calls[hubspottest.EndpointBatchUpdate] != 1 {
+		t.Errorf("Userpilot change after the HubSpot edit: HubSpot %q, %d batch updates; want pro, 1", v, calls[hubspottest.EndpointBatchUpdate])
+	}
+}
