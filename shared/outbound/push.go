@@ -43,6 +43,8 @@ type Push struct {
 	margin   time.Duration
 	leaseTTL time.Duration
 	stats    func() map[string]int64
+	// wall is the real clock the time budget is measured on (tests move it).
+	wall func() time.Time
 }
 
 // Option configures a Push.
@@ -73,7 +75,7 @@ func New(st Store, hs HubSpot, linker Linker, cfg Config, opts ...Option) (*Push
 		return nil, errors.New("outbound: no environment")
 	}
 	p := &Push{store: st, hs: hs, linker: linker, cfg: cfg, log: slog.Default(), now: time.Now,
-		margin: DefaultDeadlineMargin, leaseTTL: leaseTTL}
+		margin: DefaultDeadlineMargin, leaseTTL: leaseTTL, wall: time.Now}
 	for _, o := range opts {
 		o(p)
 	}
@@ -90,7 +92,7 @@ type run struct {
 	budget time.Time // stop starting batches at this real time (zero: none)
 }
 
-func (r *run) outOfTime() bool { return !r.budget.IsZero() && !time.Now().Before(r.budget) }
+func (r *run) outOfTime() bool { return !r.budget.IsZero() && !r.wall().Before(r.budget) }
 
 // errOutOfTime stops a kind between batches when the budget is spent.
 var errOutOfTime = errors.New("time budget spent")

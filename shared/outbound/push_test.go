@@ -228,13 +228,51 @@ func TestPushLeaseAndBudget(t *testing.T) {
 	if err := r.st.ReleaseLease(t.Context(), env, leaseName, "other"); err != nil {
 		t.Fatal(err)
 	}
-	// A 3 s invocation keeps a quarter in reserve: the slow property read
-	// (2 s) ends past the budget, so no batch starts.
-	r.hs.FailNext(hubspottest.EndpointProperties, hubspottest.FaultSlow)
-	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
+	// The invocation's time is up (the budget's clock is past it): no batch
+	// starts.
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
+	r.push.wall = func() time.Time { return time.Now().Add(time.Hour) }
 	rep, err := r.push.Run(ctx)
 	if err != nil || rep.Status != StatusPartial || rep.Totals.Batches != 0 || !r.get("a").Dirty {
 		t.Fatalf("out of budget: %+v, %v", rep, err)
+	}
+}
+
+// TestPushContinuesNextRun: a run whose budget ends after its first batch
+// stops between batches with the rest still marked, and the next run sends
+// exactly the rest.
+func TestPushContinuesNextRun(t *testing.T) {
+	r := newRig(t)
+	ids := r.hs.SeedContacts(150, nil)
+	for _, id := range ids {
+		r.put(&store.Profile{ID: "p" + id, MatchValue: "m" + id, HubSpotID: id, HubSpotObject: "contacts", Properties: planProp("pro", time.Now())})
+	}
+	var mu sync.Mutex
+	checks := 0
+	r.push.wall = func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		checks++
+		if checks > 3 { // object start, after the property read, first batch
+			return time.Now().Add(time.Hour)
+		}
+		return time.Now()
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	rep, err := r.push.Run(ctx)
+	if err != nil || rep.Status != StatusPartial || rep.Totals.Sent != 100 || rep.Totals.Batches != 1 {
+		t.Fatalf("first run: %+v, %v", rep, err)
+	}
+	r.push.wall = time.Now
+	rep = r.run()
+	if rep.Status != StatusComplete || rep.Totals.Considered != 50 || rep.Totals.Sent != 50 {
+		t.Fatalf("second run: %+v", rep.Totals)
+	}
+	for _, id := range ids {
+		if r.hubspot(id)["userpilot_plan"] != "pro" || r.get("p"+id).Dirty {
+			t.Fatalf("record %s not sent or still dirty", id)
+		}
 	}
 }
