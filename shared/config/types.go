@@ -45,38 +45,6 @@ func OutboundTypes(declared string) (create string, accepts []string) {
 	return fits[0], slices.Clone(fits)
 }
 
-// MeasuredProperty is one metric the daily measured job can send, with the
-// HubSpot property type setup creates for it and the types it can be written
-// to. The measured job and setup share this table.
-type MeasuredProperty struct {
-	Metric string
-	// Type is the HubSpot property type setup creates.
-	Type string
-	// Accepts lists the HubSpot property types the metric can be written to.
-	Accepts []string
-}
-
-// MeasuredProperties lists the measured metrics with their HubSpot types:
-// counts and seconds are numbers (integers), first and last seen date-times
-// (a date property keeps the UTC date).
-var MeasuredProperties = []MeasuredProperty{
-	{MetricSessions, "number", []string{"number"}},
-	{MetricEvents, "number", []string{"number"}},
-	{MetricActiveDays, "number", []string{"number"}},
-	{MetricTimeSpentSeconds, "number", []string{"number"}},
-	{MetricFirstSeen, "datetime", []string{"datetime", "date"}},
-	{MetricLastSeen, "datetime", []string{"datetime", "date"}},
-}
-
-// MeasuredPropertyOf returns the table entry of metric, false when unknown.
-func MeasuredPropertyOf(metric string) (MeasuredProperty, bool) {
-	i := slices.IndexFunc(MeasuredProperties, func(m MeasuredProperty) bool { return m.Metric == metric })
-	if i < 0 {
-		return MeasuredProperty{}, false
-	}
-	return MeasuredProperties[i], true
-}
-
 // OutboundMismatch says why an existing HubSpot property of type hsType
 // cannot take the values of outbound mapping pm, naming the property, its
 // type and the types needed; "" when it fits.
@@ -91,7 +59,7 @@ func OutboundMismatch(pm PropertyMapping, hsType string) string {
 
 // MeasuredMismatch is OutboundMismatch for a measured mapping.
 func MeasuredMismatch(mm MeasuredMapping, hsType string) string {
-	mp, ok := MeasuredPropertyOf(mm.Metric)
+	mp, ok := Metric(mm.Metric)
 	if !ok || slices.Contains(mp.Accepts, hsType) {
 		return ""
 	}

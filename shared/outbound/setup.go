@@ -69,7 +69,7 @@ var ErrSetupRefused = errors.New("outbound: setup refused")
 
 // want is one property the config needs.
 type want struct {
-	object, field, name, label, create string
+	object, field, name, label, create, fieldType string
 	// mismatch says why an existing property of a type does not fit.
 	mismatch func(hsType string) string
 }
@@ -95,13 +95,13 @@ func wanted(cfg *config.Config) ([]string, map[string][]want) {
 		for i, pm := range k.m.Outbound {
 			create, _ := config.OutboundTypes(pm.Type)
 			add(want{object: obj, field: fmt.Sprintf("mapping.%s.outbound[%d]", k.name, i), name: pm.HubSpot,
-				label: "Userpilot " + pm.Userpilot, create: create,
+				label: "Userpilot " + pm.Userpilot, create: create, fieldType: fieldTypes[create],
 				mismatch: func(t string) string { return config.OutboundMismatch(pm, t) }})
 		}
 		for i, mm := range k.m.Measured {
-			mp, _ := config.MeasuredPropertyOf(mm.Metric)
+			spec, _ := config.Metric(mm.Metric) // the measured job's table
 			add(want{object: obj, field: fmt.Sprintf("mapping.%s.measured[%d]", k.name, i), name: mm.HubSpot,
-				label: "Userpilot " + strings.ReplaceAll(mm.Metric, "_", " "), create: mp.Type,
+				label: "Userpilot " + strings.ReplaceAll(mm.Metric, "_", " "), create: spec.Type, fieldType: spec.FieldType,
 				mismatch: func(t string) string { return config.MeasuredMismatch(mm, t) }})
 		}
 	}
@@ -148,8 +148,8 @@ func Setup(ctx context.Context, cfg *config.Config, admin PropertyAdmin, dryRun 
 				rep.Properties = append(rep.Properties, sp)
 				continue
 			}
-			ft, ok := fieldTypes[w.create]
-			if !ok {
+			ft := w.fieldType
+			if ft == "" || w.create == hubspot.TypeEnumeration {
 				problem(w, "property %q does not exist and setup cannot create a %s property: create it in HubSpot (with its options) first", w.name, w.create)
 				continue
 			}
