@@ -2,8 +2,11 @@ package linker_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"log/slog"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -47,7 +50,8 @@ func newRig(t *testing.T, users linker.Object, hsOpts hubspottest.Options) *rig 
 	}
 	hs := hubspottest.NewTestServer(t, hsOpts)
 	client, err := hubspot.NewClient(hubspot.WithBaseURL(hs.URL), hubspot.WithToken(hs.Token()),
-		hubspot.WithLogger(slog.New(slog.DiscardHandler)))
+		hubspot.WithLogger(slog.New(slog.DiscardHandler)),
+		hubspot.WithLimits(hubspot.Limits{PerWindow: 1_000_000, Window: time.Second, SearchPerSecond: 1_000_000}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -277,5 +281,76 @@ func TestResolveAfterConcurrentWrite(t *testing.T) {
 	wantLink(t, s, b, "b@x.com")
 	if s.Properties["plan"].Value != "pro" || old.Version != s.Version {
 		t.Fatalf("stored = %+v (version %d), passed version %d: the other write must survive and the passed profile be current", s.Properties, s.Version, old.Version)
+	}
+}
+
+// TestAuditRepairsSilentDeletesAndMerges: 1,000 linked users whose records
+// were merged (400) or archived (300) with no event to notice it; the audit
+// checks every link in ceil(1000/100) batch reads by id and repairs each.
+func TestAuditRepairsSilentDeletesAndMerges(t *testing.T) {
+	r := newRig(t, emailUsers, hubspottest.Options{})
+	const n = 1000
+	recs := make([]hubspottest.SeedRecord, n)
+	for i := range recs {
+		recs[i] = hubspottest.SeedRecord{Properties: map[string]string{"email": fmt.Sprintf("user%d@x.com", i)}}
+	}
+	ids := r.hs.AddRecords("contacts", recs)
+	ps := make([]*store.Profile, n)
+	for i := range ps {
+		m := fmt.Sprintf("user%d@x.com", i)
+		ps[i] = &store.Profile{Env: env, Kind: store.KindUser, ID: fmt.Sprint("u", i), MatchValue: m}
+		linker.Set(ps[i], ids[i], "contacts", m)
+	}
+	if err := r.st.PutProfiles(r.ctx, ps); err != nil {
+		t.Fatal(err)
+	}
+	survivor := map[int]string{}
+	for k := range 200 {
+		id := r.hs.Merge("contacts", ids[2*k], ids[2*k+1])
+		survivor[2*k], survivor[2*k+1] = id, id
+	}
+	for i := 400; i < 700; i++ {
+		r.hs.Archive("contacts", ids[i])
+	}
+	r.hs.ResetRequests()
+	rep, err := r.lk.Audit(r.ctx, store.KindUser)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Checked != n || rep.RelinkedMerged != 400 || rep.UnlinkedDeleted != 300 || rep.Valid != 300 || rep.Relinked != 0 {
+		t.Errorf("report %+v, want 1000 checked, 400 relinked_merged, 300 unlinked_deleted, 300 valid", rep)
+	}
+	byID := 0
+	for _, q := range r.hs.RequestsTo(hubspottest.EndpointBatchRead) {
+		var body struct {
+			IDProperty string `json:"idProperty"`
+		}
+		if err := json.Unmarshal(q.Body, &body); err != nil {
+			t.Fatal(err)
+		}
+		if body.IDProperty == "" {
+			byID++
+		}
+	}
+	if byID != 10 || rep.BatchReads != 10 {
+		t.Errorf("%d batch reads by id (report %d), want ceil(1000/100) = 10", byID, rep.BatchReads)
+	}
+	for i := range n {
+		got := r.stored(fmt.Sprint("u", i))
+		want := ids[i]
+		switch {
+		case i < 400:
+			want = survivor[i]
+		case i < 700:
+			want = ""
+		}
+		if got.HubSpotID != want {
+			t.Fatalf("u%d linked to %q, want %q", i, got.HubSpotID, want)
+		}
+	}
+	// A second audit finds nothing to repair.
+	rep, err = r.lk.Audit(r.ctx, store.KindUser)
+	if err != nil || rep.Checked != 700 || rep.Valid != 700 {
+		t.Errorf("second audit %+v %v, want 700 valid", rep, err)
 	}
 }
