@@ -32,7 +32,7 @@ func newLinkWorld(t *testing.T) *linkWorld {
 	s.cfg.Activity.EnabledAt = &at
 	s.h = s.handler(s.st)
 	w := &linkWorld{stack: s}
-	fw, err := forward.NewFromDeps(forward.Deps{Config: s.cfg, Store: s.st, HubSpot: s.hsc, Logger: discard})
+	fw, err := forward.NewFromDeps(forward.Deps{Config: s.cfg, Store: s.st, HubSpot: s.hsc, Userpilot: s.upc, Logger: discard})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,6 +177,12 @@ func TestUserpilotEmailChangeWarmForwarder(t *testing.T) {
 	if w.link("u1") != ids[1] || w.last[forward.CountRelinked] != 1 {
 		t.Errorf("link %s counts %v, want %s and relinked 1", w.link("u1"), w.last, ids[1])
 	}
+	// Userpilot follows the new link at once: its id and the new record's
+	// values (the poll never sees this change: no contact changed).
+	md := w.userpilot("u1")
+	if md["__hubspot__user_id"] != ids[1] || md["first_name"] != "First1" {
+		t.Errorf("Userpilot u1 = %v, want linked to %s with first_name First1", md, ids[1])
+	}
 }
 
 // TestArchivedContactWarmForwarder: the linked contact is archived; the
@@ -196,6 +202,11 @@ func TestArchivedContactWarmForwarder(t *testing.T) {
 	}
 	if got := w.link("u1"); got != "" {
 		t.Errorf("u1 still linked to %s", got)
+	}
+	for k, v := range w.userpilot("u1") {
+		if (k == "__hubspot__user_id" || k == "first_name") && v != nil {
+			t.Errorf("Userpilot u1 %s = %v after the record was archived, want removed", k, v)
+		}
 	}
 	w.hs.ResetRequests()
 	w.send(track("u1", "e3"))

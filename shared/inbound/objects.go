@@ -13,9 +13,9 @@ import (
 // Userpilot metadata keys inbound writes with every linked record (DESIGN.md
 // "What it does", 2).
 const (
-	KeyObjectType = "__hubspot__object_type"
-	KeyUserID     = "__hubspot__user_id"
-	KeyCompanyID  = "__hubspot__company_id"
+	KeyObjectType = identity.KeyObjectType
+	KeyUserID     = identity.KeyUserID
+	KeyCompanyID  = identity.KeyCompanyID
 )
 
 // Object is the inbound configuration of one Userpilot kind: which HubSpot

@@ -99,9 +99,13 @@ func (l *Linker) auditChunk(ctx context.Context, kind store.Kind, obj Object, ps
 	var gone, merged []*store.Profile
 	if len(ids) > 0 {
 		rep.BatchReads++
-		res, err := l.hs.BatchRead(ctx, obj.HubSpotObject, ids, "", nil)
+		res, err := l.hs.BatchRead(ctx, obj.HubSpotObject, ids, "", obj.inboundProperties())
 		if err != nil {
 			return fmt.Errorf("linker: audit %d %s links: %w", len(ids), kind, err)
+		}
+		byID := make(map[string]hubspot.Record, len(res.Results))
+		for _, r := range res.Results {
+			byID[r.ID] = r
 		}
 		notFound := map[string]bool{}
 		for _, id := range res.NotFound {
@@ -111,6 +115,11 @@ func (l *Linker) auditChunk(ctx context.Context, kind store.Kind, obj Object, ps
 			switch to, ok := res.Merged[p.HubSpotID]; {
 			case ok && to != p.HubSpotID:
 				Set(p, to, obj.HubSpotObject, p.LinkMatch)
+				rec, ok := byID[to]
+				if !ok {
+					rec = hubspot.Record{ID: to}
+				}
+				l.writeUserpilot(ctx, kind, p, obj.linkedMeta(kind, rec))
 				merged = append(merged, p)
 			case notFound[p.HubSpotID] || res.ByRequest[p.HubSpotID] == "":
 				gone = append(gone, p)

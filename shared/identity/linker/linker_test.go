@@ -12,11 +12,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/pilotsync/pilotsync/shared/awstest"
+	"github.com/pilotsync/pilotsync/shared/config"
 	"github.com/pilotsync/pilotsync/shared/hubspot"
 	"github.com/pilotsync/pilotsync/shared/hubspot/hubspottest"
 	"github.com/pilotsync/pilotsync/shared/identity"
 	"github.com/pilotsync/pilotsync/shared/identity/linker"
 	"github.com/pilotsync/pilotsync/shared/store"
+	"github.com/pilotsync/pilotsync/shared/userpilot"
+	"github.com/pilotsync/pilotsync/shared/userpilot/userpilottest"
 )
 
 const env = "production"
@@ -27,6 +30,7 @@ type rig struct {
 	st  *store.Store
 	hs  *hubspottest.Server
 	lk  *linker.Linker
+	hsc *hubspot.Client
 }
 
 var emailUsers = linker.Object{HubSpotObject: "contacts", MatchHubSpot: "email", MatchUserpilot: "email", AdditionalEmails: true}
@@ -55,7 +59,7 @@ func newRig(t *testing.T, users linker.Object, hsOpts hubspottest.Options) *rig 
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &rig{t: t, ctx: ctx, st: store.New(db, table), hs: hs}
+	r := &rig{t: t, ctx: ctx, st: store.New(db, table), hs: hs, hsc: client}
 	r.lk, err = linker.New(linker.Options{Env: env, Store: r.st, HubSpot: client,
 		Objects: map[store.Kind]linker.Object{store.KindUser: users}, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
@@ -352,5 +356,58 @@ func TestAuditRepairsSilentDeletesAndMerges(t *testing.T) {
 	rep, err = r.lk.Audit(r.ctx, store.KindUser)
 	if err != nil || rep.Checked != 700 || rep.Valid != 700 {
 		t.Errorf("second audit %+v %v, want 700 valid", rep, err)
+	}
+}
+
+// TestLinkChangesRewriteUserpilot: a re-link writes the new record's inbound
+// values and clears those it lacks; an unlink removes the ids and (with
+// clear_on_unlink) the inbound values.
+func TestLinkChangesRewriteUserpilot(t *testing.T) {
+	obj := emailUsers
+	obj.Inbound = []config.PropertyMapping{{HubSpot: "firstname", Userpilot: "first_name"}, {HubSpot: "jobtitle", Userpilot: "job"}}
+	obj.ClearOnUnlink = true
+	r := newRig(t, obj, hubspottest.Options{})
+	up := userpilottest.NewTestServer(t, userpilottest.Options{RateLimit: -1, JobDuration: -1})
+	upc, err := userpilot.NewClient(userpilottest.DefaultAPIKey, userpilot.WithBaseURL(up.URL), userpilot.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.lk, err = linker.New(linker.Options{Env: env, Store: r.st, HubSpot: r.hsc, Userpilot: upc,
+		Objects: map[store.Kind]linker.Object{store.KindUser: obj}, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := r.contact(map[string]string{"email": "a@x.com", "firstname": "Ann", "jobtitle": "CTO"})
+	b := r.contact(map[string]string{"email": "b@x.com", "firstname": "Bob"})
+	r.resolve(r.profile("u1", "a@x.com"))
+	md := func() map[string]any {
+		u, _ := up.User("u1")
+		return u.Metadata
+	}
+	if m := md(); m["__hubspot__user_id"] != a || m["first_name"] != "Ann" || m["job"] != "CTO" {
+		t.Fatalf("after the link: %v", m)
+	}
+	p := r.stored("u1")
+	p.MatchValue = "b@x.com"
+	if err := r.st.PutProfile(r.ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	r.resolve(r.stored("u1"))
+	if m := md(); m["__hubspot__user_id"] != b || m["first_name"] != "Bob" || m["job"] != nil {
+		t.Fatalf("after the re-link: %v, want Bob's values and no job (Bob has none)", m)
+	}
+	if h := r.stored("u1").InboundHashes["first_name"]; h != identity.ValueHash("Bob") {
+		t.Errorf("inbound hash of first_name = %q, want Bob's", h)
+	}
+	p = r.stored("u1")
+	p.MatchValue = "nobody@x.com"
+	if err := r.st.PutProfile(r.ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	r.resolve(r.stored("u1"))
+	for _, k := range []string{"__hubspot__user_id", "__hubspot__object_type", "first_name"} {
+		if v := md()[k]; v != nil {
+			t.Errorf("after the unlink %s = %v, want removed", k, v)
+		}
 	}
 }
