@@ -4,11 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/pilotsync/pilotsync/shared/identity"
 	"reflect"
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/pilotsync/pilotsync/shared/identity"
 )
 
 // maxMergeAttempts bounds MergeIdentify's read-merge-write retries on
