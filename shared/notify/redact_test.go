@@ -4,8 +4,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pilotsync/pilotsync/shared/identity"
 	"github.com/pilotsync/pilotsync/shared/hubspot"
+	"github.com/pilotsync/pilotsync/shared/identity"
 )
 
 // TestAlertRedactionMatchesLogs: an address in an alert hashes exactly as in
