@@ -76,6 +76,9 @@ func TestMergeRulesCompanyAndTimestamps(t *testing.T) {
 		if !res.MatchChanged || got.MatchValue != "b@x.com" || got.Link().ValidFor(got.MatchValue, "contacts") {
 			t.Errorf("after the email change: match %q link %+v valid=%v, want b@x.com and a stale link", got.MatchValue, got.Link(), got.Link().ValidFor(got.MatchValue, "contacts"))
 		}
+		if !got.Dirty {
+			t.Error("a linked profile whose match value changed is not marked Dirty for the next push to re-resolve")
+		}
 		if got.LinkMatch != "a@x.com" {
 			t.Errorf("LinkMatch %q, want the value the link was made under kept (a@x.com)", got.LinkMatch)
 		}
