@@ -157,6 +157,10 @@ type ObjectMapping struct {
 	Outbound []PropertyMapping `yaml:"outbound" json:"outbound"`
 	// Measured lists metrics computed from activity and sent to HubSpot daily.
 	Measured []MeasuredMapping `yaml:"measured" json:"measured"`
+	// ClearOnUnlink removes the inbound-mapped properties in Userpilot, with
+	// the __hubspot__ ids, when a profile is unlinked from its HubSpot record
+	// (default true): they describe a record it no longer corresponds to.
+	ClearOnUnlink *bool `yaml:"clear_on_unlink" json:"clear_on_unlink"`
 }
 
 // IsEnabled reports whether this kind is synced.
@@ -226,7 +230,8 @@ type Activity struct {
 	// tagged_pages category.
 	Pages []PageRule `yaml:"pages" json:"pages"`
 	// UnmatchedGrace re-checks users not yet in HubSpot for this long before
-	// dropping their events (default 0: drop at once; at most 20m, because a
+	// dropping their events (default 10m, which covers an identify arriving
+	// after its user's first events; at most 20m, because a
 	// waiting message is retried once per queue visibility timeout and goes to
 	// the dead-letter queue after ActivityMaxReceiveCount receives).
 	UnmatchedGrace Duration `yaml:"unmatched_grace" json:"unmatched_grace"`

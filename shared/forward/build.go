@@ -7,6 +7,7 @@ import (
 	"github.com/pilotsync/pilotsync/shared/config"
 	"github.com/pilotsync/pilotsync/shared/hubspot"
 	"github.com/pilotsync/pilotsync/shared/identity/linker"
+	"github.com/pilotsync/pilotsync/shared/userpilot"
 )
 
 // Deps are the clients a Forwarder is built from; shared/wire (or a test)
@@ -15,6 +16,9 @@ type Deps struct {
 	Config  *config.Config
 	Store   Store
 	HubSpot *hubspot.Client
+	// Userpilot, when set, gets the link changes the forwarder's linker
+	// makes (new link ids and values, removals on unlink).
+	Userpilot *userpilot.Client
 	// SQS and DLQURL (PILOTSYNC_DLQ_URL) give the dead-letter queue; without
 	// them invalid messages are reported failed and left to the redrive policy.
 	SQS    SQSSender
@@ -41,6 +45,10 @@ func NewFromDeps(d Deps) (*Forwarder, error) {
 	}
 	lk, err := linker.New(linker.Options{Env: cfg.Userpilot.Environment, Store: ls, HubSpot: d.HubSpot,
 		Objects: linker.ObjectsFromConfig(cfg), Logger: d.Logger})
+	if err == nil && d.Userpilot != nil {
+		lk, err = linker.New(linker.Options{Env: cfg.Userpilot.Environment, Store: ls, HubSpot: d.HubSpot,
+			Objects: linker.ObjectsFromConfig(cfg), Userpilot: d.Userpilot, Logger: d.Logger})
+	}
 	if err != nil {
 		return nil, fmt.Errorf("forward: %w", err)
 	}

@@ -43,6 +43,13 @@ func rec(typ, id, user string, kv ...string) string {
 	return string(b)
 }
 
+// noGrace sets a grace period shorter than the test events' age, so
+// unmatched events are dropped at once (the default grace waits 10m).
+func noGrace(c *config.Config) *config.Config {
+	c.Activity.UnmatchedGrace = config.Duration(time.Second)
+	return c
+}
+
 func testConfig() *config.Config {
 	c := config.Defaults()
 	at := enabled
@@ -93,7 +100,7 @@ func msgs(bodies ...string) []Message {
 }
 
 func TestProcessMixedBatch(t *testing.T) {
-	e := newEnv(t, testConfig())
+	e := newEnv(t, noGrace(testConfig()))
 	e.link("u1", "101")
 	e.finder.ids["bob@example.com"] = "202"
 	e.st.profiles[pkey("production", store.KindUser, "u2")] = &store.Profile{Env: "production", Kind: store.KindUser, ID: "u2", MatchValue: "bob@example.com"}
@@ -289,7 +296,8 @@ func TestProcessRules(t *testing.T) {
 		{"production drops staging", nil, rec("track", "a", "u1", "event_name", "x", "app_token", "STG-1"), CountOtherEnvironment, 0, false},
 		{"no past events", nil, rec("track", "a", "u1", "event_name", "x", "inserted_at", "2026-11-27T08:59:59.999999Z"), CountBeforeEnabled, 0, false},
 		{"at enable time is sent", nil, rec("track", "a", "u1", "event_name", "x", "inserted_at", "2026-11-27T09:00:00Z"), CountSent, 1, false},
-		{"unmatched dropped", nil, rec("track", "a", "ghost", "event_name", "x"), CountUnmatched, 0, false},
+		{"unmatched dropped", func(c *config.Config) { noGrace(c) }, rec("track", "a", "ghost", "event_name", "x"), CountUnmatched, 0, false},
+		{"unmatched within the default grace retried", nil, rec("track", "a", "ghost", "event_name", "x"), CountUnmatchedWaiting, 0, true},
 		{"unmatched within grace retried", func(c *config.Config) { c.Activity.UnmatchedGrace = config.Duration(time.Hour) },
 			rec("track", "a", "ghost", "event_name", "x"), CountUnmatchedWaiting, 0, true},
 		{"unmatched after grace dropped", func(c *config.Config) { c.Activity.UnmatchedGrace = config.Duration(time.Second) },
@@ -474,7 +482,7 @@ func TestProcessBatchesAcrossMessages(t *testing.T) {
 }
 
 func TestUnmatchedNotLookedUpAgainAtOnce(t *testing.T) {
-	e := newEnv(t, testConfig())
+	e := newEnv(t, noGrace(testConfig()))
 	e.st.profiles[pkey("production", store.KindUser, "u5")] = &store.Profile{Env: "production", Kind: store.KindUser, ID: "u5", MatchValue: "x@y.z"}
 	for i := range 3 {
 		rep, err := e.f.Process(context.Background(), msgs(rec("track", fmt.Sprint("a", i), "u5", "event_name", "x")))

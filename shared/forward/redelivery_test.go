@@ -212,7 +212,7 @@ func TestUnmatchedMissForgottenWhenTheMatchValueChanges(t *testing.T) {
 	// u5 was not in HubSpot under x@y.z. Another instance then processes an
 	// identify giving u5 an email HubSpot knows: this instance must look the
 	// new value up at once, not drop u5's events for the rest of the minute.
-	e := newEnv(t, testConfig())
+	e := newEnv(t, noGrace(testConfig()))
 	e.st.profiles[pkey("production", store.KindUser, "u5")] = &store.Profile{Env: "production", Kind: store.KindUser, ID: "u5", MatchValue: "x@y.z"}
 	rep, err := e.f.Process(context.Background(), msgs(rec("track", "a", "u5", "event_name", "x")))
 	if err != nil || rep.Counts[CountUnmatched] != 1 {

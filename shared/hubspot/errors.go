@@ -4,11 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/pilotsync/pilotsync/shared/identity"
 	"net"
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/pilotsync/pilotsync/shared/identity"
 )
 
 // ErrNotFound matches (errors.Is) a 404 from HubSpot and a record that does not exist.

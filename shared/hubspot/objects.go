@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/pilotsync/pilotsync/shared/identity"
 	"iter"
 	"maps"
 	"net/http"
@@ -14,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/pilotsync/pilotsync/shared/identity"
 )
 
 // HubSpot CRM limits (HUBSPOT.md "Search", "Batch read / update").

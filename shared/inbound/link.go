@@ -6,6 +6,7 @@ import (
 
 	"github.com/pilotsync/pilotsync/shared/hubspot"
 	"github.com/pilotsync/pilotsync/shared/identity"
+	"github.com/pilotsync/pilotsync/shared/identity/linker"
 	"github.com/pilotsync/pilotsync/shared/store"
 )
 
@@ -145,6 +146,15 @@ func newPlanner(obj Object, env string, now time.Time, profiles map[string]*stor
 	}
 }
 
+// matchValue is p's current normalized match value, the one a link made now
+// is made under.
+func (pl *planner) matchValue(p *store.Profile) string {
+	if pl.obj.idMatch() {
+		return identity.Normalize(p.ID)
+	}
+	return p.MatchValue
+}
+
 // matches reports whether profile p matches value v of a record.
 func (pl *planner) matches(p *store.Profile, v string) bool {
 	if v == "" {
@@ -233,8 +243,9 @@ func (pl *planner) apply(r record) {
 		return
 	}
 	for _, p := range order {
-		if p.HubSpotID != r.id || p.HubSpotObject != pl.obj.HubSpotObject {
-			p.HubSpotID, p.HubSpotObject = r.id, pl.obj.HubSpotObject
+		// The link is made under the profile's current match value: it stays
+		// valid until that value changes (identity.Link.ValidFor).
+		if linker.Set(p, r.id, pl.obj.HubSpotObject, pl.matchValue(p)) {
 			pl.touched[p.ID] = true
 		}
 		pl.diff(p, r)
@@ -245,10 +256,18 @@ func (pl *planner) apply(r record) {
 // in Userpilot.
 func (pl *planner) unlink(p *store.Profile) {
 	pl.counts.Unlinked++
-	p.HubSpotID, p.HubSpotObject = "", ""
+	linker.Unlink(p)
 	pl.touched[p.ID] = true
 	c := pl.change(p)
-	for _, k := range []string{KeyObjectType, pl.obj.linkKey()} {
+	keys := []string{KeyObjectType, pl.obj.linkKey()}
+	if pl.obj.ClearOnUnlink {
+		// The values copied from the record describe a record the profile
+		// no longer corresponds to.
+		for _, m := range pl.obj.Inbound {
+			keys = append(keys, m.Userpilot)
+		}
+	}
+	for _, k := range keys {
 		if h := p.InboundHashes[k]; h != "" && h != absentHash {
 			c.meta[k] = nil
 			c.hashes[k] = absentHash

@@ -13,9 +13,9 @@ import (
 // Userpilot metadata keys inbound writes with every linked record (DESIGN.md
 // "What it does", 2).
 const (
-	KeyObjectType = "__hubspot__object_type"
-	KeyUserID     = "__hubspot__user_id"
-	KeyCompanyID  = "__hubspot__company_id"
+	KeyObjectType = identity.KeyObjectType
+	KeyUserID     = identity.KeyUserID
+	KeyCompanyID  = identity.KeyCompanyID
 )
 
 // Object is the inbound configuration of one Userpilot kind: which HubSpot
@@ -34,6 +34,9 @@ type Object struct {
 	AdditionalEmails bool
 	// Inbound pairs HubSpot properties (keys) with Userpilot properties.
 	Inbound []config.PropertyMapping
+	// ClearOnUnlink also removes the Inbound properties in Userpilot when a
+	// profile is unlinked (config mapping.<kind>.clear_on_unlink).
+	ClearOnUnlink bool
 }
 
 // idMatch reports whether the Userpilot side of the match is the Userpilot id
@@ -121,6 +124,7 @@ func ObjectsFromConfig(cfg *config.Config) ([]Object, error) {
 			errs = append(errs, fmt.Errorf("%s.match.hubspot: no hubspot property to match on", k.path))
 			continue
 		}
+		o.ClearOnUnlink = k.m.ClearOnUnlink == nil || *k.m.ClearOnUnlink
 		if k.m.Match.AdditionalEmails != nil {
 			o.AdditionalEmails = *k.m.Match.AdditionalEmails
 		} else {

@@ -8,6 +8,8 @@ import (
 	"slices"
 
 	"github.com/pilotsync/pilotsync/shared/store"
+
+	"github.com/pilotsync/pilotsync/shared/identity/linker"
 )
 
 // save stores every profile the page touched. A profile changed meanwhile
@@ -54,7 +56,11 @@ func (r *run) save(ctx context.Context, obj Object, pl *planner, changes []*chan
 				ps = append(ps, mine)
 				continue
 			}
-			f.HubSpotID, f.HubSpotObject = mine.HubSpotID, mine.HubSpotObject
+			if mine.HubSpotID == "" {
+				linker.Unlink(f)
+			} else {
+				linker.Set(f, mine.HubSpotID, mine.HubSpotObject, mine.LinkMatch)
+			}
 			if f.InboundHashes == nil {
 				f.InboundHashes = map[string]string{}
 			}

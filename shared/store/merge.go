@@ -4,11 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/pilotsync/pilotsync/shared/identity"
 	"reflect"
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/pilotsync/pilotsync/shared/identity"
 )
 
 // maxMergeAttempts bounds MergeIdentify's read-merge-write retries on
@@ -57,8 +58,9 @@ type MergeResult struct {
 //     timestamp so an older event cannot bring it back;
 //   - the match value is recomputed from MatchProperty (normalized) and
 //     MatchChanged reported; lookups follow in the same transaction;
-//   - the profile is marked Dirty when a property listed in Outbound changed
-//     (a merge never clears the mark);
+//   - the profile is marked Dirty when a property listed in Outbound changed,
+//     or when the match value of a linked profile changed (its link is stale
+//     and the next push re-resolves it); a merge never clears the mark;
 //   - when nothing changes, nothing is written.
 func (s *Store) MergeIdentify(ctx context.Context, env string, kind Kind, id string, in IdentifyInput) (*MergeResult, error) {
 	if err := checkProfileKey(env, kind, id); err != nil {
@@ -147,6 +149,12 @@ func mergeInto(p *Profile, in IdentifyInput, incoming map[string]any, id string)
 			p.MatchValue = m
 			res.MatchChanged = true
 			write = true
+			if p.HubSpotID != "" {
+				// The link is now stale (identity.Link.ValidFor): the
+				// outbound push of the next poll re-resolves it and sends
+				// the profile's values to the record it belongs to now.
+				p.Dirty = true
+			}
 		}
 	}
 	if !p.Dirty {

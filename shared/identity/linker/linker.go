@@ -56,6 +56,12 @@ type Object struct {
 	MatchUserpilot string
 	// AdditionalEmails also matches hs_additional_emails (email matches only).
 	AdditionalEmails bool
+	// Inbound are the inbound property mappings: a new link writes them to
+	// Userpilot from the new record.
+	Inbound []config.PropertyMapping
+	// ClearOnUnlink also removes the Inbound properties in Userpilot on an
+	// unlink (config mapping.<kind>.clear_on_unlink).
+	ClearOnUnlink bool
 }
 
 // IDMatch reports whether the Userpilot side of the match is the profile id
@@ -96,6 +102,13 @@ func ObjectsFromConfig(cfg *config.Config) map[store.Kind]Object {
 		if o.MatchHubSpot == "" {
 			continue
 		}
+		o.ClearOnUnlink = k.m.ClearOnUnlink == nil || *k.m.ClearOnUnlink
+		for _, pm := range k.m.Inbound {
+			hs, up := orDefault(pm.HubSpot, pm.Userpilot), orDefault(pm.Userpilot, pm.HubSpot)
+			if hs != "" && !strings.HasPrefix(up, "__hubspot__") {
+				o.Inbound = append(o.Inbound, config.PropertyMapping{HubSpot: hs, Userpilot: up})
+			}
+		}
 		if k.m.Match.AdditionalEmails != nil {
 			o.AdditionalEmails = *k.m.Match.AdditionalEmails
 		} else {
@@ -121,7 +134,11 @@ type Options struct {
 	HubSpot HubSpot
 	// Objects is the link configuration per kind (ObjectsFromConfig).
 	Objects map[store.Kind]Object
-	Logger  *slog.Logger
+	// Userpilot, when set, gets every link change the linker makes: a new
+	// link writes the link keys and the new record's inbound properties, an
+	// unlink removes them.
+	Userpilot Userpilot
+	Logger    *slog.Logger
 }
 
 // Linker resolves and writes links. It is safe for concurrent use.
@@ -130,6 +147,7 @@ type Linker struct {
 	st      Store
 	hs      HubSpot
 	objects map[store.Kind]Object
+	up      Userpilot
 	log     *slog.Logger
 }
 
@@ -144,7 +162,7 @@ func New(o Options) (*Linker, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	return &Linker{env: o.Env, st: o.Store, hs: o.HubSpot, objects: o.Objects, log: o.Logger}, nil
+	return &Linker{env: o.Env, st: o.Store, hs: o.HubSpot, objects: o.Objects, up: o.Userpilot, log: o.Logger}, nil
 }
 
 // Object returns the link configuration of kind.

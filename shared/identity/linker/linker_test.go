@@ -2,18 +2,24 @@ package linker_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"log/slog"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/pilotsync/pilotsync/shared/awstest"
+	"github.com/pilotsync/pilotsync/shared/config"
 	"github.com/pilotsync/pilotsync/shared/hubspot"
 	"github.com/pilotsync/pilotsync/shared/hubspot/hubspottest"
 	"github.com/pilotsync/pilotsync/shared/identity"
 	"github.com/pilotsync/pilotsync/shared/identity/linker"
 	"github.com/pilotsync/pilotsync/shared/store"
+	"github.com/pilotsync/pilotsync/shared/userpilot"
+	"github.com/pilotsync/pilotsync/shared/userpilot/userpilottest"
 )
 
 const env = "production"
@@ -24,6 +30,7 @@ type rig struct {
 	st  *store.Store
 	hs  *hubspottest.Server
 	lk  *linker.Linker
+	hsc *hubspot.Client
 }
 
 var emailUsers = linker.Object{HubSpotObject: "contacts", MatchHubSpot: "email", MatchUserpilot: "email", AdditionalEmails: true}
@@ -47,11 +54,12 @@ func newRig(t *testing.T, users linker.Object, hsOpts hubspottest.Options) *rig 
 	}
 	hs := hubspottest.NewTestServer(t, hsOpts)
 	client, err := hubspot.NewClient(hubspot.WithBaseURL(hs.URL), hubspot.WithToken(hs.Token()),
-		hubspot.WithLogger(slog.New(slog.DiscardHandler)))
+		hubspot.WithLogger(slog.New(slog.DiscardHandler)),
+		hubspot.WithLimits(hubspot.Limits{PerWindow: 1_000_000, Window: time.Second, SearchPerSecond: 1_000_000}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &rig{t: t, ctx: ctx, st: store.New(db, table), hs: hs}
+	r := &rig{t: t, ctx: ctx, st: store.New(db, table), hs: hs, hsc: client}
 	r.lk, err = linker.New(linker.Options{Env: env, Store: r.st, HubSpot: client,
 		Objects: map[store.Kind]linker.Object{store.KindUser: users}, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
@@ -277,5 +285,129 @@ func TestResolveAfterConcurrentWrite(t *testing.T) {
 	wantLink(t, s, b, "b@x.com")
 	if s.Properties["plan"].Value != "pro" || old.Version != s.Version {
 		t.Fatalf("stored = %+v (version %d), passed version %d: the other write must survive and the passed profile be current", s.Properties, s.Version, old.Version)
+	}
+}
+
+// TestAuditRepairsSilentDeletesAndMerges: 1,000 linked users whose records
+// were merged (400) or archived (300) with no event to notice it; the audit
+// checks every link in ceil(1000/100) batch reads by id and repairs each.
+func TestAuditRepairsSilentDeletesAndMerges(t *testing.T) {
+	r := newRig(t, emailUsers, hubspottest.Options{})
+	const n = 1000
+	recs := make([]hubspottest.SeedRecord, n)
+	for i := range recs {
+		recs[i] = hubspottest.SeedRecord{Properties: map[string]string{"email": fmt.Sprintf("user%d@x.com", i)}}
+	}
+	ids := r.hs.AddRecords("contacts", recs)
+	ps := make([]*store.Profile, n)
+	for i := range ps {
+		m := fmt.Sprintf("user%d@x.com", i)
+		ps[i] = &store.Profile{Env: env, Kind: store.KindUser, ID: fmt.Sprint("u", i), MatchValue: m}
+		linker.Set(ps[i], ids[i], "contacts", m)
+	}
+	if err := r.st.PutProfiles(r.ctx, ps); err != nil {
+		t.Fatal(err)
+	}
+	survivor := map[int]string{}
+	for k := range 200 {
+		id := r.hs.Merge("contacts", ids[2*k], ids[2*k+1])
+		survivor[2*k], survivor[2*k+1] = id, id
+	}
+	for i := 400; i < 700; i++ {
+		r.hs.Archive("contacts", ids[i])
+	}
+	r.hs.ResetRequests()
+	rep, err := r.lk.Audit(r.ctx, store.KindUser)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Checked != n || rep.RelinkedMerged != 400 || rep.UnlinkedDeleted != 300 || rep.Valid != 300 || rep.Relinked != 0 {
+		t.Errorf("report %+v, want 1000 checked, 400 relinked_merged, 300 unlinked_deleted, 300 valid", rep)
+	}
+	byID := 0
+	for _, q := range r.hs.RequestsTo(hubspottest.EndpointBatchRead) {
+		var body struct {
+			IDProperty string `json:"idProperty"`
+		}
+		if err := json.Unmarshal(q.Body, &body); err != nil {
+			t.Fatal(err)
+		}
+		if body.IDProperty == "" {
+			byID++
+		}
+	}
+	if byID != 10 || rep.BatchReads != 10 {
+		t.Errorf("%d batch reads by id (report %d), want ceil(1000/100) = 10", byID, rep.BatchReads)
+	}
+	for i := range n {
+		got := r.stored(fmt.Sprint("u", i))
+		want := ids[i]
+		switch {
+		case i < 400:
+			want = survivor[i]
+		case i < 700:
+			want = ""
+		}
+		if got.HubSpotID != want {
+			t.Fatalf("u%d linked to %q, want %q", i, got.HubSpotID, want)
+		}
+	}
+	// A second audit finds nothing to repair.
+	rep, err = r.lk.Audit(r.ctx, store.KindUser)
+	if err != nil || rep.Checked != 700 || rep.Valid != 700 {
+		t.Errorf("second audit %+v %v, want 700 valid", rep, err)
+	}
+}
+
+// TestLinkChangesRewriteUserpilot: a re-link writes the new record's inbound
+// values and clears those it lacks; an unlink removes the ids and (with
+// clear_on_unlink) the inbound values.
+func TestLinkChangesRewriteUserpilot(t *testing.T) {
+	obj := emailUsers
+	obj.Inbound = []config.PropertyMapping{{HubSpot: "firstname", Userpilot: "first_name"}, {HubSpot: "jobtitle", Userpilot: "job"}}
+	obj.ClearOnUnlink = true
+	r := newRig(t, obj, hubspottest.Options{})
+	up := userpilottest.NewTestServer(t, userpilottest.Options{RateLimit: -1, JobDuration: -1})
+	upc, err := userpilot.NewClient(userpilottest.DefaultAPIKey, userpilot.WithBaseURL(up.URL), userpilot.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.lk, err = linker.New(linker.Options{Env: env, Store: r.st, HubSpot: r.hsc, Userpilot: upc,
+		Objects: map[store.Kind]linker.Object{store.KindUser: obj}, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := r.contact(map[string]string{"email": "a@x.com", "firstname": "Ann", "jobtitle": "CTO"})
+	b := r.contact(map[string]string{"email": "b@x.com", "firstname": "Bob"})
+	r.resolve(r.profile("u1", "a@x.com"))
+	md := func() map[string]any {
+		u, _ := up.User("u1")
+		return u.Metadata
+	}
+	if m := md(); m["__hubspot__user_id"] != a || m["first_name"] != "Ann" || m["job"] != "CTO" {
+		t.Fatalf("after the link: %v", m)
+	}
+	p := r.stored("u1")
+	p.MatchValue = "b@x.com"
+	if err := r.st.PutProfile(r.ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	r.resolve(r.stored("u1"))
+	if m := md(); m["__hubspot__user_id"] != b || m["first_name"] != "Bob" || m["job"] != nil {
+		t.Fatalf("after the re-link: %v, want Bob's values and no job (Bob has none)", m)
+	}
+	if h := r.stored("u1").InboundHashes["first_name"]; h != identity.ValueHash("Bob") {
+		t.Errorf("inbound hash of first_name = %q, want Bob's", h)
+	}
+	p = r.stored("u1")
+	p.MatchValue = "nobody@x.com"
+	if err := r.st.PutProfile(r.ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	r.resolve(r.stored("u1"))
+	for _, k := range []string{"__hubspot__user_id", "__hubspot__object_type", "first_name"} {
+		if v := md()[k]; v != nil {
+			t.Errorf("after the unlink %s = %v, want removed", k, v)
+		}
 	}
 }

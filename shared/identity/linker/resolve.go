@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/pilotsync/pilotsync/shared/hubspot"
 	"github.com/pilotsync/pilotsync/shared/identity"
 	"github.com/pilotsync/pilotsync/shared/store"
 )
@@ -53,8 +54,12 @@ func (l *Linker) resolve(ctx context.Context, kind store.Kind, ps []*store.Profi
 		switch {
 		case m == "":
 			r := identity.Resolution{Outcome: identity.NoMatchValue}
+			hadID := p.HubSpotID != ""
 			if Unlink(p) {
-				r.Unlinked = true
+				r.Unlinked = hadID
+				if hadID {
+					l.writeUserpilot(ctx, kind, p, obj.unlinkedMeta(kind))
+				}
 				changed = append(changed, p)
 			}
 			out[p.ID] = r
@@ -68,7 +73,7 @@ func (l *Linker) resolve(ctx context.Context, kind store.Kind, ps []*store.Profi
 			}
 		}
 	}
-	found := map[string]string{}
+	found := map[string]hubspot.Record{}
 	if len(values) > 0 {
 		if found, err = l.find(ctx, obj, values); err != nil {
 			return out, err
@@ -77,9 +82,13 @@ func (l *Linker) resolve(ctx context.Context, kind store.Kind, ps []*store.Profi
 	for _, p := range todo {
 		m := obj.matchValue(kind, p)
 		old := p.HubSpotID
-		if id, ok := found[m]; ok {
+		if rec, ok := found[m]; ok {
+			id := rec.ID
 			r := identity.Resolution{HubSpotID: id, Outcome: identity.Linked, Relinked: old != "" && old != id}
 			if Set(p, id, obj.HubSpotObject, m) {
+				if old != id {
+					l.writeUserpilot(ctx, kind, p, obj.linkedMeta(kind, rec))
+				}
 				changed = append(changed, p)
 			}
 			out[p.ID] = r
@@ -88,6 +97,9 @@ func (l *Linker) resolve(ctx context.Context, kind store.Kind, ps []*store.Profi
 		r := identity.Resolution{Outcome: identity.NotFound}
 		if Unlink(p) {
 			r.Unlinked = old != ""
+			if old != "" {
+				l.writeUserpilot(ctx, kind, p, obj.unlinkedMeta(kind))
+			}
 			changed = append(changed, p)
 		}
 		out[p.ID] = r
@@ -112,25 +124,35 @@ func (l *Linker) resolve(ctx context.Context, kind store.Kind, ps []*store.Profi
 	return out, err
 }
 
-// find looks values up in HubSpot and returns normalized value → record id.
-func (l *Linker) find(ctx context.Context, obj Object, values []string) (map[string]string, error) {
-	out := make(map[string]string, len(values))
+// find looks values up in HubSpot and returns normalized value → record
+// (with its inbound properties).
+func (l *Linker) find(ctx context.Context, obj Object, values []string) (map[string]hubspot.Record, error) {
+	out := make(map[string]hubspot.Record, len(values))
+	props := obj.inboundProperties()
 	if obj.MatchHubSpot == "email" && obj.AdditionalEmails {
-		recs, err := l.hs.FindByEmails(ctx, obj.HubSpotObject, values, nil)
+		recs, err := l.hs.FindByEmails(ctx, obj.HubSpotObject, values, props)
 		if err != nil {
 			return nil, fmt.Errorf("linker: find %d %s by email: %w", len(values), obj.HubSpotObject, err)
 		}
 		for v, r := range recs {
-			out[identity.Normalize(v)] = r.ID
+			out[identity.Normalize(v)] = r
 		}
 		return out, nil
 	}
-	res, err := l.hs.BatchRead(ctx, obj.HubSpotObject, values, obj.MatchHubSpot, nil)
+	res, err := l.hs.BatchRead(ctx, obj.HubSpotObject, values, obj.MatchHubSpot, props)
 	if err != nil {
 		return nil, fmt.Errorf("linker: find %d %s by %s: %w", len(values), obj.HubSpotObject, obj.MatchHubSpot, err)
 	}
+	byID := make(map[string]hubspot.Record, len(res.Results))
+	for _, r := range res.Results {
+		byID[r.ID] = r
+	}
 	for v, id := range res.ByRequest {
-		out[identity.Normalize(v)] = id
+		rec, ok := byID[id]
+		if !ok {
+			rec = hubspot.Record{ID: id}
+		}
+		out[identity.Normalize(v)] = rec
 	}
 	return out, nil
 }
