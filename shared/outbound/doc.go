@@ -12,7 +12,7 @@
 //   - a value is sent only when its source timestamp is newer than the value
 //     last sent for that property (Profile.OutboundAt) and its HubSpot encoding
 //     differs from what was last sent (Profile.OutboundHashes, hashed with
-//     inbound.ValueHash so inbound recognises these writes and never copies
+//     identity.ValueHash so inbound recognises these writes and never copies
 //     them back); an older value is refused;
 //   - a value inbound copied from the same HubSpot property (its hash is the
 //     profile's InboundHashes entry) is never echoed back;

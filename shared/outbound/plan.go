@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/pilotsync/pilotsync/shared/hubspot"
-	"github.com/pilotsync/pilotsync/shared/inbound"
+	"github.com/pilotsync/pilotsync/shared/identity"
 	"github.com/pilotsync/pilotsync/shared/store"
 )
 
@@ -75,7 +75,7 @@ func planProfile(obj Object, cat catalog, p *store.Profile) *plan {
 			pl.refused[m.HubSpot] = quarantine{reason: fmt.Sprintf("TYPE_MISMATCH: %q cannot be written to %s property %s: %v", m.Userpilot, hp.Type, m.HubSpot, err), at: prop.At}
 			continue
 		}
-		h := inbound.ValueHash(enc)
+		h := identity.ValueHash(enc)
 		switch {
 		case m.EchoOf && enc != "" && p.InboundHashes[m.Userpilot] == h:
 			pl.echoes++ // inbound copied it from this very property

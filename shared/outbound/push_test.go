@@ -12,7 +12,6 @@ import (
 	"github.com/pilotsync/pilotsync/shared/hubspot"
 	"github.com/pilotsync/pilotsync/shared/hubspot/hubspottest"
 	"github.com/pilotsync/pilotsync/shared/identity"
-	"github.com/pilotsync/pilotsync/shared/inbound"
 	"github.com/pilotsync/pilotsync/shared/store"
 )
 
@@ -138,10 +137,10 @@ func TestPushRules(t *testing.T) {
 	r.put(&store.Profile{ID: "a", MatchValue: "a@example.com", Properties: planProp("pro", t0)})
 	r.put(&store.Profile{ID: "nobody", MatchValue: "nobody@example.com", Properties: planProp("pro", t0)})
 	r.put(&store.Profile{ID: "echo", MatchValue: "echo@example.com", HubSpotID: r.ids[1], HubSpotObject: "contacts",
-		Properties: planProp("enterprise", t0), InboundHashes: map[string]string{"plan": inbound.ValueHash("enterprise")}})
+		Properties: planProp("enterprise", t0), InboundHashes: map[string]string{"plan": identity.ValueHash("enterprise")}})
 	r.put(&store.Profile{ID: "old", MatchValue: "old@example.com", HubSpotID: r.ids[2], HubSpotObject: "contacts",
 		Properties:     planProp("free", t0),
-		OutboundHashes: map[string]string{"userpilot_plan": inbound.ValueHash("pro")},
+		OutboundHashes: map[string]string{"userpilot_plan": identity.ValueHash("pro")},
 		OutboundAt:     map[string]time.Time{"userpilot_plan": t0.Add(time.Hour)}})
 	contacts := len(r.hs.Records("contacts"))
 
@@ -162,7 +161,7 @@ func TestPushRules(t *testing.T) {
 		t.Errorf("%d contacts, want %d: pilotsync never creates contacts", n, contacts)
 	}
 	a := r.get("a")
-	if a.Dirty || a.OutboundHashes["userpilot_plan"] != inbound.ValueHash("pro") || !a.OutboundAt["userpilot_plan"].Equal(t0) || a.HubSpotID != r.ids[0] {
+	if a.Dirty || a.OutboundHashes["userpilot_plan"] != identity.ValueHash("pro") || !a.OutboundAt["userpilot_plan"].Equal(t0) || a.HubSpotID != r.ids[0] {
 		t.Errorf("a after the push: %+v", a)
 	}
 	for _, id := range []string{"nobody", "echo", "old"} {
