@@ -210,7 +210,7 @@ func (r *runner) buildHandlers() {
 		r.poll = handler.NewPoll(in, handler.WithPollImports(d.Store, d.Config), handler.WithPollLogger(d.Log),
 			handler.WithPollAlerts(d.Alerts))
 	}
-	fwd, err := forward.NewFromDeps(forward.Deps{Config: d.Config, Store: d.Store, HubSpot: d.HubSpot, SQS: d.SQS, DLQURL: d.DLQURL, Logger: d.Log})
+	fwd, err := forward.NewFromDeps(forward.Deps{Config: d.Config, Store: d.Store, HubSpot: d.HubSpot, Userpilot: d.Userpilot, SQS: d.SQS, DLQURL: d.DLQURL, Logger: d.Log})
 	if err != nil {
 		r.say("activity: forwarder not available (%v): the queue is not drained", err)
 	} else {

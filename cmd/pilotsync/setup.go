@@ -14,7 +14,7 @@ import (
 func init() {
 	register(command{
 		name:    "setup",
-		summary: "create the HubSpot custom event definitions the activity forwarder sends (one per category and status)",
+		summary: "create the HubSpot properties the config writes and the custom event definitions the activity forwarder sends",
 		run:     runSetup,
 	})
 }
@@ -34,9 +34,13 @@ type setupDefinition struct {
 func runSetup(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("setup", args, stdout, stderr)
 	path := configFlag(fs)
-	dryRun := fs.Bool("dry-run", false, "print the definitions that would be ensured, without calling HubSpot")
+	dryRun := fs.Bool("dry-run", false, "print the properties and definitions that would be created, creating nothing")
 	setUsage(fs, "pilotsync setup [--dry-run] [--config FILE]",
-		"Creates the HubSpot custom event definitions (e.g. userpilot_flow_completed) for every",
+		"Creates, in a \"pilotsync\" property group, every HubSpot property the config maps",
+		"outbound or measured that does not exist, with the type the mapping needs, and refuses",
+		"(naming the property, its type and the type needed) mappings to existing properties",
+		"whose type does not fit; then nothing is created. --dry-run lists what it would create.",
+		"Then it creates the HubSpot custom event definitions (e.g. userpilot_flow_completed) for every",
 		"activity category and status the config forwards, on the users' HubSpot object, and",
 		"prints them with their fully qualified names as JSON. Existing definitions are kept.",
 		"Custom events need an Enterprise hub. Only for activity.sink custom_events.",
@@ -54,8 +58,19 @@ func runSetup(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "pilotsync setup: %v\n", err)
 		return exitFailure
 	}
+	props, code := setupProperties(ctx, cfg, *dryRun, stderr)
+	if code != exitOK {
+		if props != nil {
+			_ = printJSON(stdout, setupOutput{Properties: props})
+		}
+		return code
+	}
 	if s := cfg.Activity.Sink; s != "" && s != config.SinkCustomEvents {
-		fmt.Fprintf(stdout, "activity.sink is %s: nothing to set up (timeline and app event templates are configured in HubSpot and referenced by activity.timeline_templates or activity.app_event_types)\n", s)
+		fmt.Fprintf(stderr, "activity.sink is %s: no event definitions to set up (timeline and app event templates are configured in HubSpot and referenced by activity.timeline_templates or activity.app_event_types)\n", s)
+		if err := printJSON(stdout, setupOutput{Properties: props, EventDefinitions: []setupDefinition{}}); err != nil {
+			fmt.Fprintf(stderr, "pilotsync setup: %v\n", err)
+			return exitFailure
+		}
 		return exitOK
 	}
 	cl, err := activity.NewClassifier(cfg.Activity)
@@ -88,7 +103,7 @@ func runSetup(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		}
 		out = append(out, d)
 	}
-	if err := printJSON(stdout, out); err != nil {
+	if err := printJSON(stdout, setupOutput{Properties: props, EventDefinitions: out}); err != nil {
 		fmt.Fprintf(stderr, "pilotsync setup: %v\n", err)
 		return exitFailure
 	}

@@ -55,10 +55,11 @@ func TestSetupCreatesDefinitions(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("setup exit %d: %s", code, errOut)
 	}
-	var got []setupDefinition
-	if err := json.Unmarshal([]byte(out), &got); err != nil {
+	var output setupOutput
+	if err := json.Unmarshal([]byte(out), &output); err != nil {
 		t.Fatalf("output %q: %v", out, err)
 	}
+	got := output.EventDefinitions
 	// NPS includes the SDK statuses STARTED, SKIPPED, SUBMITTED (issue 9.15).
 	want := []string{"userpilot_flow_completed", "userpilot_flow_dismissed", "userpilot_nps_ask_later", "userpilot_nps_feedback",
 		"userpilot_nps_skipped", "userpilot_nps_started", "userpilot_nps_submitted"}

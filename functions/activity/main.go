@@ -25,7 +25,7 @@ func main() {
 	if deps.DLQURL == "" {
 		log.Warn("activity: " + wire.EnvDLQURL + " is not set: invalid messages are left to the queue's redrive policy")
 	}
-	fwd, err := forward.NewFromDeps(forward.Deps{Config: deps.Config, Store: deps.Store, HubSpot: deps.HubSpot,
+	fwd, err := forward.NewFromDeps(forward.Deps{Config: deps.Config, Store: deps.Store, HubSpot: deps.HubSpot, Userpilot: deps.Userpilot,
 		SQS: deps.SQS, DLQURL: deps.DLQURL, Logger: deps.Log})
 	if err != nil {
 		log.Error("activity: start-up failed", "err", err)

@@ -1,5 +1,6 @@
 // Command poll is the pilotsync poll Lambda function: the 5-minute inbound
-// poll, and the manual {"action":"sync"} (sync now) and {"action":"import"}
+// poll followed by the outbound custom properties push, and the manual
+// {"action":"sync"} (sync now), {"action":"setup"} and {"action":"import"}
 // invocations. It only wires: the behaviour lives in shared/handler and the
 // engines behind it.
 package main

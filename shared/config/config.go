@@ -162,6 +162,10 @@ type ObjectMapping struct {
 	Outbound []PropertyMapping `yaml:"outbound" json:"outbound"`
 	// Measured lists metrics computed from activity and sent to HubSpot daily.
 	Measured []MeasuredMapping `yaml:"measured" json:"measured"`
+	// ClearOnUnlink removes the inbound-mapped properties in Userpilot, with
+	// the __hubspot__ ids, when a profile is unlinked from its HubSpot record
+	// (default true): they describe a record it no longer corresponds to.
+	ClearOnUnlink *bool `yaml:"clear_on_unlink" json:"clear_on_unlink"`
 }
 
 // IsEnabled reports whether this kind is synced.
@@ -188,6 +192,12 @@ type PropertyMapping struct {
 	HubSpot string `yaml:"hubspot" json:"hubspot"`
 	// Userpilot is the Userpilot property (metadata key), e.g. "plan".
 	Userpilot string `yaml:"userpilot" json:"userpilot"`
+	// Type (outbound only) is the kind of value the Userpilot property holds:
+	// string, number, bool, date, datetime or enumeration. pilotsync setup
+	// creates a missing HubSpot property with this type (default string) and
+	// refuses an existing one it does not fit; left out, any writable type is
+	// accepted and values are converted when sent.
+	Type string `yaml:"type" json:"type"`
 }
 
 // MeasuredMapping sends one computed metric to one HubSpot property.
@@ -225,7 +235,8 @@ type Activity struct {
 	// tagged_pages category.
 	Pages []PageRule `yaml:"pages" json:"pages"`
 	// UnmatchedGrace re-checks users not yet in HubSpot for this long before
-	// dropping their events (default 0: drop at once; at most 20m, because a
+	// dropping their events (default 10m, which covers an identify arriving
+	// after its user's first events; at most 20m, because a
 	// waiting message is retried once per queue visibility timeout and goes to
 	// the dead-letter queue after ActivityMaxReceiveCount receives).
 	UnmatchedGrace Duration `yaml:"unmatched_grace" json:"unmatched_grace"`

@@ -17,14 +17,17 @@ const (
 	DefaultCompaniesObject    = "companies"
 	DefaultUsersMatch         = "email" // both sides, for users
 	DefaultCompaniesMatch     = "company_id"
-	DefaultPeriodDays         = 30
-	DefaultSessionTimeout     = 30 * time.Minute
-	DefaultSink               = SinkCustomEvents
-	DefaultEventNamePrefix    = "userpilot"
-	DefaultRepeatAfter        = 24 * time.Hour
-	DefaultPollEvery          = 5 * time.Minute
-	DefaultDailyAt            = "03:00"
-	DefaultSearchOverlap      = 2 * time.Minute
+	// DefaultUnmatchedGrace covers the usual race of a new signup: its first
+	// events reach the queue before the identify that carries its email.
+	DefaultUnmatchedGrace  = 10 * time.Minute
+	DefaultPeriodDays      = 30
+	DefaultSessionTimeout  = 30 * time.Minute
+	DefaultSink            = SinkCustomEvents
+	DefaultEventNamePrefix = "userpilot"
+	DefaultRepeatAfter     = 24 * time.Hour
+	DefaultPollEvery       = 5 * time.Minute
+	DefaultDailyAt         = "03:00"
+	DefaultSearchOverlap   = 2 * time.Minute
 )
 
 // Defaults returns the config an empty file would give, before validation
@@ -70,6 +73,9 @@ func applyDefaults(c *Config) {
 		if m.Enabled == nil {
 			m.Enabled = new(true)
 		}
+		if m.ClearOnUnlink == nil {
+			m.ClearOnUnlink = new(true)
+		}
 		if m.Match.AdditionalEmails == nil {
 			m.Match.AdditionalEmails = new(m.Match.HubSpot == "email")
 		}
@@ -88,6 +94,7 @@ func applyDefaults(c *Config) {
 
 	setString(&c.Activity.Sink, DefaultSink)
 	setString(&c.Activity.EventNamePrefix, DefaultEventNamePrefix)
+	setDuration(&c.Activity.UnmatchedGrace, DefaultUnmatchedGrace)
 
 	setDuration(&c.Notifications.RepeatAfter, DefaultRepeatAfter)
 

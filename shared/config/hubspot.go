@@ -114,8 +114,10 @@ func (c *Config) CheckHubSpot(ctx context.Context, cat PropertyCatalog) []Proble
 		}
 		for i, pm := range m.Outbound {
 			f := fmt.Sprintf("%s.outbound[%d].hubspot", prefix, i)
-			if p, ok := lookup(f, pm.HubSpot); ok {
-				writable(f, p)
+			if p, ok := lookup(f, pm.HubSpot); ok && writable(f, p) {
+				if msg := OutboundMismatch(pm, p.Type); msg != "" {
+					add(f, "%s", msg)
+				}
 			}
 		}
 		for i, mm := range m.Measured {

@@ -43,6 +43,7 @@ var enums = map[string][]string{
 	"HubSpot.api_version":            {APIVersion202603, APIVersionV3},
 	"HubSpot.auth":                   {AuthToken, AuthOAuth},
 	"HubSpot.tier":                   {TierFree, TierStarter, TierProfessional, TierEnterprise},
+	"PropertyMapping.type":           {OutboundString, OutboundNumber, OutboundBool, OutboundDate, OutboundDateTime, OutboundEnumeration},
 	"MeasuredMapping.metric":         {MetricSessions, MetricEvents, MetricActiveDays, MetricTimeSpentSeconds, MetricFirstSeen, MetricLastSeen},
 	"Activity.sink":                  {SinkCustomEvents, SinkTimeline, SinkAppEvents, SinkNone},
 	"CategoryFilter.name":            Categories(),
@@ -313,6 +314,9 @@ func (v *validator) objectMapping(prefix, kind string, m *ObjectMapping) {
 		f := fmt.Sprintf("%s.inbound[%d]", prefix, i)
 		okH := v.property(f+".hubspot", pm.HubSpot)
 		okU := v.userpilotProperty(f+".userpilot", pm.Userpilot)
+		if pm.Type != "" {
+			v.add(f+".type", "type applies to outbound mappings only")
+		}
 		if !okH || !okU {
 			continue
 		}
@@ -343,6 +347,9 @@ func (v *validator) objectMapping(prefix, kind string, m *ObjectMapping) {
 		f := fmt.Sprintf("%s.outbound[%d]", prefix, i)
 		okH := v.property(f+".hubspot", pm.HubSpot)
 		okU := v.userpilotProperty(f+".userpilot", pm.Userpilot)
+		if pm.Type != "" {
+			v.enum(f+".type", "PropertyMapping.type", pm.Type)
+		}
 		if !okH || !okU {
 			continue
 		}

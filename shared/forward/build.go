@@ -6,6 +6,8 @@ import (
 
 	"github.com/pilotsync/pilotsync/shared/config"
 	"github.com/pilotsync/pilotsync/shared/hubspot"
+	"github.com/pilotsync/pilotsync/shared/identity/linker"
+	"github.com/pilotsync/pilotsync/shared/userpilot"
 )
 
 // Deps are the clients a Forwarder is built from; shared/wire (or a test)
@@ -14,6 +16,9 @@ type Deps struct {
 	Config  *config.Config
 	Store   Store
 	HubSpot *hubspot.Client
+	// Userpilot, when set, gets the link changes the forwarder's linker
+	// makes (new link ids and values, removals on unlink).
+	Userpilot *userpilot.Client
 	// SQS and DLQURL (PILOTSYNC_DLQ_URL) give the dead-letter queue; without
 	// them invalid messages are reported failed and left to the redrive policy.
 	SQS    SQSSender
@@ -22,7 +27,7 @@ type Deps struct {
 }
 
 // NewFromDeps builds the Forwarder config describes: the sink it names, the
-// HubSpot finder for the users' object and match property, and the SQS
+// linker for the users' object and match property, and the SQS
 // dead-letter queue.
 func NewFromDeps(d Deps) (*Forwarder, error) {
 	if d.Config == nil || d.HubSpot == nil {
@@ -34,11 +39,23 @@ func NewFromDeps(d Deps) (*Forwarder, error) {
 	if err != nil {
 		return nil, err
 	}
-	additional := cfg.Mapping.Users.Match.AdditionalEmails != nil && *cfg.Mapping.Users.Match.AdditionalEmails
+	ls, ok := d.Store.(linker.Store)
+	if !ok {
+		return nil, fmt.Errorf("forward: the store cannot hold links (%T)", d.Store)
+	}
+	lk, err := linker.New(linker.Options{Env: cfg.Userpilot.Environment, Store: ls, HubSpot: d.HubSpot,
+		Objects: linker.ObjectsFromConfig(cfg), Logger: d.Logger})
+	if err == nil && d.Userpilot != nil {
+		lk, err = linker.New(linker.Options{Env: cfg.Userpilot.Environment, Store: ls, HubSpot: d.HubSpot,
+			Objects: linker.ObjectsFromConfig(cfg), Userpilot: d.Userpilot, Logger: d.Logger})
+	}
+	if err != nil {
+		return nil, fmt.Errorf("forward: %w", err)
+	}
 	o := Options{
 		Config: cfg,
 		Store:  d.Store,
-		Finder: NewHubSpotFinder(d.HubSpot, additional),
+		Linker: lk,
 		Sink:   sink,
 		Logger: d.Logger,
 	}

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/pilotsync/pilotsync/shared/activity"
+	"github.com/pilotsync/pilotsync/shared/identity"
+	"github.com/pilotsync/pilotsync/shared/identity/linker"
 	"github.com/pilotsync/pilotsync/shared/store"
 )
 
@@ -29,12 +31,19 @@ type RunRecorder interface {
 
 var _ RunRecorder = (*store.Store)(nil)
 
-// Finder looks HubSpot records up by match value: one batch read for all the
-// values it is given. It returns normalized value → HubSpot record id for the
-// values found; values not found are absent. It never creates records.
-type Finder interface {
-	FindByMatch(ctx context.Context, objectType, property string, values []string) (map[string]string, error)
+// Linker resolves users to HubSpot records and writes their links
+// (shared/identity/linker): the forwarder never links a profile itself.
+type Linker interface {
+	// Resolve keeps valid links and resolves stale or missing ones by match
+	// value, storing the result (see linker.Linker.Resolve).
+	Resolve(ctx context.Context, kind store.Kind, ps []*store.Profile) (map[string]identity.Resolution, error)
+	// Gone re-resolves profiles whose linked record HubSpot refused.
+	Gone(ctx context.Context, kind store.Kind, ps []*store.Profile) (map[string]identity.Resolution, error)
+	// MatchValue is the normalized value a profile is matched on.
+	MatchValue(kind store.Kind, p *store.Profile) string
 }
+
+var _ Linker = (*linker.Linker)(nil)
 
 // Item is one activity event ready for a sink.
 type Item struct {

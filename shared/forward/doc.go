@@ -9,9 +9,10 @@
 //     changed outbound properties dirty for the 5-minute push);
 //   - adds every other event to the daily aggregates (exactly once, by event id);
 //   - forwards activity events to the configured sink (HubSpot custom events by
-//     default, timeline or app events), resolving HubSpot record ids from a
-//     per-cold-start cache, then the store, then one batch read by match value,
-//     in as few calls as the sink allows across all messages of the batch;
+//     default, timeline or app events), resolving HubSpot record ids from the
+//     stored links valid for the users' current match values (one batched store
+//     read per invocation), then through shared/identity/linker (one batch read
+//     by match value), in as few calls as the sink allows across all messages;
 //   - records delivered events in the ledger and reports as failed only the
 //     messages whose events were not delivered.
 //
@@ -20,6 +21,12 @@
 // ledger is sent again with the same deterministic id, which HubSpot drops
 // (custom event uuid, app event id). Aggregates are idempotent by event id in
 // the store. Identify merges are idempotent (newer source timestamp wins).
+//
+// One file per stage, in the order Process runs them: parse.go, identify.go,
+// aggregate.go, send.go (classify, ledger check, resolve, send, ledger
+// record; resolve.go holds the id lookups), recheck.go (refused events) and
+// finish.go (dead letters, report, run record); batch.go holds the batch's
+// state and forward.go the engine and its options.
 //
 // The package declares the small interfaces it consumes (Store, Finder, Sink,
 // DeadLetterQueue); shared/hubspot and shared/store provide them.

@@ -3,8 +3,13 @@ package forward
 import (
 	"context"
 	"errors"
+	"github.com/pilotsync/pilotsync/shared/config"
+	"github.com/pilotsync/pilotsync/shared/hubspot"
+	"github.com/pilotsync/pilotsync/shared/identity/linker"
+	"log/slog"
 	"strings"
 	"sync"
+	"testing"
 	"time"
 
 	"github.com/pilotsync/pilotsync/shared/activity"
@@ -46,7 +51,7 @@ func (m *memStore) seed(p *store.Profile) {
 	}
 	cur.CompanyID, cur.MatchValue, cur.Properties, cur.Dirty = p.CompanyID, p.MatchValue, p.Properties, p.Dirty
 	cur.HubSpotID, cur.HubSpotObject, cur.Quarantined = p.HubSpotID, p.HubSpotObject, p.Quarantined
-	cur.InboundHashes, cur.OutboundHashes = p.InboundHashes, p.OutboundHashes
+	cur.InboundHashes, cur.OutboundHashes, cur.OutboundAt, cur.LinkMatch = p.InboundHashes, p.OutboundHashes, p.OutboundAt, p.LinkMatch
 	if err := m.PutProfile(context.Background(), cur); err != nil {
 		panic(err)
 	}
@@ -128,7 +133,8 @@ type fakeFinder struct {
 	err    error
 }
 
-func (f *fakeFinder) FindByMatch(_ context.Context, objectType, property string, values []string) (map[string]string, error) {
+// find is one batch read by match value.
+func (f *fakeFinder) find(values []string) (map[string]string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls++
@@ -143,6 +149,35 @@ func (f *fakeFinder) FindByMatch(_ context.Context, objectType, property string,
 		}
 	}
 	return out, nil
+}
+
+// BatchRead implements linker.HubSpot (reads by a match property).
+func (f *fakeFinder) BatchRead(_ context.Context, _ string, ids []string, _ string, _ []string) (*hubspot.BatchReadResult, error) {
+	found, err := f.find(ids)
+	if err != nil {
+		return nil, err
+	}
+	return &hubspot.BatchReadResult{ByRequest: found}, nil
+}
+
+// FindByEmails implements linker.HubSpot.
+func (f *fakeFinder) FindByEmails(_ context.Context, _ string, emails []string, _ []string) (map[string]hubspot.Record, error) {
+	found, err := f.find(emails)
+	out := map[string]hubspot.Record{}
+	for v, id := range found {
+		out[v] = hubspot.Record{ID: id}
+	}
+	return out, err
+}
+
+// newFakeLinker is the real linker over the fakes.
+func newFakeLinker(t testing.TB, cfg *config.Config, st *memStore, f *fakeFinder) *linker.Linker {
+	t.Helper()
+	lk, err := linker.New(linker.Options{Store: st, HubSpot: f, Objects: linker.ObjectsFromConfig(cfg), Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return lk
 }
 
 var errPermanent = errors.New("fake: validation error")

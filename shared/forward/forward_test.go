@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pilotsync/pilotsync/shared/config"
+	"github.com/pilotsync/pilotsync/shared/identity"
 	"github.com/pilotsync/pilotsync/shared/store"
 )
 
@@ -42,6 +43,13 @@ func rec(typ, id, user string, kv ...string) string {
 	return string(b)
 }
 
+// noGrace sets a grace period shorter than the test events' age, so
+// unmatched events are dropped at once (the default grace waits 10m).
+func noGrace(c *config.Config) *config.Config {
+	c.Activity.UnmatchedGrace = config.Duration(time.Second)
+	return c
+}
+
 func testConfig() *config.Config {
 	c := config.Defaults()
 	at := enabled
@@ -62,7 +70,7 @@ type env struct {
 func newEnv(t *testing.T, cfg *config.Config, mod ...func(*Options)) *env {
 	t.Helper()
 	e := &env{st: newMemStore(), finder: &fakeFinder{ids: map[string]string{}}, sink: newFakeSink(), dlq: &fakeDLQ{}}
-	o := Options{Config: cfg, Store: e.st, Finder: e.finder, Sink: e.sink, DLQ: e.dlq, Now: func() time.Time { return t0.Add(time.Minute) }, Logger: slog.New(slog.DiscardHandler)}
+	o := Options{Config: cfg, Store: e.st, Linker: newFakeLinker(t, cfg, e.st, e.finder), Sink: e.sink, DLQ: e.dlq, Now: func() time.Time { return t0.Add(time.Minute) }, Logger: slog.New(slog.DiscardHandler)}
 	for _, m := range mod {
 		m(&o)
 	}
@@ -74,9 +82,15 @@ func newEnv(t *testing.T, cfg *config.Config, mod ...func(*Options)) *env {
 	return e
 }
 
-// link stores a linked profile for user.
+// link stores a profile for user with a valid link, made under its current
+// match value: the user id itself here, held as the user's email property so
+// the store's merge rules keep it when an identify without an email arrives.
 func (e *env) link(user, hsID string) {
-	e.st.seed(&store.Profile{Env: "production", Kind: store.KindUser, ID: user, HubSpotID: hsID, HubSpotObject: "contacts"})
+	m := identity.Normalize(user)
+	e.st.seed(&store.Profile{Env: "production", Kind: store.KindUser, ID: user,
+		Properties: map[string]store.Property{"email": {Value: m, At: t0.Add(-time.Hour)}},
+		MatchValue: m, HubSpotID: hsID, HubSpotObject: "contacts", LinkMatch: m})
+	e.finder.ids[m] = hsID // HubSpot holds the match value on that record
 }
 
 func msgs(bodies ...string) []Message {
@@ -88,7 +102,7 @@ func msgs(bodies ...string) []Message {
 }
 
 func TestProcessMixedBatch(t *testing.T) {
-	e := newEnv(t, testConfig())
+	e := newEnv(t, noGrace(testConfig()))
 	e.link("u1", "101")
 	e.finder.ids["bob@example.com"] = "202"
 	e.st.seed(&store.Profile{Env: "production", Kind: store.KindUser, ID: "u2", MatchValue: "bob@example.com"})
@@ -284,7 +298,8 @@ func TestProcessRules(t *testing.T) {
 		{"production drops staging", nil, rec("track", "a", "u1", "event_name", "x", "app_token", "STG-1"), CountOtherEnvironment, 0, false},
 		{"no past events", nil, rec("track", "a", "u1", "event_name", "x", "inserted_at", "2026-11-27T08:59:59.999999Z"), CountBeforeEnabled, 0, false},
 		{"at enable time is sent", nil, rec("track", "a", "u1", "event_name", "x", "inserted_at", "2026-11-27T09:00:00Z"), CountSent, 1, false},
-		{"unmatched dropped", nil, rec("track", "a", "ghost", "event_name", "x"), CountUnmatched, 0, false},
+		{"unmatched dropped", func(c *config.Config) { noGrace(c) }, rec("track", "a", "ghost", "event_name", "x"), CountUnmatched, 0, false},
+		{"unmatched within the default grace retried", nil, rec("track", "a", "ghost", "event_name", "x"), CountUnmatchedWaiting, 0, true},
 		{"unmatched within grace retried", func(c *config.Config) { c.Activity.UnmatchedGrace = config.Duration(time.Hour) },
 			rec("track", "a", "ghost", "event_name", "x"), CountUnmatchedWaiting, 0, true},
 		{"unmatched after grace dropped", func(c *config.Config) { c.Activity.UnmatchedGrace = config.Duration(time.Second) },
@@ -307,7 +322,7 @@ func TestProcessRules(t *testing.T) {
 			}
 			e := newEnv(t, cfg)
 			e.link("u1", "101")
-			e.st.seed(&store.Profile{Env: "staging", Kind: store.KindUser, ID: "u1", HubSpotID: "101"})
+			e.st.seed(&store.Profile{Env: "staging", Kind: store.KindUser, ID: "u1", MatchValue: "u1", HubSpotID: "101", HubSpotObject: "contacts", LinkMatch: "u1"})
 			rep, err := e.f.Process(context.Background(), msgs(tt.body))
 			if err != nil {
 				t.Fatal(err)
@@ -419,31 +434,33 @@ func TestResolveCacheStoreFinder(t *testing.T) {
 	if got := e.finder.values[0]; strings.Join(got, ",") != "u2,u3" {
 		t.Errorf("finder asked for %v, want u2,u3 (normalized, one call)", got)
 	}
-	// Second batch: all from the cache, no store or finder calls.
+	// Second batch: the links just made are read back from the store in one
+	// batched read (links are never cached per process, so a re-link
+	// committed elsewhere is seen at once), and HubSpot is not asked again.
 	gets := e.st.gets
 	body2 := rec("track", "d", "u1", "event_name", "x") + "\n" + rec("track", "e", "U2", "event_name", "x")
 	rep, err = e.f.Process(context.Background(), msgs(body2))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Counts[CountResolvedCache] != 2 || e.st.gets != gets || e.finder.calls != 1 {
+	if rep.Counts[CountResolvedStore] != 2 || e.st.gets != gets+1 || e.finder.calls != 1 {
 		t.Errorf("got counts %v, gets %d→%d, finder %d", rep.Counts, gets, e.st.gets, e.finder.calls)
-	}
-	if e.f.cache.len() != 3 {
-		t.Errorf("cache holds %d, want 3", e.f.cache.len())
 	}
 }
 
-func TestIDCacheBounded(t *testing.T) {
-	c := newIDCache(100)
+func TestMissCacheBounded(t *testing.T) {
+	c := newMissCache(100)
 	for i := range 1000 {
-		c.put("production", fmt.Sprint(i), "x", t0)
+		c.put("production", fmt.Sprint(i), "v", t0.Add(time.Minute))
 	}
 	if n := c.len(); n > 100 {
 		t.Errorf("cache holds %d, want at most 100", n)
 	}
-	if _, ok := c.get("production", "999", t0); !ok {
+	if !c.missed("production", "999", "v", t0) {
 		t.Error("latest entry missing")
+	}
+	if c.missed("production", "999", "other", t0) {
+		t.Error("a miss under another match value must not count")
 	}
 }
 
@@ -467,7 +484,7 @@ func TestProcessBatchesAcrossMessages(t *testing.T) {
 }
 
 func TestUnmatchedNotLookedUpAgainAtOnce(t *testing.T) {
-	e := newEnv(t, testConfig())
+	e := newEnv(t, noGrace(testConfig()))
 	e.st.seed(&store.Profile{Env: "production", Kind: store.KindUser, ID: "u5", MatchValue: "x@y.z"})
 	for i := range 3 {
 		rep, err := e.f.Process(context.Background(), msgs(rec("track", fmt.Sprint("a", i), "u5", "event_name", "x")))

@@ -12,7 +12,6 @@ import (
 	"github.com/pilotsync/pilotsync/shared/activity"
 	"github.com/pilotsync/pilotsync/shared/config"
 	"github.com/pilotsync/pilotsync/shared/hubspot"
-	"github.com/pilotsync/pilotsync/shared/store"
 )
 
 // permanentAPIError reports a HubSpot answer that a retry cannot change:
@@ -321,46 +320,6 @@ func (s *AppEvents) Send(ctx context.Context, items []Item) error {
 			Timestamp: it.OccurredAt, Properties: it.Properties}
 	}
 	return s.api.SendAppEvents(ctx, evs)
-}
-
-// FinderAPI is what the finder uses from the HubSpot client.
-type FinderAPI interface {
-	FindByEmails(ctx context.Context, objectType string, emails []string, properties []string) (map[string]hubspot.Record, error)
-	BatchRead(ctx context.Context, objectType string, ids []string, idProperty string, properties []string) (*hubspot.BatchReadResult, error)
-}
-
-// HubSpotFinder resolves match values with one batch read (plus, for emails,
-// a search of secondary emails when configured).
-type HubSpotFinder struct {
-	api              FinderAPI
-	additionalEmails bool
-}
-
-var _ Finder = (*HubSpotFinder)(nil)
-
-// NewHubSpotFinder returns a Finder over the HubSpot client. additionalEmails
-// also matches hs_additional_emails (config match.additional_emails).
-func NewHubSpotFinder(api FinderAPI, additionalEmails bool) *HubSpotFinder {
-	return &HubSpotFinder{api: api, additionalEmails: additionalEmails}
-}
-
-// FindByMatch implements Finder.
-func (h *HubSpotFinder) FindByMatch(ctx context.Context, objectType, property string, values []string) (map[string]string, error) {
-	out := make(map[string]string, len(values))
-	if property == "email" && h.additionalEmails {
-		recs, err := h.api.FindByEmails(ctx, objectType, values, nil)
-		for v, r := range recs {
-			out[store.NormalizeMatch(v)] = r.ID
-		}
-		return out, err
-	}
-	res, err := h.api.BatchRead(ctx, objectType, values, property, nil)
-	if res != nil {
-		for v, id := range res.ByRequest {
-			out[store.NormalizeMatch(v)] = id
-		}
-	}
-	return out, err
 }
 
 // NewSink builds the sink config names (nil for "none"). targets are the ids

@@ -87,28 +87,6 @@ func TestCustomEventsAgainstSandbox(t *testing.T) {
 	}
 }
 
-func TestHubSpotFinderAgainstSandbox(t *testing.T) {
-	hs := hubspottest.NewTestServer(t, hubspottest.Options{Logger: slog.New(slog.DiscardHandler)})
-	ids := hs.AddRecords("contacts", []hubspottest.SeedRecord{
-		{Properties: map[string]string{"email": "ann@example.com"}},
-		{Properties: map[string]string{"email": "bob@example.com", "hs_additional_emails": "robert@example.org"}},
-	})
-	c, err := hubspot.NewClient(hubspot.WithBaseURL(hs.URL), hubspot.WithToken(hs.Token()), hubspot.WithLogger(slog.New(slog.DiscardHandler)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := NewHubSpotFinder(c, true).FindByMatch(context.Background(), "contacts", "email", []string{"ann@example.com", "robert@example.org", "nobody@example.com"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got["ann@example.com"] != ids[0] || got["robert@example.org"] != ids[1] || len(got) != 2 {
-		t.Errorf("got %v, want ann → %s, robert (secondary) → %s", got, ids[0], ids[1])
-	}
-	if n := len(hs.Records("contacts")); n != 2 {
-		t.Errorf("%d contacts after a lookup, want 2", n)
-	}
-}
-
 // TestTimelineAndAppEventSinks runs a batch through the engine with each
 // alternative sink against the sandbox: templates from config, one call,
 // ids stable across a redelivery (409 counts as delivered).
@@ -129,8 +107,8 @@ func TestTimelineAndAppEventSinks(t *testing.T) {
 				t.Fatal(err)
 			}
 			st := newMemStore()
-			st.seed(&store.Profile{Env: "production", Kind: "user", ID: "u1", HubSpotID: ids[0], HubSpotObject: "contacts"})
-			f, err := New(Options{Config: cfg, Store: st, Finder: &fakeFinder{}, Sink: sink, DLQ: &fakeDLQ{}, Logger: slog.New(slog.DiscardHandler),
+			st.seed(&store.Profile{Env: "production", Kind: "user", ID: "u1", MatchValue: "contact0@example.com", HubSpotID: ids[0], HubSpotObject: "contacts", LinkMatch: "contact0@example.com"})
+			f, err := New(Options{Config: cfg, Store: st, Linker: newFakeLinker(t, cfg, st, &fakeFinder{}), Sink: sink, DLQ: &fakeDLQ{}, Logger: slog.New(slog.DiscardHandler),
 				Now: func() time.Time { return t0 }})
 			if err != nil {
 				t.Fatal(err)
@@ -229,7 +207,7 @@ activity:
 		t.Fatal(err)
 	}
 	st := newMemStore()
-	st.seed(&store.Profile{Env: "production", Kind: store.KindUser, ID: "u1", HubSpotID: ids[0], HubSpotObject: "contacts"})
+	st.seed(&store.Profile{Env: "production", Kind: store.KindUser, ID: "u1", MatchValue: "contact0@example.com", HubSpotID: ids[0], HubSpotObject: "contacts", LinkMatch: "contact0@example.com"})
 	f, err := NewFromDeps(Deps{Config: cfg, Store: st, HubSpot: c, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)

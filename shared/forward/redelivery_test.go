@@ -129,7 +129,8 @@ func TestAggregatesSkipEventsOlderThanTheirMarks(t *testing.T) {
 
 func TestCachedLinkFollowsAReLink(t *testing.T) {
 	// The inbound poll re-links a user after a HubSpot merge (new record id).
-	// A warm process must not keep sending to the dead pre-merge id.
+	// A warm process must not send to the dead pre-merge id even once: no
+	// per-process link outlives the store's.
 	clk := &clock{t: t0}
 	e := newEnv(t, testConfig(), withClock(clk))
 	e.link("u1", "101")
@@ -138,7 +139,7 @@ func TestCachedLinkFollowsAReLink(t *testing.T) {
 	}
 	e.link("u1", "202")
 	e.sink.deadObjects = map[string]bool{"101": true}
-	clk.t = clk.t.Add(cacheTTL + time.Second)
+	clk.t = clk.t.Add(time.Second)
 	rep, err := e.f.Process(context.Background(), msgs(rec("track", "b", "u1", "event_name", "x")))
 	if err != nil {
 		t.Fatal(err)
@@ -157,7 +158,7 @@ func TestRejectedForADeadRecordIsReResolved(t *testing.T) {
 	// again by match value, re-link, and retry rather than dead-letter.
 	e := newEnv(t, testConfig())
 	e.st.seed(&store.Profile{Env: "production", Kind: store.KindUser, ID: "u1",
-		MatchValue: "a@b.c", HubSpotID: "101", HubSpotObject: "contacts"})
+		MatchValue: "a@b.c", HubSpotID: "101", HubSpotObject: "contacts", LinkMatch: "a@b.c"})
 	e.sink.deadObjects = map[string]bool{"101": true}
 	e.finder.ids["a@b.c"] = "202"
 	batch := msgs(rec("track", "a", "u1", "event_name", "x"), rec("track", "ok", "u2", "event_name", "x"))
@@ -171,6 +172,9 @@ func TestRejectedForADeadRecordIsReResolved(t *testing.T) {
 	}
 	if got := e.st.profile("production", store.KindUser, "u1").HubSpotID; got != "202" {
 		t.Errorf("got link %q, want re-linked to 202", got)
+	}
+	if rep.Counts[CountRelinkedMerged] != 1 || rep.Counts[CountUnmatched] != 0 {
+		t.Errorf("got counts %v, want the repair counted relinked_merged", rep.Counts)
 	}
 	rep, err = e.f.Process(context.Background(), batch)
 	if err != nil || len(rep.Failed) != 0 || len(rep.DeadLettered) != 0 {
@@ -186,21 +190,22 @@ func TestRejectedForADeadRecordIsReResolved(t *testing.T) {
 
 func TestRejectedForADeletedRecordIsUnmatched(t *testing.T) {
 	// The linked record is gone and no record has the user's email: the
-	// user is no longer in HubSpot, so the event is dropped as unmatched and
-	// the message deleted, not dead-lettered as if it were malformed.
+	// user is no longer in HubSpot, so it is unlinked, the event dropped and
+	// counted unlinked_deleted (not unmatched), and the message deleted, not
+	// dead-lettered as if it were malformed.
 	e := newEnv(t, testConfig())
 	e.st.seed(&store.Profile{Env: "production", Kind: store.KindUser, ID: "u1",
-		MatchValue: "a@b.c", HubSpotID: "101", HubSpotObject: "contacts"})
+		MatchValue: "a@b.c", HubSpotID: "101", HubSpotObject: "contacts", LinkMatch: "a@b.c"})
 	e.sink.deadObjects = map[string]bool{"101": true}
 	rep, err := e.f.Process(context.Background(), msgs(rec("track", "a", "u1", "event_name", "x")))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rep.Failed) != 0 || len(rep.DeadLettered) != 0 || rep.Counts[CountUnmatched] != 1 || rep.Counts[CountRejected] != 0 {
-		t.Errorf("got failed %v dead %v counts %v, want deleted as unmatched", rep.Failed, rep.DeadLettered, rep.Counts)
+	if len(rep.Failed) != 0 || len(rep.DeadLettered) != 0 || rep.Counts[CountUnlinkedDeleted] != 1 || rep.Counts[CountUnmatched] != 0 || rep.Counts[CountRejected] != 0 {
+		t.Errorf("got failed %v dead %v counts %v, want deleted, counted unlinked_deleted", rep.Failed, rep.DeadLettered, rep.Counts)
 	}
-	if _, ok := e.f.cache.get("production", "u1", t0); ok {
-		t.Error("the dead link is still cached")
+	if p := e.st.profile("production", store.KindUser, "u1"); p.HubSpotID != "" {
+		t.Errorf("the dead link %q is still stored", p.HubSpotID)
 	}
 }
 
@@ -208,7 +213,7 @@ func TestUnmatchedMissForgottenWhenTheMatchValueChanges(t *testing.T) {
 	// u5 was not in HubSpot under x@y.z. Another instance then processes an
 	// identify giving u5 an email HubSpot knows: this instance must look the
 	// new value up at once, not drop u5's events for the rest of the minute.
-	e := newEnv(t, testConfig())
+	e := newEnv(t, noGrace(testConfig()))
 	e.st.seed(&store.Profile{Env: "production", Kind: store.KindUser, ID: "u5", MatchValue: "x@y.z"})
 	rep, err := e.f.Process(context.Background(), msgs(rec("track", "a", "u5", "event_name", "x")))
 	if err != nil || rep.Counts[CountUnmatched] != 1 {

@@ -24,6 +24,7 @@ import (
 	"github.com/pilotsync/pilotsync/shared/handler"
 	"github.com/pilotsync/pilotsync/shared/hubspot"
 	"github.com/pilotsync/pilotsync/shared/hubspot/hubspottest"
+	"github.com/pilotsync/pilotsync/shared/identity/linker"
 	"github.com/pilotsync/pilotsync/shared/store"
 	"github.com/pilotsync/pilotsync/shared/store/storetest"
 )
@@ -88,10 +89,15 @@ func newActivityRig(t testing.TB, o rigOptions) *activityRig {
 	if err != nil {
 		t.Fatal(err)
 	}
+	lk, err := linker.New(linker.Options{Env: r.cfg.Userpilot.Environment, Store: r.st, HubSpot: client,
+		Objects: linker.ObjectsFromConfig(r.cfg), Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
 	r.fw, err = forward.New(forward.Options{
 		Config: r.cfg,
 		Store:  r.st,
-		Finder: forward.NewHubSpotFinder(client, true),
+		Linker: lk,
 		Sink:   sink,
 		DLQ:    forward.NewSQSDeadLetters(sq, r.dlqURL),
 		Runs:   r.st,

@@ -187,7 +187,8 @@ func TestActivityRules(t *testing.T) {
 		{name: "no past events with the store's enable time",
 			cfg: func(c *config.Config) { c.Activity.EnabledAt = nil },
 			setup: func(r *activityRig, ids []string) {
-				if err := r.st.PutProfile(r.ctx, &store.Profile{Env: "production", Kind: store.KindUser, ID: "u1", HubSpotID: ids[0], HubSpotObject: "contacts"}); err != nil {
+				if err := r.st.PutProfile(r.ctx, &store.Profile{Env: "production", Kind: store.KindUser, ID: "u1",
+					MatchValue: "user0@example.com", HubSpotID: ids[0], HubSpotObject: "contacts", LinkMatch: "user0@example.com"}); err != nil {
 					r.t.Fatal(err)
 				}
 			},

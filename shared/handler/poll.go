@@ -11,6 +11,7 @@ import (
 	"github.com/pilotsync/pilotsync/shared/config"
 	"github.com/pilotsync/pilotsync/shared/hubspot"
 	"github.com/pilotsync/pilotsync/shared/inbound"
+	"github.com/pilotsync/pilotsync/shared/outbound"
 	"github.com/pilotsync/pilotsync/shared/profileimport"
 	"github.com/pilotsync/pilotsync/shared/store"
 	"github.com/pilotsync/pilotsync/shared/userpilot"
@@ -26,14 +27,19 @@ const (
 	PollActionPreview = "preview"
 	// PollActionImport imports a Userpilot export file into the profiles.
 	PollActionImport = "import"
+	// PollActionSetup creates the HubSpot properties the config writes
+	// (push.go).
+	PollActionSetup = "setup"
 )
 
 // PollInput is the poll function's payload: an EventBridge scheduled event
 // (source "aws.events", or EventBridge Scheduler's "aws.scheduler"), or a
 // manual invocation:
 //
-//	{"action":"poll"}      the incremental inbound poll (what the schedule runs)
-//	{"action":"sync"}      sync now: a full inbound sync
+//	{"action":"poll"}      the incremental inbound poll, then the outbound push (what the schedule runs)
+//	{"action":"sync"}      sync now: a full inbound sync, then the outbound push
+//	{"action":"setup","dry_run":true}
+//	                       create the HubSpot properties the config writes (push.go)
 //	{"action":"import","kind":"users","path":"/tmp/users.csv"}
 //	                       import a Userpilot users/companies export (CSV or
 //	                       NDJSON, optionally .gz) from a file the function can read
@@ -45,6 +51,8 @@ type PollInput struct {
 	// Kind ("users" or "companies") and Path name the import's file.
 	Kind string `json:"kind,omitempty"`
 	Path string `json:"path,omitempty"`
+	// DryRun makes setup list what it would create, creating nothing.
+	DryRun bool `json:"dry_run,omitempty"`
 	// Source and DetailType are set by EventBridge on scheduled events.
 	Source     string    `json:"source,omitempty"`
 	DetailType string    `json:"detail-type,omitempty"`
@@ -63,6 +71,10 @@ type PollResult struct {
 	Inbound *inbound.Report `json:"inbound,omitempty"`
 	// Import is the import's outcome.
 	Import *profileimport.Result `json:"import,omitempty"`
+	// Outbound is the outbound push's run record (poll and sync).
+	Outbound *outbound.Report `json:"outbound,omitempty"`
+	// Setup is the setup action's outcome.
+	Setup *outbound.SetupReport `json:"setup,omitempty"`
 }
 
 // InboundRunner runs the inbound poll (inbound.Inbound).
@@ -78,6 +90,8 @@ type Poll struct {
 	cfg     *config.Config
 	alerts  *alert.Alerter
 	log     *slog.Logger
+	push    OutboundRunner // push.go
+	setup   PropertySetup  // push.go
 }
 
 // PollOption configures a Poll.
@@ -119,15 +133,20 @@ func (h *Poll) Handle(ctx context.Context, in PollInput) (PollResult, error) {
 	case action == PollActionPoll, action == PollActionSync:
 	case action == PollActionImport:
 		return h.importFile(ctx, in)
+	case action == PollActionSetup:
+		return h.runSetup(ctx, in)
 	case action == PollActionPreview:
 		if len(in.Users) == 0 && len(in.Companies) == 0 {
 			return PollResult{}, fmt.Errorf("poll: preview needs users or companies")
 		}
 		return PollResult{Status: "not_configured", Action: action, Message: "preview is not wired yet"}, nil
 	default:
-		return PollResult{}, fmt.Errorf("poll: unknown action %q (want poll, sync, import, preview or a scheduled event)", in.Action)
+		return PollResult{}, fmt.Errorf("poll: unknown action %q (want poll, sync, import, preview, setup or a scheduled event)", in.Action)
 	}
 	if h.inbound == nil {
+		if h.push != nil {
+			return h.pushOnly(ctx, action)
+		}
 		return PollResult{Status: "not_configured", Action: action, Message: "the inbound sync is not configured"}, nil
 	}
 	mode := inbound.ModeIncremental
@@ -146,6 +165,7 @@ func (h *Poll) Handle(ctx context.Context, in PollInput) (PollResult, error) {
 	if rep.Error != "" {
 		res.Message = rep.Error
 	}
+	h.runPush(ctx, &res)
 	return res, nil
 }
 
@@ -240,5 +260,9 @@ func NewPollFromDeps(cfg *config.Config, st *store.Store, hs *hubspot.Client, up
 	if err != nil {
 		return nil, fmt.Errorf("poll: %w", err)
 	}
-	return NewPoll(in, append([]PollOption{WithPollImports(st, cfg), WithPollLogger(log)}, opts...)...), nil
+	push, err := pushOptions(cfg, st, hs, log)
+	if err != nil {
+		return nil, fmt.Errorf("poll: %w", err)
+	}
+	return NewPoll(in, append(append([]PollOption{WithPollImports(st, cfg), WithPollLogger(log)}, push...), opts...)...), nil
 }

@@ -103,3 +103,28 @@ type Resolution struct {
 	// into HubSpotID.
 	Merged bool
 }
+
+// valueHashLen is the number of hex digits kept of a value hash: 64 bits is
+// far more than enough to tell one value of a property from the next, and
+// keeps the per-profile hash maps small in DynamoDB.
+const valueHashLen = 16
+
+// AbsentHash stands for "no value" in a profile's value hashes (a HubSpot
+// property that is empty or not set), distinct from the hash of any string.
+const AbsentHash = "-"
+
+// ValueHash returns the short hash of a HubSpot-encoded property value kept
+// per property in a profile (store.Profile InboundHashes, OutboundHashes):
+// every flow that writes a value records it with this function, so each can
+// recognise the others' writes.
+func ValueHash(v string) string {
+	sum := sha256.Sum256([]byte(v))
+	return hex.EncodeToString(sum[:])[:valueHashLen]
+}
+
+// Userpilot metadata keys that carry a profile's link in Userpilot.
+const (
+	KeyObjectType = "__hubspot__object_type"
+	KeyUserID     = "__hubspot__user_id"
+	KeyCompanyID  = "__hubspot__company_id"
+)

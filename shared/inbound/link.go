@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/pilotsync/pilotsync/shared/hubspot"
+	"github.com/pilotsync/pilotsync/shared/identity"
+	"github.com/pilotsync/pilotsync/shared/identity/linker"
 	"github.com/pilotsync/pilotsync/shared/store"
 )
 
@@ -43,35 +45,21 @@ func (o Object) view(r hubspot.Record) record {
 	if o.idMatch() {
 		v.primary = strings.TrimSpace(raw)
 	} else {
-		v.primary = store.NormalizeMatch(raw)
+		v.primary = identity.Normalize(raw)
 	}
 	if o.AdditionalEmails && !o.idMatch() {
-		for _, e := range splitList(r.Properties[propAdditionalEmails]) {
-			if n := store.NormalizeMatch(e); n != "" && n != v.primary {
+		for _, e := range identity.SplitMulti(r.Properties[identity.PropAdditionalEmails]) {
+			if n := identity.Normalize(e); n != "" && n != v.primary {
 				v.additional = append(v.additional, n)
 			}
 		}
 	}
-	for _, id := range splitList(r.Properties[propMergedIDs]) {
+	for _, id := range identity.SplitMulti(r.Properties[identity.PropMergedIDs]) {
 		if id != r.ID {
 			v.merged = append(v.merged, id)
 		}
 	}
 	return v
-}
-
-// splitList splits HubSpot's ";"-separated multi-values, dropping blanks.
-func splitList(s string) []string {
-	if s == "" {
-		return nil
-	}
-	var out []string
-	for _, p := range strings.Split(s, ";") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
 }
 
 // Counts are the per-object-type counters of an inbound run.
@@ -158,6 +146,15 @@ func newPlanner(obj Object, env string, now time.Time, profiles map[string]*stor
 	}
 }
 
+// matchValue is p's current normalized match value, the one a link made now
+// is made under.
+func (pl *planner) matchValue(p *store.Profile) string {
+	if pl.obj.idMatch() {
+		return identity.Normalize(p.ID)
+	}
+	return p.MatchValue
+}
+
 // matches reports whether profile p matches value v of a record.
 func (pl *planner) matches(p *store.Profile, v string) bool {
 	if v == "" {
@@ -177,7 +174,7 @@ func (pl *planner) candidates(v string) []*store.Profile {
 	if pl.obj.idMatch() {
 		p := pl.profiles[v]
 		if p == nil {
-			p = &store.Profile{Env: pl.env, Kind: pl.obj.Kind, ID: v, MatchValue: store.NormalizeMatch(v)}
+			p = &store.Profile{Env: pl.env, Kind: pl.obj.Kind, ID: v, MatchValue: identity.Normalize(v)}
 			pl.profiles[v] = p
 		}
 		return []*store.Profile{p}
@@ -246,8 +243,9 @@ func (pl *planner) apply(r record) {
 		return
 	}
 	for _, p := range order {
-		if p.HubSpotID != r.id || p.HubSpotObject != pl.obj.HubSpotObject {
-			p.HubSpotID, p.HubSpotObject = r.id, pl.obj.HubSpotObject
+		// The link is made under the profile's current match value: it stays
+		// valid until that value changes (identity.Link.ValidFor).
+		if linker.Set(p, r.id, pl.obj.HubSpotObject, pl.matchValue(p)) {
 			pl.touched[p.ID] = true
 		}
 		pl.diff(p, r)
@@ -258,10 +256,18 @@ func (pl *planner) apply(r record) {
 // in Userpilot.
 func (pl *planner) unlink(p *store.Profile) {
 	pl.counts.Unlinked++
-	p.HubSpotID, p.HubSpotObject = "", ""
+	linker.Unlink(p)
 	pl.touched[p.ID] = true
 	c := pl.change(p)
-	for _, k := range []string{KeyObjectType, pl.obj.linkKey()} {
+	keys := []string{KeyObjectType, pl.obj.linkKey()}
+	if pl.obj.ClearOnUnlink {
+		// The values copied from the record describe a record the profile
+		// no longer corresponds to.
+		for _, m := range pl.obj.Inbound {
+			keys = append(keys, m.Userpilot)
+		}
+	}
+	for _, k := range keys {
 		if h := p.InboundHashes[k]; h != "" && h != absentHash {
 			c.meta[k] = nil
 			c.hashes[k] = absentHash

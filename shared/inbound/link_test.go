@@ -9,6 +9,7 @@ import (
 
 	"github.com/pilotsync/pilotsync/shared/config"
 	"github.com/pilotsync/pilotsync/shared/hubspot"
+	"github.com/pilotsync/pilotsync/shared/identity"
 	"github.com/pilotsync/pilotsync/shared/store"
 )
 
@@ -43,7 +44,7 @@ func plan(obj Object, profiles []*store.Profile, recs []hubspot.Record) (*planne
 	byHS := map[string][]string{}
 	byMatch := map[string][]string{}
 	for _, p := range profiles {
-		p.MatchValue = store.NormalizeMatch(p.MatchValue)
+		p.MatchValue = identity.Normalize(p.MatchValue)
 		byID[p.ID] = p
 		if p.HubSpotID != "" {
 			byHS[p.HubSpotID] = append(byHS[p.HubSpotID], p.ID)
@@ -289,8 +290,11 @@ func TestObjectsFromConfig(t *testing.T) {
 		t.Fatalf("got %d objects, want users only", len(objs))
 	}
 	o := objs[0]
-	got := fmt.Sprintf("%s %s %s %v %v", o.HubSpotObject, o.MatchHubSpot, o.MatchUserpilot, o.AdditionalEmails, o.Inbound)
-	if want := "contacts email email true [{firstname firstname} {plan plan}]"; got != want {
+	got := fmt.Sprintf("%s %s %s %v", o.HubSpotObject, o.MatchHubSpot, o.MatchUserpilot, o.AdditionalEmails)
+	for _, m := range o.Inbound {
+		got += " " + m.HubSpot + "->" + m.Userpilot
+	}
+	if want := "contacts email email true firstname->firstname plan->plan"; got != want {
 		t.Errorf("got %q, want %q", got, want)
 	}
 	if got, want := o.properties(), []string{"email", "hs_additional_emails", "hs_merged_object_ids", "firstname", "plan"}; !slices.Equal(got, want) {

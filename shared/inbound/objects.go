@@ -6,25 +6,16 @@ import (
 	"strings"
 
 	"github.com/pilotsync/pilotsync/shared/config"
+	"github.com/pilotsync/pilotsync/shared/identity"
 	"github.com/pilotsync/pilotsync/shared/store"
-)
-
-// HubSpot property names inbound reads besides the configured ones.
-const (
-	// propAdditionalEmails holds a contact's secondary emails, ";"-separated
-	// (HUBSPOT.md "Identity"); read-only in HubSpot.
-	propAdditionalEmails = "hs_additional_emails"
-	// propMergedIDs lists the record ids merged into this one, ";"-separated
-	// (HUBSPOT.md "Identity").
-	propMergedIDs = "hs_merged_object_ids"
 )
 
 // Userpilot metadata keys inbound writes with every linked record (DESIGN.md
 // "What it does", 2).
 const (
-	KeyObjectType = "__hubspot__object_type"
-	KeyUserID     = "__hubspot__user_id"
-	KeyCompanyID  = "__hubspot__company_id"
+	KeyObjectType = identity.KeyObjectType
+	KeyUserID     = identity.KeyUserID
+	KeyCompanyID  = identity.KeyCompanyID
 )
 
 // Object is the inbound configuration of one Userpilot kind: which HubSpot
@@ -43,6 +34,9 @@ type Object struct {
 	AdditionalEmails bool
 	// Inbound pairs HubSpot properties (keys) with Userpilot properties.
 	Inbound []config.PropertyMapping
+	// ClearOnUnlink also removes the Inbound properties in Userpilot when a
+	// profile is unlinked (config mapping.<kind>.clear_on_unlink).
+	ClearOnUnlink bool
 }
 
 // idMatch reports whether the Userpilot side of the match is the Userpilot id
@@ -89,9 +83,9 @@ func (o Object) properties() []string {
 	}
 	add(o.MatchHubSpot)
 	if o.AdditionalEmails {
-		add(propAdditionalEmails)
+		add(identity.PropAdditionalEmails)
 	}
-	add(propMergedIDs)
+	add(identity.PropMergedIDs)
 	for _, m := range o.Inbound {
 		add(m.HubSpot)
 	}
@@ -130,6 +124,7 @@ func ObjectsFromConfig(cfg *config.Config) ([]Object, error) {
 			errs = append(errs, fmt.Errorf("%s.match.hubspot: no hubspot property to match on", k.path))
 			continue
 		}
+		o.ClearOnUnlink = k.m.ClearOnUnlink == nil || *k.m.ClearOnUnlink
 		if k.m.Match.AdditionalEmails != nil {
 			o.AdditionalEmails = *k.m.Match.AdditionalEmails
 		} else {

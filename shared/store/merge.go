@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+
+	"github.com/pilotsync/pilotsync/shared/identity"
 )
 
 // maxMergeAttempts bounds MergeIdentify's read-merge-write retries on
@@ -102,18 +104,18 @@ func (s *Store) MergeIdentify(ctx context.Context, env string, kind Kind, id str
 func matchFrom(p *Profile, prop, id string) string {
 	switch prop {
 	case "user_id", "company_id", "id":
-		return NormalizeMatch(id)
+		return identity.Normalize(id)
 	}
 	switch v := p.Properties[prop].Value.(type) {
 	case nil:
 		return ""
 	case string:
-		return NormalizeMatch(v)
+		return identity.Normalize(v)
 	case float64:
 		return strconv.FormatFloat(v, 'f', -1, 64)
 	case bool:
 		return strconv.FormatBool(v)
 	default:
-		return NormalizeMatch(fmt.Sprint(v))
+		return identity.Normalize(fmt.Sprint(v))
 	}
 }

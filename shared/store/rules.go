@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"slices"
 	"time"
+
+	"github.com/pilotsync/pilotsync/shared/identity"
 )
 
 // This file holds the store's rules as pure functions: what a merge keeps,
@@ -85,7 +87,13 @@ func ApplyIdentify(p *Profile, in IdentifyInput) (*MergeResult, bool) {
 	}
 	if in.MatchProperty != "" {
 		m := matchFrom(p, in.MatchProperty, p.ID)
-		if m != NormalizeMatch(p.MatchValue) {
+		if m != identity.Normalize(p.MatchValue) {
+			if p.HubSpotID != "" {
+				// The link is now stale (identity.Link.ValidFor): the
+				// outbound push of the next poll re-resolves it and sends
+				// the profile's values to the record it belongs to now.
+				p.Dirty = true
+			}
 			p.MatchValue = m
 			res.MatchChanged = true
 			write = true
@@ -135,7 +143,7 @@ type LookupMove struct {
 // with or last written as.
 func LookupMoves(p *Profile) []LookupMove {
 	var out []LookupMove
-	if m := NormalizeMatch(p.MatchValue); m != p.stored.match {
+	if m := identity.Normalize(p.MatchValue); m != p.stored.match {
 		out = append(out, LookupMove{Index: IndexMatch, From: p.stored.match, To: m})
 	}
 	if p.HubSpotID != p.stored.hubSpotID {
@@ -181,6 +189,7 @@ func CloneProfile(p *Profile) *Profile {
 	q.InboundHashes = maps.Clone(p.InboundHashes)
 	q.OutboundHashes = maps.Clone(p.OutboundHashes)
 	q.Quarantined = maps.Clone(p.Quarantined)
+	q.OutboundAt = maps.Clone(p.OutboundAt)
 	return &q
 }
 

@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/pilotsync/pilotsync/shared/identity"
 	"iter"
 	"slices"
 	"strings"
@@ -33,6 +34,7 @@ type Store interface {
 	LookupByMatch(ctx context.Context, env string, kind store.Kind, values []string) (map[string][]string, error)
 	LookupByHubSpotID(ctx context.Context, env string, kind store.Kind, ids []string) (map[string][]string, error)
 	DirtyProfiles(ctx context.Context, env string, kind store.Kind) iter.Seq2[*store.Profile, error]
+	LinkedProfiles(ctx context.Context, env string, kind store.Kind) iter.Seq2[*store.Profile, error]
 
 	GetCursor(ctx context.Context, env, name string) (string, error)
 	PutCursor(ctx context.Context, env, name, value string) error
@@ -292,7 +294,7 @@ func (m *Memory) MergeIdentify(ctx context.Context, env string, kind store.Kind,
 // LookupByMatch returns the ids of the profiles of kind with each
 // (normalized) match value that has any, sorted.
 func (m *Memory) LookupByMatch(ctx context.Context, env string, kind store.Kind, values []string) (map[string][]string, error) {
-	return m.lookup(ctx, "LookupByMatch", env, kind, store.IndexMatch, values, store.NormalizeMatch)
+	return m.lookup(ctx, "LookupByMatch", env, kind, store.IndexMatch, values, identity.Normalize)
 }
 
 // LookupByHubSpotID returns the ids of the profiles of kind linked to each
@@ -335,6 +337,18 @@ func (m *Memory) lookup(ctx context.Context, op, env string, kind store.Kind, in
 
 // DirtyProfiles yields every profile of kind marked Dirty, by id.
 func (m *Memory) DirtyProfiles(ctx context.Context, env string, kind store.Kind) iter.Seq2[*store.Profile, error] {
+	return m.profilesWhere(ctx, "DirtyProfiles", env, kind, func(p *store.Profile) bool { return p.Dirty })
+}
+
+// LinkedProfiles yields every profile of kind linked to a HubSpot record, in
+// id order (the DynamoDB store scans the table).
+func (m *Memory) LinkedProfiles(ctx context.Context, env string, kind store.Kind) iter.Seq2[*store.Profile, error] {
+	return m.profilesWhere(ctx, "LinkedProfiles", env, kind, func(p *store.Profile) bool { return p.HubSpotID != "" })
+}
+
+// profilesWhere yields copies of the profiles of kind that keep accepts, in
+// id order, failing once ctx is done.
+func (m *Memory) profilesWhere(ctx context.Context, op, env string, kind store.Kind, keep func(*store.Profile) bool) iter.Seq2[*store.Profile, error] {
 	return func(yield func(*store.Profile, error) bool) {
 		if err := store.CheckEnv(env); err != nil {
 			yield(nil, err)
@@ -344,14 +358,14 @@ func (m *Memory) DirtyProfiles(ctx context.Context, env string, kind store.Kind)
 			yield(nil, err)
 			return
 		}
-		if err := m.begin(ctx, "DirtyProfiles"); err != nil {
+		if err := m.begin(ctx, op); err != nil {
 			yield(nil, err)
 			return
 		}
 		m.mu.Lock()
 		var ps []*store.Profile
 		for _, p := range m.profiles {
-			if p.Env == env && p.Kind == kind && p.Dirty {
+			if p.Env == env && p.Kind == kind && keep(p) {
 				ps = append(ps, store.CloneProfile(p))
 			}
 		}
@@ -359,7 +373,7 @@ func (m *Memory) DirtyProfiles(ctx context.Context, env string, kind store.Kind)
 		slices.SortFunc(ps, func(a, b *store.Profile) int { return strings.Compare(a.ID, b.ID) })
 		for _, p := range ps {
 			if err := ctx.Err(); err != nil {
-				yield(nil, fmt.Errorf("storetest: DirtyProfiles: %w", err))
+				yield(nil, fmt.Errorf("storetest: %s: %w", op, err))
 				return
 			}
 			if !yield(p, nil) {
