@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/pilotsync/pilotsync/shared/internal/bisect"
 )
 
 // HubSpot CRM limits (HUBSPOT.md "Search", "Batch read / update").
@@ -234,6 +236,7 @@ type batchResponse struct {
 }
 
 type batchError struct {
+	ID       string         `json:"id"`
 	Status   string         `json:"status"`
 	Category string         `json:"category"`
 	Message  string         `json:"message"`
@@ -560,14 +563,24 @@ func (c *Client) updateChunk(ctx context.Context, objectType string, chunk []Upd
 		return nil
 	}
 	type input struct {
-		ID         string            `json:"id"`
-		Properties map[string]string `json:"properties"`
+		ID                 string            `json:"id"`
+		ObjectWriteTraceID string            `json:"objectWriteTraceId"`
+		Properties         map[string]string `json:"properties"`
 	}
 	body := struct {
 		Inputs []input `json:"inputs"`
 	}{}
+	// A unique trace id per input makes HubSpot answer 207 with per-record errors naming it
+	// (context.objectWriteTraceId) instead of refusing the whole batch for one bad record.
+	byTrace := make(map[string]string, len(chunk))
 	for _, u := range chunk {
-		body.Inputs = append(body.Inputs, input{u.ID, u.Properties})
+		trace := c.traceID()
+		byTrace[trace] = u.ID
+		props := u.Properties
+		if props == nil {
+			props = map[string]string{}
+		}
+		body.Inputs = append(body.Inputs, input{u.ID, trace, props})
 	}
 	var out batchResponse
 	_, err := c.do(ctx, &request{endpoint: "batch_update", method: http.MethodPost, path: apiPath(c.version, "objects", objectType, "batch", "update"), body: body}, &out)
@@ -587,6 +600,11 @@ func (c *Client) updateChunk(ctx context.Context, objectType string, chunk []Upd
 	var unattributed []batchError
 	for _, e := range out.Errors {
 		ids := e.ids()
+		for _, t := range contextStrings(e.Context)["objectWriteTraceId"] {
+			if id, ok := byTrace[t]; ok {
+				ids = append(ids, id)
+			}
+		}
 		if len(ids) == 0 {
 			unattributed = append(unattributed, e)
 			continue
@@ -695,12 +713,9 @@ func (c *Client) splitBadBatch(ctx context.Context, objectType string, chunk []U
 			return c.updateChunk(ctx, objectType, suspects, res)
 		}
 	}
-	mid := len(chunk) / 2
-	if err := c.updateChunk(ctx, objectType, chunk[:mid], res); err != nil {
-		failAll(res, chunk[mid:], err)
-		return err
-	}
-	return c.updateChunk(ctx, objectType, chunk[mid:], res)
+	unsent, err := bisect.Halves(chunk, func(part []UpdateInput) error { return c.updateChunk(ctx, objectType, part, res) })
+	failAll(res, unsent, err)
+	return err
 }
 
 // firstSet returns the first (by name) of props that u sets, or "".
@@ -748,4 +763,10 @@ func splitMulti(s string) []string {
 		}
 	}
 	return out
+}
+
+// traceID returns an objectWriteTraceId unique across clients and calls: a random prefix
+// per client and a counter.
+func (c *Client) traceID() string {
+	return c.tracePrefix + strconv.FormatInt(c.traceSeq.Add(1), 10)
 }

@@ -148,11 +148,11 @@ func TestSandboxEndpoints(t *testing.T) {
 			if err := c.SendTimelineEvents(ctx, tl); err != nil {
 				t.Fatal(err)
 			}
-			app := []hubspot.AppEvent{{EventTypeID: "ae-1", ObjectID: ids[1], ID: "app-1", Timestamp: time.Now()}, {EventTypeID: "ae-1", ObjectID: ids[2], ID: "app-2"}}
+			app := []hubspot.AppEvent{{EventTypeName: "ae-1", ObjectID: ids[1], ID: "app-1", Timestamp: time.Now()}, {EventTypeName: "ae-1", ObjectID: ids[2], ID: "app-2"}}
 			if err := c.SendAppEvents(ctx, app); err != nil {
 				t.Fatal(err)
 			}
-			app = append(app, hubspot.AppEvent{EventTypeID: "ae-1", ObjectID: ids[3], ID: "app-3"})
+			app = append(app, hubspot.AppEvent{EventTypeName: "ae-1", ObjectID: ids[3], ID: "app-3"})
 			if err := c.SendAppEvents(ctx, app); err != nil { // 409 for the first two: already delivered
 				t.Fatal(err)
 			}
@@ -176,40 +176,6 @@ func TestSandboxEndpoints(t *testing.T) {
 				t.Errorf("stats calls = %v", st.Calls)
 			}
 		})
-	}
-}
-
-// TestSandboxEventsPathVariants: the client finds whichever 2026-03 send path the account has.
-func TestSandboxEventsPathVariants(t *testing.T) {
-	for _, variant := range []string{hubspottest.EventsSendDefault, hubspottest.EventsSendCustom, hubspottest.EventsSendBoth} {
-		for _, first := range []string{hubspot.EventsPathPlain, hubspot.EventsPathCustom} {
-			t.Run(variant+"/"+first, func(t *testing.T) {
-				ctx := context.Background()
-				sb := hubspottest.NewTestServer(t, fast(hubspottest.Options{EventsSendPath: variant}))
-				c := newClient(t, sb, hubspot.WithLimits(fastLimits), hubspot.WithEventsPath(first))
-				def, err := c.CreateEventDefinition(ctx, hubspot.EventDefinition{Name: "e", Label: "E", PrimaryObject: "CONTACT"})
-				if err != nil {
-					t.Fatal(err)
-				}
-				ids := sb.SeedContacts(1, nil)
-				for i := range 3 {
-					ev := []hubspot.EventOccurrence{{EventName: def.FullyQualifiedName, ObjectID: ids[0], UUID: hubspot.EventUUID(fmt.Sprint(i), "e")}}
-					if err := c.SendEvents(ctx, ev); err != nil {
-						t.Fatal(err)
-					}
-				}
-				if got := len(sb.Events()); got != 3 {
-					t.Errorf("events = %d", got)
-				}
-				wantCalls := 3
-				if (variant == hubspottest.EventsSendDefault && first == hubspot.EventsPathCustom) || (variant == hubspottest.EventsSendCustom && first == hubspot.EventsPathPlain) {
-					wantCalls = 4 // one 404, then the other path is remembered
-				}
-				if got := sb.Count(hubspottest.EndpointEventsSend) + sb.Count(hubspottest.EndpointUnknown); got != wantCalls {
-					t.Errorf("send calls = %d, want %d", got, wantCalls)
-				}
-			})
-		}
 	}
 }
 

@@ -70,7 +70,6 @@ var (
 type definitionJSON struct {
 	ID                 string            `json:"id"`
 	Name               string            `json:"name"`
-	Label              string            `json:"label"`
 	Labels             map[string]any    `json:"labels"`
 	Description        string            `json:"description"`
 	FullyQualifiedName string            `json:"fullyQualifiedName"`
@@ -91,7 +90,8 @@ type eventPropJSON struct {
 }
 
 func (s *Server) definitionWire(d *eventDef) definitionJSON {
-	out := definitionJSON{ID: d.ID, Name: d.Name, Label: d.Label, Labels: map[string]any{"singular": d.Label, "plural": nil},
+	// HubSpot answers the label as labels.singular; there is no label field.
+	out := definitionJSON{ID: d.ID, Name: d.Name, Labels: map[string]any{"singular": d.Label, "plural": nil},
 		Description: d.Description, FullyQualifiedName: d.FullyQualifiedName, PrimaryObject: d.PrimaryObject,
 		TrackingType: "MANUAL", CreatedAt: isoMillis(d.CreatedAt), Properties: []eventPropJSON{}, Associations: []json.RawMessage{},
 		ObjectTypeID: "6-" + d.ID}
@@ -179,14 +179,23 @@ func (s *Server) handleCreateDefinition(w http.ResponseWriter, r *http.Request) 
 		Label                    string          `json:"label"`
 		Description              string          `json:"description"`
 		PrimaryObject            string          `json:"primaryObject"`
-		IncludeDefaultProperties bool            `json:"includeDefaultProperties"`
+		IncludeDefaultProperties *bool           `json:"includeDefaultProperties"`
 		PropertyDefinitions      []EventProperty `json:"propertyDefinitions"`
 	}
 	if !s.decodeBody(w, r, &req) {
 		return
 	}
-	if req.Label == "" {
+	// label, includeDefaultProperties and propertyDefinitions are required
+	// (ExternalBehavioralEventTypeDefinitionEgg).
+	switch {
+	case req.Label == "":
 		s.badRequest(w, "label is required")
+		return
+	case req.IncludeDefaultProperties == nil:
+		s.badRequest(w, "includeDefaultProperties is required")
+		return
+	case req.PropertyDefinitions == nil:
+		s.badRequest(w, "propertyDefinitions is required (send [] for none)")
 		return
 	}
 	if req.Name == "" {
@@ -233,7 +242,7 @@ func (s *Server) handleCreateDefinition(w http.ResponseWriter, r *http.Request) 
 	d := &eventDef{EventDefinition: EventDefinition{ID: strconv.FormatInt(s.nextDefID, 10), Name: req.Name, Label: req.Label,
 		Description: req.Description, FullyQualifiedName: fmt.Sprintf("pe%d_%s", s.opts.PortalID, req.Name),
 		PrimaryObject: strings.ToUpper(req.PrimaryObject), Properties: slices.Clone(req.PropertyDefinitions), CreatedAt: s.now()},
-		objType: objType, includeDefaultsOK: req.IncludeDefaultProperties}
+		objType: objType, includeDefaultsOK: *req.IncludeDefaultProperties}
 	s.nextDefID++
 	s.defs[d.Name] = d
 	s.defOrder = append(s.defOrder, d.Name)
@@ -295,6 +304,9 @@ type occurrenceJSON struct {
 
 // checkOccurrence validates one occurrence (caller holds mu). It creates no record.
 func (s *Server) checkOccurrence(in occurrenceJSON, now time.Time) (*Event, *eventDef, error) {
+	if in.Properties == nil {
+		return nil, nil, fmt.Errorf("properties is required (send {} for none)")
+	}
 	d := s.findDef(in.EventName)
 	if d == nil || in.EventName != d.FullyQualifiedName {
 		return nil, nil, fmt.Errorf("event %q not found: use the fully qualified name of an existing definition", in.EventName)
@@ -431,6 +443,20 @@ func (s *Server) sendEvents(w http.ResponseWriter, r *http.Request, ins []occurr
 		s.writeError(w, http.StatusBadRequest, "VALIDATION_ERROR", errs[0].Message, errs)
 		return
 	}
+	if s.opts.DuplicateEventUUID == DuplicateReject400 {
+		for i, ev := range evs {
+			if ev.UUID == "" {
+				continue
+			}
+			if first, ok := s.seenUUIDs[ev.EventName+"|"+ev.UUID]; ok && now.Sub(first) < uuidDedupeWindow {
+				s.dropped++
+				s.writeError(w, http.StatusBadRequest, "VALIDATION_ERROR",
+					fmt.Sprintf("An occurrence with uuid %s was already received for %s.", ev.UUID, ev.EventName),
+					[]fieldError{{Message: "duplicate uuid", Code: "DUPLICATE_UUID", Context: map[string][]string{"index": {strconv.Itoa(i)}}}})
+				return
+			}
+		}
+	}
 	if !stateOf(r).emptyWrite {
 		s.storeEvents(evs, now)
 	}
@@ -458,6 +484,7 @@ func (s *Server) DroppedDuplicates() int {
 
 type timelineJSON struct {
 	EventTemplateID json.RawMessage            `json:"eventTemplateId"`
+	EventTypeName   json.RawMessage            `json:"eventTypeName"`
 	EventTypeID     json.RawMessage            `json:"eventTypeId"`
 	ObjectID        json.RawMessage            `json:"objectId"`
 	Email           string                     `json:"email"`
@@ -467,15 +494,30 @@ type timelineJSON struct {
 	Properties      map[string]json.RawMessage `json:"properties"`
 }
 
-// checkTimeline validates one timeline / app event (caller holds mu).
-func (s *Server) checkTimeline(in timelineJSON, now time.Time) (TimelineEvent, error) {
+// checkTimeline validates one timeline (v3: eventTemplateId and tokens required) or app
+// event (2026-03 AppEventOccurrence: eventTypeName, id and properties required; there is
+// no eventTypeId) (caller holds mu).
+func (s *Server) checkTimeline(in timelineJSON, now time.Time, app bool) (TimelineEvent, error) {
 	ev := TimelineEvent{ID: in.ID, Timestamp: now, ReceivedAt: now, Tokens: map[string]string{}}
-	tpl, ok := scalarString(in.EventTemplateID)
-	if !ok {
-		tpl, ok = scalarString(in.EventTypeID)
-	}
-	if !ok || tpl == "" {
-		return ev, fmt.Errorf("eventTemplateId is required")
+	var tpl string
+	var ok bool
+	if app {
+		if len(in.EventTypeID) > 0 {
+			return ev, fmt.Errorf("unrecognized field eventTypeId: name the app event type by eventTypeName")
+		}
+		if tpl, ok = scalarString(in.EventTypeName); !ok || tpl == "" {
+			return ev, fmt.Errorf("eventTypeName is required")
+		}
+		if in.Properties == nil {
+			return ev, fmt.Errorf("properties is required (send {} for none)")
+		}
+	} else {
+		if tpl, ok = scalarString(in.EventTemplateID); !ok || tpl == "" {
+			return ev, fmt.Errorf("eventTemplateId is required")
+		}
+		if in.Tokens == nil {
+			return ev, fmt.Errorf("tokens is required (send {} for none)")
+		}
 	}
 	ev.TemplateID = tpl
 	if ev.ID == "" {
@@ -532,8 +574,14 @@ func (s *Server) acceptTimeline(w http.ResponseWriter, r *http.Request, ins []ti
 	}
 	evs := make([]TimelineEvent, 0, len(ins))
 	batch := map[string]bool{}
+	var itemErrs []batchError
 	for _, in := range ins {
-		ev, err := s.checkTimeline(in, now)
+		ev, err := s.checkTimeline(in, now, app)
+		if err != nil && s.opts.TimelineItemErrors && !single {
+			itemErrs = append(itemErrs, batchError{Status: "error", Category: "VALIDATION_ERROR", Message: err.Error(),
+				Context: map[string][]string{"id": {in.ID}}})
+			continue
+		}
 		if err != nil {
 			s.badRequest(w, "%v", err)
 			return
@@ -559,7 +607,18 @@ func (s *Server) acceptTimeline(w http.ResponseWriter, r *http.Request, ins []ti
 		writeJSON(w, http.StatusCreated, results[0])
 		return
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"status": "COMPLETE", "results": results})
+	body := map[string]any{"status": "COMPLETE", "results": results, "startedAt": isoMillis(now), "completedAt": isoMillis(now)}
+	status := http.StatusCreated // timeline v3 batch/create
+	if app {
+		status = http.StatusOK // app events batch
+	}
+	if len(itemErrs) > 0 {
+		body["numErrors"], body["errors"] = len(itemErrs), itemErrs
+		if !app {
+			status = http.StatusMultiStatus
+		}
+	}
+	writeJSON(w, status, body)
 }
 
 func (s *Server) handleTimelineOne(w http.ResponseWriter, r *http.Request) {
