@@ -292,7 +292,7 @@ func TestOAuthRefresh(t *testing.T) {
 	current := ""
 	f := newFake(t)
 	f.handler = func(r seenRequest) reply {
-		if r.Path == "/oauth/v1/token" {
+		if r.Path == "/oauth/2026-03/token" { // the default token endpoint
 			n := refreshes.Add(1)
 			form, _ := url.ParseQuery(string(r.Body))
 			mu.Lock()

@@ -106,14 +106,15 @@ type Sort struct {
 	Direction    string `json:"direction"` // ASCENDING or DESCENDING
 }
 
-// SearchRequest is one search page request.
+// SearchRequest is one search page request. HubSpot's PublicObjectSearchRequest requires
+// every field, so Search sends empty lists and after "0" (the first page) for unset ones.
 type SearchRequest struct {
 	FilterGroups []FilterGroup `json:"filterGroups"`
-	Sorts        []Sort        `json:"sorts,omitempty"`
-	Properties   []string      `json:"properties,omitempty"`
+	Sorts        []Sort        `json:"sorts"`
+	Properties   []string      `json:"properties"`
 	// Limit defaults to MaxSearchLimit.
 	Limit int    `json:"limit"`
-	After string `json:"after,omitempty"`
+	After string `json:"after"`
 }
 
 // SearchPage is one page of search results.
@@ -137,6 +138,15 @@ func (c *Client) Search(ctx context.Context, objectType string, req SearchReques
 	}
 	if req.FilterGroups == nil {
 		req.FilterGroups = []FilterGroup{}
+	}
+	if req.Sorts == nil {
+		req.Sorts = []Sort{}
+	}
+	if req.Properties == nil {
+		req.Properties = []string{}
+	}
+	if req.After == "" {
+		req.After = "0"
 	}
 	if len(req.Sorts) > 1 {
 		return nil, fmt.Errorf("hubspot: search %s: %d sorts, hubspot allows one", objectType, len(req.Sorts))
@@ -289,11 +299,16 @@ func (c *Client) batchReadChunk(ctx context.Context, objectType string, chunk []
 	type input struct {
 		ID string `json:"id"`
 	}
+	// properties and propertiesWithHistory are required by BatchReadInputSimplePublicObjectId.
 	body := struct {
-		Inputs     []input  `json:"inputs"`
-		Properties []string `json:"properties"`
-		IDProperty string   `json:"idProperty,omitempty"`
-	}{Properties: props, IDProperty: idProperty}
+		Inputs                []input  `json:"inputs"`
+		Properties            []string `json:"properties"`
+		PropertiesWithHistory []string `json:"propertiesWithHistory"`
+		IDProperty            string   `json:"idProperty,omitempty"`
+	}{Properties: props, PropertiesWithHistory: []string{}, IDProperty: idProperty}
+	if body.Properties == nil {
+		body.Properties = []string{}
+	}
 	for _, id := range chunk {
 		body.Inputs = append(body.Inputs, input{id})
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/pilotsync/pilotsync/shared/hubspot"
 	"github.com/pilotsync/pilotsync/shared/hubspot/hubspottest"
+	"github.com/pilotsync/pilotsync/shared/hubspot/internal/spectest"
 )
 
 var versions = []string{hubspot.APIVersionV3, hubspot.APIVersion202603}
@@ -43,7 +44,19 @@ func newClient(t *testing.T, sb *hubspottest.Server, opts ...hubspot.Option) *hu
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { checkSpec(t, sb) })
 	return c
+}
+
+// checkSpec checks every request the sandbox received against HubSpot's spec (the sandbox
+// only hears the client in these tests).
+func checkSpec(t *testing.T, sb *hubspottest.Server) {
+	t.Helper()
+	var reqs []spectest.Request
+	for _, r := range sb.Requests() {
+		reqs = append(reqs, spectest.Request{Method: r.Method, Path: r.Path, Query: r.Query, ContentType: r.Header.Get("Content-Type"), Body: r.Body})
+	}
+	spectest.Check(t, reqs...)
 }
 
 func wantPrefix(version string) string {
@@ -571,7 +584,7 @@ func TestSandboxOAuth(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.SendAppEvents(ctx, []hubspot.AppEvent{{EventTypeID: "t", ObjectID: ids[0], ID: "1"}}); err != nil {
+	if err := c.SendAppEvents(ctx, []hubspot.AppEvent{{EventTypeName: "t", ObjectID: ids[0], ID: "1"}}); err != nil {
 		t.Fatal(err)
 	}
 	sb.ExpireAccessTokens() // HubSpot revoked the token early: 401, refresh, retry
