@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"reflect"
 	"regexp"
 	"slices"
 	"sort"
@@ -55,6 +56,7 @@ type operation struct {
 	query      map[string]bool
 	schemas    map[string]any // the file's components.schemas
 	bodyByType map[string]any // content type -> schema
+	responses  map[string]any // status -> JSON response schema
 }
 
 type spec struct {
@@ -161,12 +163,22 @@ func (s *spec) add(file string, raw []byte) error {
 						Schema any `json:"schema"`
 					} `json:"content"`
 				} `json:"requestBody"`
+				Responses map[string]struct {
+					Content map[string]struct {
+						Schema any `json:"schema"`
+					} `json:"content"`
+				} `json:"responses"`
 			}
 			if err := json.Unmarshal(rawOp, &op); err != nil {
 				continue // "parameters" at path level, not an operation
 			}
 			o := &operation{pattern: re, templated: len(paramSeg.FindAllString(p, -1)), specPath: p, file: file,
-				query: map[string]bool{}, schemas: doc.Components.Schemas, bodyByType: map[string]any{}}
+				query: map[string]bool{}, schemas: doc.Components.Schemas, bodyByType: map[string]any{}, responses: map[string]any{}}
+			for status, r := range op.Responses {
+				if c, ok := r.Content["application/json"]; ok {
+					o.responses[status] = c.Schema
+				}
+			}
 			for _, prm := range op.Parameters {
 				if prm.In == "query" {
 					o.query[prm.Name] = true
@@ -350,4 +362,127 @@ func (o *operation) check(at string, schema map[string]any, v any) []string {
 		return out
 	}
 	return nil
+}
+
+// CheckResponseType reports, as test errors, every JSON field of the Go type of v (the value
+// the client decodes a call's answers into) that none of the spec's 2xx response schemas for
+// method and path declares: a field the client reads must exist in some answer (one Go type
+// decodes both a 200 and a 207, whose schema alone has errors). Fields named in allow are
+// exempt (e.g. a documented alternative spelling). Without a mirror it logs and returns.
+func CheckResponseType(t testing.TB, method, path string, v any, allow ...string) {
+	t.Helper()
+	s := load()
+	switch {
+	case s.skipped != "":
+		t.Log(s.skipped)
+		return
+	case s.err != nil:
+		t.Errorf("spectest: load the HubSpot spec: %v", s.err)
+		return
+	}
+	var ops []*operation
+	for _, o := range s.ops[method] {
+		switch {
+		case !o.pattern.MatchString(path):
+		case len(ops) == 0 || o.templated < ops[0].templated:
+			ops = []*operation{o}
+		case o.templated == ops[0].templated:
+			ops = append(ops, o)
+		}
+	}
+	if len(ops) == 0 {
+		t.Errorf("spec %s: %s %s: no such path and method", s.revision[:12], method, path)
+		return
+	}
+	// A problem stands when every 2xx schema of every matching rollout has it.
+	var common map[string]bool
+	for _, o := range ops {
+		for status, schema := range o.responses {
+			if !strings.HasPrefix(status, "2") {
+				continue
+			}
+			got := map[string]bool{}
+			for _, p := range o.fields("response", reflect.TypeOf(v), o.resolve(schema), allow) {
+				got[p] = true
+			}
+			if common == nil {
+				common = got
+				continue
+			}
+			for p := range common {
+				if !got[p] {
+					delete(common, p)
+				}
+			}
+		}
+	}
+	if common == nil {
+		t.Errorf("spec %s: %s %s: no JSON 2xx response", s.revision[:12], method, path)
+		return
+	}
+	problems := make([]string, 0, len(common))
+	for p := range common {
+		problems = append(problems, p)
+	}
+	sort.Strings(problems)
+	for _, p := range problems {
+		t.Errorf("spec %s: %s %s: %s", s.revision[:12], method, path, p)
+	}
+}
+
+// fields lists the JSON fields of typ that schema does not declare.
+func (o *operation) fields(at string, typ reflect.Type, schema map[string]any, allow []string) []string {
+	for typ.Kind() == reflect.Pointer || typ.Kind() == reflect.Slice || typ.Kind() == reflect.Array {
+		if typ.Kind() != reflect.Pointer {
+			schema = o.resolve(schema["items"])
+		}
+		typ = typ.Elem()
+	}
+	if schema == nil {
+		return nil
+	}
+	for _, key := range []string{"oneOf", "anyOf", "allOf"} {
+		if alts, ok := schema[key].([]any); ok && len(alts) > 0 {
+			var first []string
+			for _, alt := range alts {
+				p := o.fields(at, typ, o.resolve(alt), allow)
+				if len(p) == 0 {
+					return nil
+				}
+				if first == nil {
+					first = p
+				}
+			}
+			return first
+		}
+	}
+	switch typ.Kind() {
+	case reflect.Map:
+		if as, ok := schema["additionalProperties"].(map[string]any); ok {
+			return o.fields(at+".*", typ.Elem(), o.resolve(as), allow)
+		}
+		return nil
+	case reflect.Struct:
+	default:
+		return nil
+	}
+	props, _ := schema["properties"].(map[string]any)
+	var out []string
+	for i := range typ.NumField() {
+		f := typ.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "" || name == "-" || !f.IsExported() && !f.Anonymous && f.Tag.Get("json") == "" {
+			continue
+		}
+		if slices.Contains(allow, name) {
+			continue
+		}
+		ps, ok := props[name]
+		if !ok {
+			out = append(out, fmt.Sprintf("%s: the client reads %q, which the response schema does not declare", at, name))
+			continue
+		}
+		out = append(out, o.fields(at+"."+name, f.Type, o.resolve(ps), allow)...)
+	}
+	return out
 }
