@@ -110,7 +110,7 @@ func WithClock(c Clock) Option { return func(s *settings) { s.clock = c } }
 
 // WithOAuthTokenAPI selects the OAuth token endpoint used to refresh access tokens:
 // OAuthTokenAPI202603 (default, POST /oauth/2026-03/token) or OAuthTokenAPIV1 (POST
-// /oauth/v1/token, which HubSpot retires on 2027-02-16).
+// /oauth/v1/token, which HubSpot retires on 2027-02-16); "" means the default.
 func WithOAuthTokenAPI(v string) Option { return func(s *settings) { s.oauthAPI = v } }
 
 var datedVersionRE = regexp.MustCompile(`^\d{4}-\d{2}$`)
@@ -134,6 +134,9 @@ func NewClient(opts ...Option) (*Client, error) {
 	}
 	if s.oauth != nil && (s.oauth.ClientID == "" || s.oauth.ClientSecret == "" || s.oauth.RefreshToken == "") {
 		problems = append(problems, "oauth needs client id, client secret and refresh token")
+	}
+	if s.oauthAPI == "" {
+		s.oauthAPI = OAuthTokenAPI202603
 	}
 	tokenPath, ok := oauthTokenPaths[s.oauthAPI]
 	if !ok {
