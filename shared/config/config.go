@@ -138,6 +138,9 @@ type HubSpot struct {
 	APILimitIncreases int `yaml:"api_limit_increases" json:"api_limit_increases"`
 	// PublicApp marks an OAuth public app (110 requests per 10 s, no daily budget).
 	PublicApp bool `yaml:"public_app" json:"public_app"`
+	// OAuthTokenAPI is the token endpoint OAuth refreshes use: "2026-03" (default)
+	// or "v1" (retired by HubSpot on 2027-02-16).
+	OAuthTokenAPI string `yaml:"oauth_token_api" json:"oauth_token_api"`
 }
 
 // Mapping says how Userpilot users and companies map to HubSpot records.
@@ -243,9 +246,10 @@ type Activity struct {
 	// TimelineTemplates maps "<category>_<status>" to a timeline event template id
 	// (sink timeline only; then required for every category and status sent).
 	TimelineTemplates map[string]string `yaml:"timeline_templates" json:"timeline_templates"`
-	// AppEventTypes maps "<category>_<status>" to the id of a HubSpot app event
-	// type defined in the app's settings (sink app_events only; then required for
-	// every category and status sent).
+	// AppEventTypes maps "<category>_<status>" to the fully qualified name of a
+	// HubSpot app event type defined in the app's settings (occurrences name their
+	// type by eventTypeName; sink app_events only; then required for every
+	// category and status sent).
 	AppEventTypes map[string]string `yaml:"app_event_types" json:"app_event_types"`
 }
 

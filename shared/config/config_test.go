@@ -320,8 +320,8 @@ activity:
   app_event_types: {flows_completed: "ev-1", flow_dismissed: "ev-2", nps_feedback: " "}
 `, []string{
 			`activity.app_event_types.flow_dismissed: "flow_dismissed" is not a <category>_<status> that is sent (did you mean "flows_dismissed"?)`,
-			"activity.app_event_types.nps_feedback: event type id is empty",
-			"activity.app_event_types: sink app_events needs an event type id for every category and status sent; missing: flows_dismissed, nps_ask_later",
+			"activity.app_event_types.nps_feedback: event type name is empty",
+			"activity.app_event_types: sink app_events needs an event type name for every category and status sent; missing: flows_dismissed, nps_ask_later",
 		}},
 		{"app event types for every status a rule adds", minimal + `
 hubspot: {auth: oauth}
@@ -330,7 +330,7 @@ activity:
   rules: [{event_type: interaction, entity_type: form, status: STARTED, category: forms}]
   categories: [{name: forms}]
   app_event_types: {forms_submitted: "ev-1"}
-`, []string{"activity.app_event_types: sink app_events needs an event type id for every category and status sent; missing: forms_started"}},
+`, []string{"activity.app_event_types: sink app_events needs an event type name for every category and status sent; missing: forms_started"}},
 		{"app event types without app events", minimal + "activity: {app_event_types: {flows_seen: '1'}}\n", []string{"activity.app_event_types: only used with activity.sink: app_events (sink is custom_events)"}},
 		{"timeline templates with app events", minimal + `
 hubspot: {auth: oauth}
@@ -402,7 +402,7 @@ activity:
 		got = append(got, p.String())
 	}
 	want := []string{
-		"integration.yaml:12: activity.app_event_types: sink app_events needs an event type id for every category and status sent; missing: flows_dismissed",
+		"integration.yaml:12: activity.app_event_types: sink app_events needs an event type name for every category and status sent; missing: flows_dismissed",
 		`integration.yaml:14: activity.app_event_types.flows_seen: "flows_seen" is not a <category>_<status> that is sent`,
 	}
 	if !equal(got, want) {

@@ -61,6 +61,7 @@ func applyDefaults(c *Config) {
 	setString(&c.HubSpot.APIVersion, DefaultAPIVersion)
 	setString(&c.HubSpot.Auth, DefaultAuth)
 	setString(&c.HubSpot.Tier, DefaultTier)
+	setString(&c.HubSpot.OAuthTokenAPI, DefaultOAuthTokenAPI)
 
 	u := &c.Mapping.Users
 	setString(&u.HubSpotObject, DefaultUsersObject)

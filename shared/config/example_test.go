@@ -31,7 +31,7 @@ func TestExampleLoads(t *testing.T) {
 		{"daily at", cfg.Schedule.DailyAt, "03:00"},
 		{"repeat after", cfg.Notifications.RepeatAfter.D(), 24 * time.Hour},
 		{"flows statuses", cfg.Activity.Categories[0].Statuses, []string{"completed", "dismissed"}},
-		{"line of users.match.hubspot", cfg.Line("mapping.users.match.hubspot"), 46},
+		{"line of users.match.hubspot", cfg.Line("mapping.users.match.hubspot"), 47},
 	}
 	for _, c := range checks {
 		if !equal(c.got, c.want) {

@@ -42,6 +42,7 @@ var enums = map[string][]string{
 	"Userpilot.clear_value":          {"null", "empty_string"},
 	"HubSpot.api_version":            {APIVersion202603, APIVersionV3},
 	"HubSpot.auth":                   {AuthToken, AuthOAuth},
+	"HubSpot.oauth_token_api":        {OAuthTokenAPI202603, OAuthTokenAPIV1},
 	"HubSpot.tier":                   {TierFree, TierStarter, TierProfessional, TierEnterprise},
 	"PropertyMapping.type":           {OutboundString, OutboundNumber, OutboundBool, OutboundDate, OutboundDateTime, OutboundEnumeration},
 	"MeasuredMapping.metric":         {MetricSessions, MetricEvents, MetricActiveDays, MetricTimeSpentSeconds, MetricFirstSeen, MetricLastSeen},
@@ -242,6 +243,7 @@ func (v *validator) validate() {
 	v.url("hubspot.base_url", c.HubSpot.BaseURL, DefaultHubSpotBaseURL)
 	v.enum("hubspot.api_version", "HubSpot.api_version", c.HubSpot.APIVersion)
 	v.enum("hubspot.auth", "HubSpot.auth", c.HubSpot.Auth)
+	v.enum("hubspot.oauth_token_api", "HubSpot.oauth_token_api", c.HubSpot.OAuthTokenAPI)
 	v.enum("hubspot.tier", "HubSpot.tier", c.HubSpot.Tier)
 	if c.HubSpot.APILimitIncreases < 0 {
 		v.add("hubspot.api_limit_increases", "must not be negative, got %d", c.HubSpot.APILimitIncreases)
@@ -524,7 +526,7 @@ type targetField struct {
 // targetFields are the sinks whose events need an id per category and status.
 var targetFields = []targetField{
 	{SinkTimeline, "timeline_templates", "template id", func(a Activity) map[string]string { return a.TimelineTemplates }},
-	{SinkAppEvents, "app_event_types", "event type id", func(a Activity) map[string]string { return a.AppEventTypes }},
+	{SinkAppEvents, "app_event_types", "event type name", func(a Activity) map[string]string { return a.AppEventTypes }},
 }
 
 // targetIDs checks that tf is set only with its sink, that it then has an id

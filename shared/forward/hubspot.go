@@ -229,7 +229,7 @@ type TimelineAPI interface {
 
 // configuredTargets is the Prepare of the sinks that address HubSpot by ids
 // configured per category and status (config Activity.Targets: timeline
-// template ids, app event type ids), keyed by config.TargetKey. It calls no
+// template ids, app event type names), keyed by config.TargetKey. It calls no
 // API; a pair without an id is left out, so its events are dropped and counted
 // as without a target (config validation requires an id for every pair sent).
 type configuredTargets map[string]string
@@ -271,14 +271,15 @@ func (s *Timeline) Permanent(err error) bool { return permanentAPIError(err) }
 
 // Send implements Sink. The event id is the same deterministic uuid as for
 // custom events; HubSpot answers 409 for a repeat, which the client counts as
-// delivered.
+// delivered. Events HubSpot lists as not written come back in a
+// *PartialError.
 func (s *Timeline) Send(ctx context.Context, items []Item) error {
 	evs := make([]hubspot.TimelineEvent, len(items))
 	for i, it := range items {
 		evs[i] = hubspot.TimelineEvent{TemplateID: it.Target, ObjectID: it.ObjectID, ID: hubspot.EventUUID(it.EventID, it.Name),
 			Timestamp: it.OccurredAt, Tokens: it.Properties}
 	}
-	return s.api.SendTimelineEvents(ctx, evs)
+	return partialFromHubSpot(s.api.SendTimelineEvents(ctx, evs))
 }
 
 // AppEventsAPI is what the app events sink uses from the HubSpot client.
@@ -286,8 +287,8 @@ type AppEventsAPI interface {
 	SendAppEvents(ctx context.Context, events []hubspot.AppEvent) error
 }
 
-// AppEvents sends activity as 2026-03 app events. Event type ids come from
-// config activity.app_event_types.
+// AppEvents sends activity as 2026-03 app events. Event type names (fully
+// qualified) come from config activity.app_event_types.
 type AppEvents struct {
 	api AppEventsAPI
 	configuredTargets
@@ -296,7 +297,7 @@ type AppEvents struct {
 var _ Sink = (*AppEvents)(nil)
 
 // NewAppEvents returns the app events sink; eventTypes maps
-// "<category>_<status>" to an app event type id.
+// "<category>_<status>" to an app event type's fully qualified name.
 func NewAppEvents(api AppEventsAPI, eventTypes map[string]string) *AppEvents {
 	return &AppEvents{api: api, configuredTargets: eventTypes}
 }
@@ -312,14 +313,15 @@ func (s *AppEvents) Permanent(err error) bool { return permanentAPIError(err) }
 
 // Send implements Sink. The occurrence id is the same deterministic uuid as
 // for custom events; HubSpot rejects a batch holding a known id with 409,
-// which the client resolves and counts as delivered.
+// which the client resolves and counts as delivered. Events HubSpot lists as
+// not written come back in a *PartialError.
 func (s *AppEvents) Send(ctx context.Context, items []Item) error {
 	evs := make([]hubspot.AppEvent, len(items))
 	for i, it := range items {
-		evs[i] = hubspot.AppEvent{EventTypeID: it.Target, ObjectID: it.ObjectID, ID: hubspot.EventUUID(it.EventID, it.Name),
+		evs[i] = hubspot.AppEvent{EventTypeName: it.Target, ObjectID: it.ObjectID, ID: hubspot.EventUUID(it.EventID, it.Name),
 			Timestamp: it.OccurredAt, Properties: it.Properties}
 	}
-	return s.api.SendAppEvents(ctx, evs)
+	return partialFromHubSpot(s.api.SendAppEvents(ctx, evs))
 }
 
 // NewSink builds the sink config names (nil for "none"). targets are the ids

@@ -174,8 +174,8 @@ func (r *statusRecorder) count(status int) int {
 
 // TestAppEventsFromConfigAgainstSandbox builds the forwarder the way the
 // Lambda does (NewFromDeps) from an integration.yaml with sink app_events and
-// an OAuth installation: every event arrives once, with the event type id
-// configured for its category and status, and a redelivered batch that
+// an OAuth installation: every event arrives once, with the event type
+// name configured for its category and status, and a redelivered batch that
 // HubSpot rejects with 409 counts as delivered.
 func TestAppEventsFromConfigAgainstSandbox(t *testing.T) {
 	cfg, err := config.Parse("integration.yaml", []byte(`
@@ -256,7 +256,7 @@ activity:
 	}
 	want := map[string]int{"ae-flow-completed": 1, "ae-flow-dismissed": 1, "ae-tracked": 1}
 	if !maps.Equal(got, want) {
-		t.Errorf("app events per event type id: got %v, want %v", got, want)
+		t.Errorf("app events per event type name: got %v, want %v", got, want)
 	}
 	if n := len(hs.TimelineEvents()); n != 0 {
 		t.Errorf("%d timeline events, want 0", n)

@@ -3,6 +3,7 @@ package forward
 import (
 	"cmp"
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -237,9 +238,12 @@ type rejection struct {
 func (b *batch) send(ctx context.Context, items []Item) (delivered, failed []Item, rejected []rejection) {
 	b.c.add(CountSendCalls, 1)
 	err := b.f.sink.Send(ctx, items)
+	var pe *PartialError
 	switch {
 	case err == nil:
 		return items, nil, nil
+	case ctx.Err() == nil && errors.As(err, &pe):
+		return b.partial(ctx, items, pe)
 	case ctx.Err() != nil || !b.f.sink.Permanent(err):
 		b.c.add(CountSendFailed, len(items))
 		b.f.log.WarnContext(ctx, "activity: send", "sink", b.f.sink.Name(), "events", len(items), "err", err)

@@ -1,6 +1,7 @@
 package hubspot
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -13,9 +14,24 @@ import (
 	"time"
 )
 
-// OAuth constants (HUBSPOT.md "Platform state").
+// OAuth token endpoints: the 2026-03 OAuth API
+// (https://developers.hubspot.com/docs/api-reference/2026-03/auth/oauth/tokens) and the v1 one
+// it replaces, which HubSpot retires on 2027-02-16
+// (https://developers.hubspot.com/changelog). Both take the same form body.
 const (
-	oauthTokenPath = "/oauth/v1/token"
+	// OAuthTokenAPI202603 selects POST /oauth/2026-03/token (the default).
+	OAuthTokenAPI202603 = "2026-03"
+	// OAuthTokenAPIV1 selects the retiring POST /oauth/v1/token.
+	OAuthTokenAPIV1 = "v1"
+)
+
+var oauthTokenPaths = map[string]string{
+	OAuthTokenAPI202603: "/oauth/2026-03/token",
+	OAuthTokenAPIV1:     "/oauth/v1/token",
+}
+
+// OAuth timing (our choices around HubSpot's 30-minute access tokens).
+const (
 	// oauthDefaultLifetime is used when the token response has no expires_in.
 	oauthDefaultLifetime = 30 * time.Minute
 	// oauthRefreshEarly refreshes this long before expiry, so a token never expires in flight.
@@ -124,10 +140,19 @@ func (s *oauthSource) invalidate(tok string) bool {
 	return true
 }
 
+// oauthTokenResponse is a token answer. The spec gives snake_case names; HubSpot's 2026-03
+// migration notes show camelCase ones too, so both are read (snake_case wins when both are set).
 type oauthTokenResponse struct {
-	AccessToken  string `json:"access_token"`
-	RefreshToken string `json:"refresh_token"`
-	ExpiresIn    int    `json:"expires_in"`
+	AccessToken       string `json:"access_token"`
+	RefreshToken      string `json:"refresh_token"`
+	ExpiresIn         int64  `json:"expires_in"`
+	AccessTokenCamel  string `json:"accessToken"`
+	RefreshTokenCamel string `json:"refreshToken"`
+	ExpiresInCamel    int64  `json:"expiresIn"`
+}
+
+func (r oauthTokenResponse) normalized() (access, refresh string, expiresIn int64) {
+	return cmp.Or(r.AccessToken, r.AccessTokenCamel), cmp.Or(r.RefreshToken, r.RefreshTokenCamel), cmp.Or(r.ExpiresIn, r.ExpiresInCamel)
 }
 
 func (s *oauthSource) refresh(ctx context.Context, refresh string) (access, newRefresh string, lifetime time.Duration, err error) {
@@ -162,14 +187,15 @@ func (s *oauthSource) refresh(ctx context.Context, refresh string) (access, newR
 	if err := json.Unmarshal(body, &tr); err != nil {
 		return "", "", 0, fmt.Errorf("hubspot: oauth refresh: decode response: %w", err)
 	}
-	if tr.AccessToken == "" {
+	access, newRefresh, expiresIn := tr.normalized()
+	if access == "" {
 		return "", "", 0, errors.New("hubspot: oauth refresh: response has no access token")
 	}
 	lifetime = oauthDefaultLifetime
-	if tr.ExpiresIn > 0 {
-		lifetime = time.Duration(tr.ExpiresIn) * time.Second
+	if expiresIn > 0 {
+		lifetime = time.Duration(expiresIn) * time.Second
 	}
-	return tr.AccessToken, tr.RefreshToken, lifetime, nil
+	return access, newRefresh, lifetime, nil
 }
 
 // stripURL removes the request URL from a *url.Error (it may carry query values).

@@ -181,42 +181,20 @@ func TestBatchReadChunks(t *testing.T) {
 	}
 }
 
-func TestEventsPathFallback(t *testing.T) {
-	f := newFake(t)
-	f.handler = func(r seenRequest) reply {
-		if r.Path == "/events/custom/2026-03/send/batch" {
-			return reply{status: 204}
-		}
-		return reply{status: 404, body: `{"status":"error","message":"not found"}`}
-	}
-	c := f.client(t, newFakeClock())
-	ev := []EventOccurrence{{EventName: "pe1_x", ObjectID: "1", UUID: EventUUID("s1", "pe1_x")}}
-	for range 2 {
-		if err := c.SendEvents(context.Background(), ev); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var paths []string
-	for _, r := range f.requests() {
-		paths = append(paths, r.Path)
-	}
-	want := []string{"/events/2026-03/send/batch", "/events/custom/2026-03/send/batch", "/events/custom/2026-03/send/batch"}
-	if !slices.Equal(paths, want) {
-		t.Errorf("paths = %v\nwant %v", paths, want)
-	}
-	if fam, ok := c.EventsPath(); fam != EventsPathCustom || !ok {
-		t.Errorf("events path = %s %v", fam, ok)
-	}
-}
-
-func TestEventsPathOption(t *testing.T) {
+// TestSendEventsAlwaysSendsProperties: properties is required by the send spec, so an
+// occurrence without any carries {} and the one documented path is used (no fallback).
+func TestSendEventsAlwaysSendsProperties(t *testing.T) {
 	f := newFake(t, reply{status: 204})
-	c := f.client(t, newFakeClock(), WithEventsPath(EventsPathCustom))
+	c := f.client(t, newFakeClock())
 	if err := c.SendEvents(context.Background(), []EventOccurrence{{EventName: "e", ObjectID: "1", UUID: "u"}}); err != nil {
 		t.Fatal(err)
 	}
-	if p := f.requests()[0].Path; p != "/events/custom/2026-03/send/batch" {
-		t.Errorf("path = %s", p)
+	r := f.requests()[0]
+	if r.Path != "/events/2026-03/send/batch" {
+		t.Errorf("path = %s, want /events/2026-03/send/batch", r.Path)
+	}
+	if got, want := string(r.Body), `{"inputs":[{"eventName":"e","objectId":"1","uuid":"u","properties":{}}]}`; got != want {
+		t.Errorf("body = %s\nwant %s", got, want)
 	}
 }
 
@@ -284,7 +262,7 @@ func TestAppEvents409(t *testing.T) {
 	c := f.client(t, newFakeClock())
 	var evs []AppEvent
 	for _, id := range []string{"a", "b", "dup", "c"} {
-		evs = append(evs, AppEvent{EventTypeID: "t", ObjectID: "1", ID: id})
+		evs = append(evs, AppEvent{EventTypeName: "t", ObjectID: "1", ID: id})
 	}
 	if err := c.SendAppEvents(context.Background(), evs); err != nil {
 		t.Fatalf("got %v, want a duplicate treated as delivered", err)
@@ -314,7 +292,7 @@ func TestOAuthRefresh(t *testing.T) {
 	current := ""
 	f := newFake(t)
 	f.handler = func(r seenRequest) reply {
-		if r.Path == "/oauth/v1/token" {
+		if r.Path == "/oauth/2026-03/token" { // the default token endpoint
 			n := refreshes.Add(1)
 			form, _ := url.ParseQuery(string(r.Body))
 			mu.Lock()

@@ -22,6 +22,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -33,13 +34,6 @@ const (
 	DefaultAPIVersion = APIVersion202603
 	// DefaultBaseURL is HubSpot's API host.
 	DefaultBaseURL = "https://api.hubapi.com"
-)
-
-// Custom event send paths on date-based versions; which one HubSpot serves is unconfirmed
-// (HUBSPOT.md), so the client tries the configured one and falls back to the other on a 404.
-const (
-	EventsPathPlain  = "events"        // /events/2026-03/send/batch
-	EventsPathCustom = "events/custom" // /events/custom/2026-03/send/batch
 )
 
 // Client defaults (our choices).
@@ -65,9 +59,9 @@ type Client struct {
 	maxRetries int
 	stats      *stats
 
-	eventsMu        sync.Mutex
-	eventsPath      string
-	eventsConfirmed bool
+	// tracePrefix and traceSeq build unique objectWriteTraceIds (traceID).
+	tracePrefix string
+	traceSeq    atomic.Int64
 }
 
 type settings struct {
@@ -80,7 +74,7 @@ type settings struct {
 	log        *slog.Logger
 	maxRetries int
 	clock      Clock
-	eventsPath string
+	oauthAPI   string
 }
 
 // Option configures a Client.
@@ -114,15 +108,16 @@ func WithMaxRetries(n int) Option { return func(s *settings) { s.maxRetries = n 
 // WithClock sets the time source for pacing and backoff (tests).
 func WithClock(c Clock) Option { return func(s *settings) { s.clock = c } }
 
-// WithEventsPath picks the first custom-event send path tried on date-based versions:
-// EventsPathPlain (default) or EventsPathCustom.
-func WithEventsPath(p string) Option { return func(s *settings) { s.eventsPath = p } }
+// WithOAuthTokenAPI selects the OAuth token endpoint used to refresh access tokens:
+// OAuthTokenAPI202603 (default, POST /oauth/2026-03/token) or OAuthTokenAPIV1 (POST
+// /oauth/v1/token, which HubSpot retires on 2027-02-16); "" means the default.
+func WithOAuthTokenAPI(v string) Option { return func(s *settings) { s.oauthAPI = v } }
 
 var datedVersionRE = regexp.MustCompile(`^\d{4}-\d{2}$`)
 
 // NewClient builds a Client; exactly one of WithToken and WithOAuth is required.
 func NewClient(opts ...Option) (*Client, error) {
-	s := settings{baseURL: DefaultBaseURL, version: DefaultAPIVersion, maxRetries: defaultMaxRetries, eventsPath: EventsPathPlain}
+	s := settings{baseURL: DefaultBaseURL, version: DefaultAPIVersion, maxRetries: defaultMaxRetries, oauthAPI: OAuthTokenAPI202603}
 	for _, o := range opts {
 		o(&s)
 	}
@@ -140,8 +135,12 @@ func NewClient(opts ...Option) (*Client, error) {
 	if s.oauth != nil && (s.oauth.ClientID == "" || s.oauth.ClientSecret == "" || s.oauth.RefreshToken == "") {
 		problems = append(problems, "oauth needs client id, client secret and refresh token")
 	}
-	if s.eventsPath != EventsPathPlain && s.eventsPath != EventsPathCustom {
-		problems = append(problems, fmt.Sprintf("events path %q is neither %q nor %q", s.eventsPath, EventsPathPlain, EventsPathCustom))
+	if s.oauthAPI == "" {
+		s.oauthAPI = OAuthTokenAPI202603
+	}
+	tokenPath, ok := oauthTokenPaths[s.oauthAPI]
+	if !ok {
+		problems = append(problems, fmt.Sprintf("oauth token api %q is neither %q nor %q", s.oauthAPI, OAuthTokenAPI202603, OAuthTokenAPIV1))
 	}
 	if s.maxRetries < 0 {
 		problems = append(problems, "max retries is negative")
@@ -163,18 +162,18 @@ func NewClient(opts ...Option) (*Client, error) {
 		limits = *s.limits
 	}
 	c := &Client{
-		base:       strings.TrimRight(s.baseURL, "/"),
-		version:    s.version,
-		hc:         s.hc,
-		pacer:      newPacer(limits, s.clock),
-		clock:      s.clock,
-		log:        s.log,
-		maxRetries: s.maxRetries,
-		stats:      newStats(),
-		eventsPath: s.eventsPath,
+		base:        strings.TrimRight(s.baseURL, "/"),
+		version:     s.version,
+		hc:          s.hc,
+		pacer:       newPacer(limits, s.clock),
+		clock:       s.clock,
+		log:         s.log,
+		maxRetries:  s.maxRetries,
+		stats:       newStats(),
+		tracePrefix: fmt.Sprintf("ps-%016x-", rand.Uint64()),
 	}
 	if s.oauth != nil {
-		c.auth = &oauthSource{cfg: *s.oauth, tokenURL: c.base + oauthTokenPath, hc: s.hc, clock: s.clock,
+		c.auth = &oauthSource{cfg: *s.oauth, tokenURL: c.base + tokenPath, hc: s.hc, clock: s.clock,
 			onCall: func(status int, err error) { c.stats.call("oauth_token", status, err) }}
 	} else {
 		c.auth = staticToken(s.token)
@@ -186,7 +185,7 @@ func NewClient(opts ...Option) (*Client, error) {
 func (c *Client) APIVersion() string { return c.version }
 
 // apiPath is the one path builder for both version families (HUBSPOT.md path table).
-// family: "objects", "properties" (CRM), "events", "events/custom", "timeline".
+// family: "objects", "properties" (CRM), "events", "timeline".
 func apiPath(version, family string, rest ...string) string {
 	var p string
 	switch family {
@@ -196,12 +195,8 @@ func apiPath(version, family string, rest ...string) string {
 		} else {
 			p = "/crm/" + family + "/" + version
 		}
-	case "events", "events/custom":
-		if version == APIVersionV3 {
-			p = "/events/v3"
-		} else {
-			p = "/" + family + "/" + version
-		}
+	case "events":
+		p = "/events/" + version
 	case "timeline":
 		p = "/integrators/timeline/" + version
 	default:

@@ -68,7 +68,7 @@ func TestRequests(t *testing.T) {
 			},
 			method: "POST",
 			paths:  map[string]string{"v3": "/crm/v3/objects/contacts/batch/read", "2026-03": "/crm/objects/2026-03/contacts/batch/read"},
-			body:   `{"inputs":[{"id":"a@b.c"}],"properties":["firstname","email"],"idProperty":"email"}`,
+			body:   `{"inputs":[{"id":"a@b.c"}],"properties":["firstname","email"],"propertiesWithHistory":[],"idProperty":"email"}`,
 		},
 		{
 			name:  "batch update",
@@ -137,10 +137,10 @@ func TestRequests(t *testing.T) {
 		},
 		{
 			name:  "list event definitions",
-			reply: reply{body: `{"results":[{"name":"flow","label":"Flow","fullyQualifiedName":"pe1_flow","primaryObject":"CONTACT","properties":[{"name":"flow_id","label":"Flow id","type":"string"}]}]}`},
+			reply: reply{body: `{"results":[{"name":"flow","labels":{"singular":"Flow","plural":"Flows"},"fullyQualifiedName":"pe1_flow","primaryObject":"CONTACT","properties":[{"name":"flow_id","label":"Flow id","type":"string"}]}]}`},
 			run: func(ctx context.Context, c *Client) error {
 				ds, err := c.ListEventDefinitions(ctx)
-				if err == nil && (len(ds) != 1 || ds[0].FullyQualifiedName != "pe1_flow" || len(ds[0].Properties) != 1) {
+				if err == nil && (len(ds) != 1 || ds[0].FullyQualifiedName != "pe1_flow" || ds[0].Label != "Flow" || len(ds[0].Properties) != 1) {
 					t.Errorf("definitions = %+v", ds)
 				}
 				return err
@@ -150,11 +150,11 @@ func TestRequests(t *testing.T) {
 		},
 		{
 			name:  "create event definition",
-			reply: reply{status: 201, body: `{"name":"flow","label":"Flow","fullyQualifiedName":"pe1_flow","primaryObject":"CONTACT"}`},
+			reply: reply{status: 201, body: `{"name":"flow","labels":{"singular":"Flow"},"fullyQualifiedName":"pe1_flow","primaryObject":"CONTACT"}`},
 			run: func(ctx context.Context, c *Client) error {
 				d, err := c.CreateEventDefinition(ctx, EventDefinition{Name: "flow", Label: "Flow", PrimaryObject: "CONTACT",
 					Properties: []EventProperty{{Name: "flow_id", Label: "Flow id", Type: "string"}}})
-				if err == nil && d.FullyQualifiedName != "pe1_flow" {
+				if err == nil && (d.FullyQualifiedName != "pe1_flow" || d.Label != "Flow") {
 					t.Errorf("definition = %+v", d)
 				}
 				return err
@@ -187,11 +187,11 @@ func TestRequests(t *testing.T) {
 			name:  "app events",
 			reply: reply{status: 201, body: `{"status":"COMPLETE","results":[]}`},
 			run: func(ctx context.Context, c *Client) error {
-				return c.SendAppEvents(ctx, []AppEvent{{EventTypeID: "t1", ObjectID: "11", ID: "e1", Timestamp: occurred, Properties: map[string]string{"k": "v"}}})
+				return c.SendAppEvents(ctx, []AppEvent{{EventTypeName: "t1", ObjectID: "11", ID: "e1", Timestamp: occurred, Properties: map[string]string{"k": "v"}}})
 			},
 			method: "POST",
 			paths:  map[string]string{"v3": "/integrators/timeline/2026-03/events/batch", "2026-03": "/integrators/timeline/2026-03/events/batch"},
-			body:   `{"inputs":[{"eventTypeId":"t1","objectId":"11","id":"e1","timestamp":"2026-11-27T10:00:00Z","properties":{"k":"v"}}]}`,
+			body:   `{"inputs":[{"eventTypeName":"t1","objectId":"11","id":"e1","timestamp":"2026-11-27T10:00:00Z","properties":{"k":"v"}}]}`,
 		},
 	}
 	for _, version := range []string{APIVersionV3, APIVersion202603} {
@@ -229,7 +229,18 @@ func TestRequests(t *testing.T) {
 				if ct := r.Header.Get("Content-Type"); ct != "application/json" {
 					t.Errorf("Content-Type = %q", ct)
 				}
-				if got, want := r.JSON(t), mustJSON(t, tc.body); !reflect.DeepEqual(any(got), want) {
+				got := r.JSON(t)
+				if inputs, ok := got["inputs"].([]any); ok && strings.HasSuffix(tc.paths[version], "/batch/update") {
+					// Trace ids are unique per call: check the shape, then compare the rest.
+					for _, in := range inputs {
+						m := in.(map[string]any)
+						if tr, _ := m["objectWriteTraceId"].(string); !strings.HasPrefix(tr, "ps-") {
+							t.Errorf("objectWriteTraceId = %v, want a ps- trace id", m["objectWriteTraceId"])
+						}
+						delete(m, "objectWriteTraceId")
+					}
+				}
+				if want := mustJSON(t, tc.body); !reflect.DeepEqual(any(got), want) {
 					t.Errorf("body = %s\nwant %s", r.Body, tc.body)
 				}
 			})
@@ -247,7 +258,7 @@ func TestNewClientValidates(t *testing.T) {
 		{"both auths", []Option{WithToken("t"), WithOAuth(OAuthConfig{"a", "b", "c"})}, "exactly one"},
 		{"bad version", []Option{WithToken("t"), WithAPIVersion("v4")}, "api version"},
 		{"bad url", []Option{WithToken("t"), WithBaseURL("ftp://x")}, "base url"},
-		{"bad events path", []Option{WithToken("t"), WithEventsPath("x")}, "events path"},
+		{"bad oauth token api", []Option{WithToken("t"), WithOAuthTokenAPI("v2")}, "oauth token api"},
 		{"incomplete oauth", []Option{WithOAuth(OAuthConfig{ClientID: "a"})}, "oauth needs"},
 	}
 	for _, tc := range tests {

@@ -159,6 +159,8 @@ func encodeNumber(v any) (string, error) {
 		return strconv.FormatUint(uint64(n), 10), nil
 	case uint64:
 		return strconv.FormatUint(n, 10), nil
+	case uintptr:
+		return strconv.FormatUint(uint64(n), 10), nil
 	case float64:
 		return formatFloat(n, 64)
 	case float32:

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/pilotsync/pilotsync/shared/hubspot/internal/spectest"
 )
 
 // fakeClock advances only when someone sleeps, so backoff and pacing run instantly and the
@@ -98,7 +100,17 @@ func newFake(t *testing.T, replies ...reply) *fakeHubSpot {
 	f := &fakeHubSpot{t: t, replies: replies}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.srv.Close)
+	// Every request the client sent must conform to HubSpot's spec.
+	t.Cleanup(func() { spectest.Check(t, f.specRequests()...) })
 	return f
+}
+
+func (f *fakeHubSpot) specRequests() []spectest.Request {
+	var out []spectest.Request
+	for _, r := range f.requests() {
+		out = append(out, spectest.Request{Method: r.Method, Path: r.Path, Query: r.Query, ContentType: r.Header.Get("Content-Type"), Body: r.Body})
+	}
+	return out
 }
 
 func (f *fakeHubSpot) serve(w http.ResponseWriter, r *http.Request) {

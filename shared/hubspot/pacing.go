@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/pilotsync/pilotsync/shared/internal/sleep"
 )
 
 // HubSpot's published limits (HUBSPOT.md "Rate limits", HubSpot "API usage guidelines", 2026).
@@ -110,20 +112,8 @@ type Clock interface {
 
 type realClock struct{}
 
-func (realClock) Now() time.Time { return time.Now() }
-func (realClock) Sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
+func (realClock) Now() time.Time                                   { return time.Now() }
+func (realClock) Sleep(ctx context.Context, d time.Duration) error { return sleep.For(ctx, d) }
 
 // pacer holds the token buckets shared by every caller of one Client.
 type pacer struct {

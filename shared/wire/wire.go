@@ -320,6 +320,7 @@ func buildHubSpot(ctx context.Context, cfg *config.Config, o options, secrets se
 		hubspot.WithAPIVersion(cfg.HubSpot.APIVersion),
 		hubspot.WithLimits(hubspot.LimitsForTier(cfg.HubSpot.Tier, cfg.HubSpot.APILimitIncreases, cfg.HubSpot.PublicApp)),
 		hubspot.WithLogger(o.log),
+		hubspot.WithOAuthTokenAPI(cfg.HubSpot.OAuthTokenAPI),
 	}
 	if u := firstNonEmpty(o.getenv(EnvHubSpotBaseURL), cfg.HubSpot.BaseURL); u != "" {
 		hsOpts = append(hsOpts, hubspot.WithBaseURL(u))

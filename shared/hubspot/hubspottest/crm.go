@@ -283,13 +283,31 @@ func propertyErrorMessage(errs []*validationError) string {
 func (s *Server) handleBatchUpdate(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Inputs []struct {
-			ID         json.RawMessage            `json:"id"`
-			IDProperty string                     `json:"idProperty"`
-			Properties map[string]json.RawMessage `json:"properties"`
+			ID                 json.RawMessage            `json:"id"`
+			IDProperty         string                     `json:"idProperty"`
+			ObjectWriteTraceID string                     `json:"objectWriteTraceId"`
+			Properties         map[string]json.RawMessage `json:"properties"`
 		} `json:"inputs"`
 	}
 	if !s.decodeBody(w, r, &req) {
 		return
+	}
+	// HubSpot answers per record (207) only when every input carries a unique
+	// objectWriteTraceId; its errors then name the trace id.
+	traced := len(req.Inputs) > 0
+	traces := map[string]bool{}
+	for _, in := range req.Inputs {
+		if in.ObjectWriteTraceID == "" || traces[in.ObjectWriteTraceID] {
+			traced = false
+		}
+		traces[in.ObjectWriteTraceID] = true
+	}
+	mode := s.opts.BatchUpdateInvalid
+	if mode == InvalidByTrace {
+		mode = InvalidWhole400
+		if traced {
+			mode = InvalidPartial207
+		}
 	}
 	if len(req.Inputs) > maxBatchInputs {
 		s.badRequest(w, "Batch input limit exceeded: %d inputs, the limit is %d", len(req.Inputs), maxBatchInputs)
@@ -314,8 +332,15 @@ func (s *Server) handleBatchUpdate(w http.ResponseWriter, r *http.Request) {
 		badErrs   []batchError
 		allFields []fieldError
 		notFound  []string
+		missing   []string // trace ids of notFound (traced batches)
 		seen      = map[string]bool{}
 	)
+	errContext := func(id, trace string) map[string][]string {
+		if traced && s.opts.BatchUpdateInvalid == InvalidByTrace {
+			return map[string][]string{"objectWriteTraceId": {trace}}
+		}
+		return map[string][]string{"ids": {id}}
+	}
 	for _, in := range req.Inputs {
 		id, _ := scalarString(in.ID)
 		if seen[id] {
@@ -330,6 +355,7 @@ func (s *Server) handleBatchUpdate(w http.ResponseWriter, r *http.Request) {
 		}
 		if rec == nil || rec.archived || rec.mergedInto != "" {
 			notFound = append(notFound, id)
+			missing = append(missing, in.ObjectWriteTraceID)
 			continue
 		}
 		props := make(map[string]string, len(in.Properties))
@@ -354,10 +380,12 @@ func (s *Server) handleBatchUpdate(w http.ResponseWriter, r *http.Request) {
 			fields = append(fields, fieldError{Message: e.message, Code: e.code, Context: map[string][]string{"propertyName": {e.property}}})
 		}
 		allFields = append(allFields, fields...)
+		ctx := errContext(id, in.ObjectWriteTraceID)
+		ctx["propertyName"] = names
 		badErrs = append(badErrs, batchError{Status: "error", Category: "VALIDATION_ERROR", Message: propertyErrorMessage(errs),
-			Context: map[string][]string{"ids": {id}, "propertyName": names}, Errors: fields})
+			Context: ctx, Errors: fields})
 	}
-	if s.opts.BatchUpdateInvalid == InvalidWhole400 {
+	if mode == InvalidWhole400 {
 		if len(notFound) > 0 {
 			s.writeError(w, http.StatusBadRequest, "OBJECT_NOT_FOUND",
 				fmt.Sprintf("Could not find some %s objects, they may be deleted, merged or not exist.", strings.ToUpper(o.eventName)), nil)
@@ -387,9 +415,13 @@ func (s *Server) handleBatchUpdate(w http.ResponseWriter, r *http.Request) {
 		resp.Results = append(resp.Results, o.wire(p.rec, p.rec.props, p.rec.updated, false, names))
 	}
 	if len(notFound) > 0 {
+		ctx := map[string][]string{"ids": notFound}
+		if traced && s.opts.BatchUpdateInvalid == InvalidByTrace {
+			ctx = map[string][]string{"objectWriteTraceId": missing}
+		}
 		badErrs = append(badErrs, batchError{Status: "error", Category: "OBJECT_NOT_FOUND",
 			Message: fmt.Sprintf("Could not find some %s objects, they may be deleted, merged or not exist.", strings.ToUpper(o.eventName)),
-			Context: map[string][]string{"ids": notFound}})
+			Context: ctx})
 	}
 	if len(badErrs) == 0 {
 		writeJSON(w, http.StatusOK, resp)

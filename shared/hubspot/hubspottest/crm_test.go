@@ -3,6 +3,7 @@ package hubspottest_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -319,8 +320,11 @@ func TestMerge(t *testing.T) {
 		val(rec.Properties["hs_merged_object_ids"]) != ids[0]+";"+ids[1] || val(rec.Properties["hs_additional_emails"]) != "dup@example.com" {
 		t.Errorf("merged record: got %s", r.body)
 	}
-	// Batch update rejects pre-merge ids.
+	// Batch update rejects pre-merge ids (a whole-batch 400 without trace ids, a per-record
+	// error with them).
 	r = call(t, s, "POST", "/crm/v3/objects/contacts/batch/update", map[string]any{"inputs": []map[string]any{{"id": ids[0], "properties": map[string]string{"firstname": "X"}}}})
+	wantStatus(t, r, http.StatusBadRequest)
+	r = call(t, s, "POST", "/crm/v3/objects/contacts/batch/update", map[string]any{"inputs": []map[string]any{{"id": ids[0], "objectWriteTraceId": "t1", "properties": map[string]string{"firstname": "X"}}}})
 	wantStatus(t, r, http.StatusMultiStatus)
 	// Email lookup finds the merged-away email through hs_additional_emails only by search.
 	r = call(t, s, "POST", "/crm/v3/objects/contacts/search", search([][]map[string]any{{filter("hs_additional_emails", "CONTAINS_TOKEN", "dup@example.com")}}, "", "", 10, ""))
@@ -428,7 +432,59 @@ func TestBatchUpdateLimits(t *testing.T) {
 	dup := []map[string]any{{"id": ids[0], "properties": map[string]string{}}, {"id": ids[0], "properties": map[string]string{}}}
 	wantStatus(t, call(t, s, "POST", "/crm/v3/objects/contacts/batch/update", map[string]any{"inputs": dup}), 400)
 	r := call(t, s, "POST", "/crm/v3/objects/companies/batch/update", map[string]any{"inputs": []map[string]any{{"id": ids[0], "properties": map[string]string{"name": "x"}}}})
+	wantStatus(t, r, http.StatusBadRequest) // no such company, no trace id: whole-batch 400
+}
+
+// TestBatchUpdateTraceIDs: by default the sandbox answers like HubSpot: a batch holding an
+// invalid record is refused whole (400) unless every input carries a unique
+// objectWriteTraceId; then it answers 207, writes the valid records, and its errors name the
+// trace ids (not the record ids).
+func TestBatchUpdateTraceIDs(t *testing.T) {
+	s := hubspottest.NewTestServer(t, hubspottest.Options{})
+	s.CreateProperty("contacts", hubspottest.Property{Name: "score", Type: "number", FieldType: "number"})
+	ids := s.SeedContacts(2, nil)
+	in := func(traces ...string) []map[string]any {
+		out := []map[string]any{
+			{"id": ids[0], "properties": map[string]any{"score": "1"}},
+			{"id": ids[1], "properties": map[string]any{"score": "many"}},
+			{"id": "999999", "properties": map[string]any{"score": "2"}},
+		}
+		for i, tr := range traces {
+			out[i]["objectWriteTraceId"] = tr
+		}
+		return out
+	}
+	for name, inputs := range map[string][]map[string]any{
+		"no trace ids":      in(),
+		"some trace ids":    in("t0", "t1"),
+		"repeated trace id": in("t0", "t0", "t2"),
+	} {
+		t.Run(name, func(t *testing.T) {
+			wantStatus(t, call(t, s, "POST", "/crm/objects/2026-03/contacts/batch/update", map[string]any{"inputs": inputs}), 400)
+			if rec, _ := s.Record("contacts", ids[0]); rec.Properties["score"] != "" {
+				t.Errorf("a refused batch wrote record 0: %v", rec.Properties)
+			}
+		})
+	}
+	r := call(t, s, "POST", "/crm/objects/2026-03/contacts/batch/update", map[string]any{"inputs": in("t0", "t1", "t2")})
 	wantStatus(t, r, http.StatusMultiStatus)
+	var got batchAnswer
+	r.json(t, &got)
+	named := map[string]string{}
+	for _, e := range got.Errors {
+		if len(e.Context["ids"]) > 0 {
+			t.Errorf("traced error names record ids: %v", e.Context)
+		}
+		for _, tr := range e.Context["objectWriteTraceId"] {
+			named[tr] = e.Category
+		}
+	}
+	if want := map[string]string{"t1": "VALIDATION_ERROR", "t2": "OBJECT_NOT_FOUND"}; !maps.Equal(named, want) {
+		t.Errorf("errors by trace id = %v, want %v", named, want)
+	}
+	if rec, _ := s.Record("contacts", ids[0]); rec.Properties["score"] != "1" {
+		t.Errorf("record 0 = %v, want score 1", rec.Properties)
+	}
 }
 
 func TestCompaniesLastModified(t *testing.T) {

@@ -70,7 +70,6 @@ var (
 type definitionJSON struct {
 	ID                 string            `json:"id"`
 	Name               string            `json:"name"`
-	Label              string            `json:"label"`
 	Labels             map[string]any    `json:"labels"`
 	Description        string            `json:"description"`
 	FullyQualifiedName string            `json:"fullyQualifiedName"`
@@ -91,7 +90,8 @@ type eventPropJSON struct {
 }
 
 func (s *Server) definitionWire(d *eventDef) definitionJSON {
-	out := definitionJSON{ID: d.ID, Name: d.Name, Label: d.Label, Labels: map[string]any{"singular": d.Label, "plural": nil},
+	// HubSpot answers the label as labels.singular; there is no label field.
+	out := definitionJSON{ID: d.ID, Name: d.Name, Labels: map[string]any{"singular": d.Label, "plural": nil},
 		Description: d.Description, FullyQualifiedName: d.FullyQualifiedName, PrimaryObject: d.PrimaryObject,
 		TrackingType: "MANUAL", CreatedAt: isoMillis(d.CreatedAt), Properties: []eventPropJSON{}, Associations: []json.RawMessage{},
 		ObjectTypeID: "6-" + d.ID}
@@ -179,14 +179,23 @@ func (s *Server) handleCreateDefinition(w http.ResponseWriter, r *http.Request) 
 		Label                    string          `json:"label"`
 		Description              string          `json:"description"`
 		PrimaryObject            string          `json:"primaryObject"`
-		IncludeDefaultProperties bool            `json:"includeDefaultProperties"`
+		IncludeDefaultProperties *bool           `json:"includeDefaultProperties"`
 		PropertyDefinitions      []EventProperty `json:"propertyDefinitions"`
 	}
 	if !s.decodeBody(w, r, &req) {
 		return
 	}
-	if req.Label == "" {
+	// label, includeDefaultProperties and propertyDefinitions are required
+	// (ExternalBehavioralEventTypeDefinitionEgg).
+	switch {
+	case req.Label == "":
 		s.badRequest(w, "label is required")
+		return
+	case req.IncludeDefaultProperties == nil:
+		s.badRequest(w, "includeDefaultProperties is required")
+		return
+	case req.PropertyDefinitions == nil:
+		s.badRequest(w, "propertyDefinitions is required (send [] for none)")
 		return
 	}
 	if req.Name == "" {
@@ -233,7 +242,7 @@ func (s *Server) handleCreateDefinition(w http.ResponseWriter, r *http.Request) 
 	d := &eventDef{EventDefinition: EventDefinition{ID: strconv.FormatInt(s.nextDefID, 10), Name: req.Name, Label: req.Label,
 		Description: req.Description, FullyQualifiedName: fmt.Sprintf("pe%d_%s", s.opts.PortalID, req.Name),
 		PrimaryObject: strings.ToUpper(req.PrimaryObject), Properties: slices.Clone(req.PropertyDefinitions), CreatedAt: s.now()},
-		objType: objType, includeDefaultsOK: req.IncludeDefaultProperties}
+		objType: objType, includeDefaultsOK: *req.IncludeDefaultProperties}
 	s.nextDefID++
 	s.defs[d.Name] = d
 	s.defOrder = append(s.defOrder, d.Name)
@@ -295,6 +304,9 @@ type occurrenceJSON struct {
 
 // checkOccurrence validates one occurrence (caller holds mu). It creates no record.
 func (s *Server) checkOccurrence(in occurrenceJSON, now time.Time) (*Event, *eventDef, error) {
+	if in.Properties == nil {
+		return nil, nil, fmt.Errorf("properties is required (send {} for none)")
+	}
 	d := s.findDef(in.EventName)
 	if d == nil || in.EventName != d.FullyQualifiedName {
 		return nil, nil, fmt.Errorf("event %q not found: use the fully qualified name of an existing definition", in.EventName)
@@ -431,6 +443,20 @@ func (s *Server) sendEvents(w http.ResponseWriter, r *http.Request, ins []occurr
 		s.writeError(w, http.StatusBadRequest, "VALIDATION_ERROR", errs[0].Message, errs)
 		return
 	}
+	if s.opts.DuplicateEventUUID == DuplicateReject400 {
+		for i, ev := range evs {
+			if ev.UUID == "" {
+				continue
+			}
+			if first, ok := s.seenUUIDs[ev.EventName+"|"+ev.UUID]; ok && now.Sub(first) < uuidDedupeWindow {
+				s.dropped++
+				s.writeError(w, http.StatusBadRequest, "VALIDATION_ERROR",
+					fmt.Sprintf("An occurrence with uuid %s was already received for %s.", ev.UUID, ev.EventName),
+					[]fieldError{{Message: "duplicate uuid", Code: "DUPLICATE_UUID", Context: map[string][]string{"index": {strconv.Itoa(i)}}}})
+				return
+			}
+		}
+	}
 	if !stateOf(r).emptyWrite {
 		s.storeEvents(evs, now)
 	}
@@ -454,165 +480,4 @@ func (s *Server) DroppedDuplicates() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.dropped
-}
-
-type timelineJSON struct {
-	EventTemplateID json.RawMessage            `json:"eventTemplateId"`
-	EventTypeID     json.RawMessage            `json:"eventTypeId"`
-	ObjectID        json.RawMessage            `json:"objectId"`
-	Email           string                     `json:"email"`
-	ID              string                     `json:"id"`
-	Timestamp       json.RawMessage            `json:"timestamp"`
-	Tokens          map[string]json.RawMessage `json:"tokens"`
-	Properties      map[string]json.RawMessage `json:"properties"`
-}
-
-// checkTimeline validates one timeline / app event (caller holds mu).
-func (s *Server) checkTimeline(in timelineJSON, now time.Time) (TimelineEvent, error) {
-	ev := TimelineEvent{ID: in.ID, Timestamp: now, ReceivedAt: now, Tokens: map[string]string{}}
-	tpl, ok := scalarString(in.EventTemplateID)
-	if !ok {
-		tpl, ok = scalarString(in.EventTypeID)
-	}
-	if !ok || tpl == "" {
-		return ev, fmt.Errorf("eventTemplateId is required")
-	}
-	ev.TemplateID = tpl
-	if ev.ID == "" {
-		return ev, fmt.Errorf("id is required")
-	}
-	if in.Email != "" {
-		return ev, fmt.Errorf("identify the record by objectId: an email can create a contact")
-	}
-	id, _ := scalarString(in.ObjectID)
-	var found *record
-	for _, name := range s.typeOrder {
-		if rec := s.types[name].resolve(id); rec != nil && !rec.archived {
-			found = rec
-			break
-		}
-	}
-	if found == nil {
-		return ev, fmt.Errorf("objectId %q is not an existing record", id)
-	}
-	ev.ObjectID = found.id
-	if v, ok := scalarString(in.Timestamp); ok && v != "" {
-		ms, ok := parseTimeMS(v)
-		if !ok {
-			return ev, fmt.Errorf("timestamp %q is not valid", v)
-		}
-		ev.Timestamp = time.UnixMilli(ms).UTC()
-	}
-	for _, m := range []map[string]json.RawMessage{in.Tokens, in.Properties} {
-		for k, raw := range m {
-			v, _ := scalarString(raw)
-			ev.Tokens[k] = v
-		}
-	}
-	return ev, nil
-}
-
-// acceptTimeline validates a batch; any duplicate id (stored or within the batch)
-// rejects the whole batch with 409.
-func (s *Server) acceptTimeline(w http.ResponseWriter, r *http.Request, ins []timelineJSON, app, single bool) {
-	if !stateOf(r).oauth && !s.opts.AppEventsAllowStaticToken {
-		s.writeError(w, http.StatusForbidden, "MISSING_SCOPES", "Timeline and app events need an OAuth access token of an installed app.", nil)
-		return
-	}
-	if len(ins) == 0 || len(ins) > maxTimelineBatch {
-		s.badRequest(w, "a batch holds 1 to %d events, got %d", maxTimelineBatch, len(ins))
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
-	ids, store := s.timelineIDs, &s.timeline
-	if app {
-		ids, store = s.appEventIDs, &s.appEvents
-	}
-	evs := make([]TimelineEvent, 0, len(ins))
-	batch := map[string]bool{}
-	for _, in := range ins {
-		ev, err := s.checkTimeline(in, now)
-		if err != nil {
-			s.badRequest(w, "%v", err)
-			return
-		}
-		key := ev.TemplateID + "|" + ev.ID
-		if ids[key] || batch[key] {
-			s.writeError(w, http.StatusConflict, "CONFLICT", fmt.Sprintf("An event with id %s already exists.", ev.ID), nil)
-			return
-		}
-		batch[key] = true
-		evs = append(evs, ev)
-	}
-	results := make([]map[string]any, 0, len(evs))
-	for _, ev := range evs {
-		if !stateOf(r).emptyWrite {
-			ids[ev.TemplateID+"|"+ev.ID] = true
-			*store = append(*store, ev)
-		}
-		results = append(results, map[string]any{"id": ev.ID, "eventTemplateId": ev.TemplateID, "objectId": ev.ObjectID,
-			"timestamp": isoMillis(ev.Timestamp), "tokens": ev.Tokens})
-	}
-	if single {
-		writeJSON(w, http.StatusCreated, results[0])
-		return
-	}
-	writeJSON(w, http.StatusCreated, map[string]any{"status": "COMPLETE", "results": results})
-}
-
-func (s *Server) handleTimelineOne(w http.ResponseWriter, r *http.Request) {
-	var in timelineJSON
-	if s.decodeBody(w, r, &in) {
-		s.acceptTimeline(w, r, []timelineJSON{in}, false, true)
-	}
-}
-
-func (s *Server) handleTimelineBatch(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		Inputs []timelineJSON `json:"inputs"`
-	}
-	if s.decodeBody(w, r, &req) {
-		s.acceptTimeline(w, r, req.Inputs, false, false)
-	}
-}
-
-func (s *Server) handleAppEventOne(w http.ResponseWriter, r *http.Request) {
-	var in timelineJSON
-	if s.decodeBody(w, r, &in) {
-		s.acceptTimeline(w, r, []timelineJSON{in}, true, true)
-	}
-}
-
-func (s *Server) handleAppEventBatch(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		Inputs []timelineJSON `json:"inputs"`
-	}
-	if s.decodeBody(w, r, &req) {
-		s.acceptTimeline(w, r, req.Inputs, true, false)
-	}
-}
-
-// TimelineEvents returns the kept v3 timeline events.
-func (s *Server) TimelineEvents() []TimelineEvent {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return cloneTimeline(s.timeline)
-}
-
-// AppEvents returns the kept 2026-03 app events.
-func (s *Server) AppEvents() []TimelineEvent {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return cloneTimeline(s.appEvents)
-}
-
-func cloneTimeline(in []TimelineEvent) []TimelineEvent {
-	out := make([]TimelineEvent, len(in))
-	for i, ev := range in {
-		ev.Tokens = maps.Clone(ev.Tokens)
-		out[i] = ev
-	}
-	return out
 }

@@ -32,7 +32,8 @@ func TestEventDefinitions(t *testing.T) {
 			if fqn != "pe42_userpilot_flow_completed" {
 				t.Errorf("fullyQualifiedName: got %q", fqn)
 			}
-			wantStatus(t, call(t, s, "POST", v.events+"/event-definitions", map[string]any{"label": "x", "name": "userpilot_flow_completed"}), 409)
+			wantStatus(t, call(t, s, "POST", v.events+"/event-definitions", map[string]any{"label": "x", "name": "userpilot_flow_completed",
+				"includeDefaultProperties": false, "propertyDefinitions": []any{}}), 409)
 			wantStatus(t, call(t, s, "GET", v.events+"/event-definitions/userpilot_flow_completed", nil), 200)
 			wantStatus(t, call(t, s, "GET", v.events+"/event-definitions/nope", nil), 404)
 			wantStatus(t, call(t, s, "POST", v.events+"/event-definitions/userpilot_flow_completed/property",
@@ -41,7 +42,9 @@ func TestEventDefinitions(t *testing.T) {
 			wantStatus(t, r, 200)
 			var list struct {
 				Results []struct {
-					Name       string `json:"name"`
+					Name       string         `json:"name"`
+					Labels     map[string]any `json:"labels"`
+					Label      *string        `json:"label"`
 					Properties []struct {
 						Name string `json:"name"`
 					} `json:"properties"`
@@ -50,6 +53,10 @@ func TestEventDefinitions(t *testing.T) {
 			r.json(t, &list)
 			if len(list.Results) != 1 || len(list.Results[0].Properties) != 2 {
 				t.Errorf("list: got %s", r.body)
+			}
+			// HubSpot answers labels {singular, plural}, and no label.
+			if got := list.Results[0]; got.Labels["singular"] != "Flow completed" || got.Label != nil {
+				t.Errorf("labels = %v, label = %v; want singular Flow completed and no label", got.Labels, got.Label)
 			}
 			if s.Count(hubspottest.EndpointEventDefinitions) != 6 {
 				t.Errorf("count: got %d", s.Count(hubspottest.EndpointEventDefinitions))
@@ -60,10 +67,33 @@ func TestEventDefinitions(t *testing.T) {
 
 func TestEventDefinitionLimit(t *testing.T) {
 	s := hubspottest.NewTestServer(t, hubspottest.Options{PerTenSeconds: -1})
-	for i := range 500 {
-		wantStatus(t, call(t, s, "POST", "/events/v3/event-definitions", map[string]any{"label": "e", "name": fmt.Sprintf("e%d", i)}), 201)
+	def := func(name string) map[string]any {
+		return map[string]any{"label": "e", "name": name, "includeDefaultProperties": false, "propertyDefinitions": []any{}}
 	}
-	wantStatus(t, call(t, s, "POST", "/events/v3/event-definitions", map[string]any{"label": "e", "name": "e500"}), 400)
+	for i := range 500 {
+		wantStatus(t, call(t, s, "POST", "/events/v3/event-definitions", def(fmt.Sprintf("e%d", i))), 201)
+	}
+	wantStatus(t, call(t, s, "POST", "/events/v3/event-definitions", def("e500")), 400)
+}
+
+// TestEventDefinitionRequiredFields: label, includeDefaultProperties and propertyDefinitions
+// are required by HubSpot's ExternalBehavioralEventTypeDefinitionEgg.
+func TestEventDefinitionRequiredFields(t *testing.T) {
+	s := hubspottest.NewTestServer(t, hubspottest.Options{})
+	for _, tc := range []struct {
+		name string
+		body map[string]any
+		want int
+	}{
+		{"no propertyDefinitions", map[string]any{"label": "e", "name": "a", "includeDefaultProperties": false}, 400},
+		{"no includeDefaultProperties", map[string]any{"label": "e", "name": "b", "propertyDefinitions": []any{}}, 400},
+		{"no label", map[string]any{"name": "c", "includeDefaultProperties": false, "propertyDefinitions": []any{}}, 400},
+		{"all required", map[string]any{"label": "e", "name": "d", "includeDefaultProperties": false, "propertyDefinitions": []any{}}, 201},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			wantStatus(t, call(t, s, "POST", "/events/2026-03/event-definitions", tc.body), tc.want)
+		})
+	}
 }
 
 func TestSendEvents(t *testing.T) {
@@ -112,9 +142,9 @@ func TestSendEvents(t *testing.T) {
 		name string
 		in   map[string]any
 	}{
-		{"unknown event", map[string]any{"eventName": "pe1_nope", "objectId": ids[0]}},
-		{"short event name", map[string]any{"eventName": "userpilot_flow_completed", "objectId": ids[0]}},
-		{"unknown object", map[string]any{"eventName": fqn, "objectId": "999999"}},
+		{"unknown event", map[string]any{"eventName": "pe1_nope", "objectId": ids[0], "properties": map[string]any{}}},
+		{"short event name", map[string]any{"eventName": "userpilot_flow_completed", "objectId": ids[0], "properties": map[string]any{}}},
+		{"unknown object", map[string]any{"eventName": fqn, "objectId": "999999", "properties": map[string]any{}}},
 		{"value over 256", map[string]any{"eventName": fqn, "objectId": ids[0], "properties": map[string]string{"flow_id": long}}},
 		{"over 50 properties", map[string]any{"eventName": fqn, "objectId": ids[0], "properties": many}},
 		{"undefined property", map[string]any{"eventName": fqn, "objectId": ids[0], "properties": map[string]string{"other": "1"}}},
@@ -137,32 +167,60 @@ func TestSendEvents(t *testing.T) {
 	wantStatus(t, call(t, s, "POST", "/events/v3/send/batch", map[string]any{"inputs": inputs[:500]}), 204)
 
 	// An email instead of an objectId creates a contact, which the sandbox counts.
-	wantStatus(t, call(t, s, "POST", "/events/v3/send", map[string]any{"eventName": fqn, "email": "new@example.com"}), 204)
+	wantStatus(t, call(t, s, "POST", "/events/v3/send", map[string]any{"eventName": fqn, "email": "new@example.com", "properties": map[string]any{}}), 204)
 	if s.ContactsCreatedByEmail() != 1 {
 		t.Errorf("contacts created by email: got %d", s.ContactsCreatedByEmail())
 	}
 }
 
-func TestEventsSendPathVariant(t *testing.T) {
-	tests := []struct {
-		variant               string
-		wantDefault, wantCust int
-	}{
-		{hubspottest.EventsSendDefault, 204, 404},
-		{hubspottest.EventsSendCustom, 404, 204},
-		{hubspottest.EventsSendBoth, 204, 204},
+// TestEventsSendPathIsTheSpecOne: /events/custom/... is in no HubSpot spec, so the
+// sandbox has no such route.
+func TestEventsSendPathIsTheSpecOne(t *testing.T) {
+	s := hubspottest.NewTestServer(t, hubspottest.Options{})
+	ids := s.SeedContacts(1, nil)
+	fqn := defineFlowCompleted(t, s, "/events/2026-03")
+	body := func(uuid string) map[string]any {
+		return map[string]any{"inputs": []any{map[string]any{"eventName": fqn, "objectId": ids[0], "uuid": uuid, "properties": map[string]any{}}}}
 	}
-	for _, tc := range tests {
-		t.Run("variant="+tc.variant, func(t *testing.T) {
-			s := hubspottest.NewTestServer(t, hubspottest.Options{EventsSendPath: tc.variant})
+	wantStatus(t, call(t, s, "POST", "/events/2026-03/send/batch", body("a")), 204)
+	wantStatus(t, call(t, s, "POST", "/events/custom/2026-03/send/batch", body("b")), 404)
+	wantStatus(t, call(t, s, "POST", "/events/v3/send/batch", body("c")), 204)
+}
+
+// TestSendEventsRequiresProperties: properties is required by the send spec.
+func TestSendEventsRequiresProperties(t *testing.T) {
+	s := hubspottest.NewTestServer(t, hubspottest.Options{})
+	ids := s.SeedContacts(1, nil)
+	fqn := defineFlowCompleted(t, s, "/events/2026-03")
+	wantStatus(t, call(t, s, "POST", "/events/2026-03/send/batch", map[string]any{"inputs": []any{map[string]any{"eventName": fqn, "objectId": ids[0], "uuid": "x"}}}), 400)
+	if len(s.Events()) != 0 {
+		t.Errorf("stored an occurrence without properties")
+	}
+}
+
+// TestDuplicateUUIDVariants: a repeated uuid is silently dropped (default) or fails the
+// whole batch with 400 (DuplicateReject400), keeping none of it.
+func TestDuplicateUUIDVariants(t *testing.T) {
+	for _, tc := range []struct {
+		mode       string
+		wantStatus int
+		wantKept   int
+	}{
+		{hubspottest.DuplicateDrop, 204, 2},
+		{hubspottest.DuplicateReject400, 400, 1},
+	} {
+		t.Run("mode="+tc.mode, func(t *testing.T) {
+			s := hubspottest.NewTestServer(t, hubspottest.Options{DuplicateEventUUID: tc.mode})
 			ids := s.SeedContacts(1, nil)
 			fqn := defineFlowCompleted(t, s, "/events/2026-03")
-			body := func(uuid string) map[string]any {
-				return map[string]any{"inputs": []any{map[string]any{"eventName": fqn, "objectId": ids[0], "uuid": uuid}}}
+			ev := func(uuid string) map[string]any {
+				return map[string]any{"eventName": fqn, "objectId": ids[0], "uuid": uuid, "properties": map[string]any{}}
 			}
-			wantStatus(t, call(t, s, "POST", "/events/2026-03/send/batch", body("a")), tc.wantDefault)
-			wantStatus(t, call(t, s, "POST", "/events/custom/2026-03/send/batch", body("b")), tc.wantCust)
-			wantStatus(t, call(t, s, "POST", "/events/v3/send/batch", body("c")), 204)
+			wantStatus(t, call(t, s, "POST", "/events/2026-03/send/batch", map[string]any{"inputs": []any{ev("a")}}), 204)
+			wantStatus(t, call(t, s, "POST", "/events/2026-03/send/batch", map[string]any{"inputs": []any{ev("b"), ev("a")}}), tc.wantStatus)
+			if got := len(s.Events()); got != tc.wantKept {
+				t.Errorf("kept %d events, want %d", got, tc.wantKept)
+			}
 		})
 	}
 }
@@ -178,7 +236,7 @@ func TestEmptyWriteFaultOnEvents(t *testing.T) {
 	ids := s.SeedContacts(1, nil)
 	fqn := defineFlowCompleted(t, s, "/events/v3")
 	s.FailNext(hubspottest.EndpointEventsSend, hubspottest.FaultEmpty2xx)
-	wantStatus(t, call(t, s, "POST", "/events/v3/send", map[string]any{"eventName": fqn, "objectId": ids[0]}), 204)
+	wantStatus(t, call(t, s, "POST", "/events/v3/send", map[string]any{"eventName": fqn, "objectId": ids[0], "properties": map[string]any{}}), 204)
 	if len(s.Events()) != 0 {
 		t.Errorf("an empty-2xx fault stored an event")
 	}
@@ -213,18 +271,36 @@ func TestTimelineAndAppEvents(t *testing.T) {
 		t.Errorf("timeline events: got %d, want 3", got)
 	}
 
-	wantStatus(t, callWith(t, s, tok, "POST", "/integrators/timeline/2026-03/events/batch", map[string]any{"inputs": []any{ev("a"), ev("b")}}), 201)
+	app := func(id string) map[string]any {
+		return map[string]any{"eventTypeName": "ae_flow", "objectId": ids[0], "id": id, "timestamp": "2026-11-27T09:00:00Z", "properties": map[string]string{"flow": "Onboarding"}}
+	}
+	wantStatus(t, callWith(t, s, tok, "POST", "/integrators/timeline/2026-03/events/batch", map[string]any{"inputs": []any{app("a"), app("b")}}), 200)
 	// One existing id rejects the whole batch with 409.
-	wantStatus(t, callWith(t, s, tok, "POST", "/integrators/timeline/2026-03/events/batch", map[string]any{"inputs": []any{ev("c"), ev("b")}}), 409)
-	wantStatus(t, callWith(t, s, tok, "POST", "/integrators/timeline/2026-03/events/batch", map[string]any{"inputs": []any{ev("d"), ev("d")}}), 409)
+	wantStatus(t, callWith(t, s, tok, "POST", "/integrators/timeline/2026-03/events/batch", map[string]any{"inputs": []any{app("c"), app("b")}}), 409)
+	wantStatus(t, callWith(t, s, tok, "POST", "/integrators/timeline/2026-03/events/batch", map[string]any{"inputs": []any{app("d"), app("d")}}), 409)
 	apps := s.AppEvents()
 	if len(apps) != 2 || apps[0].ID != "a" || apps[0].Tokens["flow"] != "Onboarding" || apps[0].ObjectID != ids[0] {
 		t.Errorf("app events: got %+v", apps)
 	}
-	bad := ev("e")
+	bad := app("e")
 	bad["objectId"] = "999999"
 	wantStatus(t, callWith(t, s, tok, "POST", "/integrators/timeline/2026-03/events", bad), 400)
-	if s.Count(hubspottest.EndpointTimeline) != 4 || s.Count(hubspottest.EndpointAppEvents) != 4 {
+	// App events name their type by eventTypeName: eventTypeId is refused with 400, and
+	// properties is required; timeline events require tokens.
+	withID := app("f")
+	delete(withID, "eventTypeName")
+	withID["eventTypeId"] = "ae_flow"
+	wantStatus(t, callWith(t, s, tok, "POST", "/integrators/timeline/2026-03/events/batch", map[string]any{"inputs": []any{withID}}), 400)
+	noProps := app("g")
+	delete(noProps, "properties")
+	wantStatus(t, callWith(t, s, tok, "POST", "/integrators/timeline/2026-03/events/batch", map[string]any{"inputs": []any{noProps}}), 400)
+	noTokens := ev("h")
+	delete(noTokens, "tokens")
+	wantStatus(t, callWith(t, s, tok, "POST", "/integrators/timeline/v3/events/batch/create", map[string]any{"inputs": []any{noTokens}}), 400)
+	if got := len(s.AppEvents()); got != 2 {
+		t.Errorf("app events after refusals: got %d, want 2", got)
+	}
+	if s.Count(hubspottest.EndpointTimeline) != 5 || s.Count(hubspottest.EndpointAppEvents) != 6 {
 		t.Errorf("counts: %v", s.Counts())
 	}
 }

@@ -7,27 +7,12 @@ import (
 	"github.com/pilotsync/pilotsync/shared/internal/sandbox"
 )
 
-// Fault sets per-request probabilities of injected failures on an endpoint.
-// Rates are drawn in order drop, 5xx, 429, empty 2xx from one uniform draw (so
-// their sum should be ≤ 1); slowness is drawn independently and delays the
-// request, which then proceeds normally.
-type Fault struct {
-	// Rate5xx answers Status5xx (default 502) without doing anything.
-	Rate5xx float64
-	// Rate429 answers the documented ten-secondly 429 (secondly on search).
-	Rate429 float64
-	// RateSlow delays the request by Slow (default 2 s) before handling it.
-	RateSlow float64
-	// RateDrop hijacks and closes the connection without an answer.
-	RateDrop float64
-	// RateEmpty2xx answers success without writing: batch update 200 with empty
-	// results, event sends 204 without storing, reads and searches with no results.
-	RateEmpty2xx float64
-	// Status5xx is the injected server error status (default 502).
-	Status5xx int
-	// Slow is the injected delay (default 2 s).
-	Slow time.Duration
-}
+// Fault sets per-request probabilities of injected failures on an endpoint
+// (the type both sandboxes share). Here Status defaults to 502, Rate429 answers
+// the documented ten-secondly 429 (secondly on search), and RateEmpty2xx answers
+// success without writing: batch update 200 with empty results, event sends 204
+// without storing, reads and searches with no results.
+type Fault = sandbox.Fault
 
 // Codes for FailNext besides plain HTTP statuses (which answer that status with an
 // error body; 429 gives the ten-secondly body, or the secondly one on search; 477
@@ -63,6 +48,7 @@ type faultAction struct {
 func (s *Server) SetFault(endpoint string, f Fault) {
 	s.faultMu.Lock()
 	defer s.faultMu.Unlock()
+	delete(s.faultHits, endpoint)
 	if f == (Fault{}) {
 		delete(s.faults, endpoint)
 		return
@@ -83,20 +69,19 @@ func (s *Server) ClearFaults() {
 	s.faultMu.Lock()
 	defer s.faultMu.Unlock()
 	s.faults = map[string]Fault{}
+	s.faultHits = map[string]int{}
 	s.failNext = map[string][]int{}
 }
 
 func (s *Server) decideFault(endpoint string) faultAction {
 	s.faultMu.Lock()
 	defer s.faultMu.Unlock()
+	key := endpoint
 	f, ok := s.faults[endpoint]
 	if !ok {
-		f = s.faults[EndpointAll]
+		key, f = EndpointAll, s.faults[EndpointAll]
 	}
-	slow := f.Slow
-	if slow <= 0 {
-		slow = defaultSlow
-	}
+	slow := f.Delay()
 	for _, key := range []string{endpoint, EndpointAll} {
 		if q := s.failNext[key]; len(q) > 0 {
 			code := q[0]
@@ -117,15 +102,18 @@ func (s *Server) decideFault(endpoint string) faultAction {
 			}
 		}
 	}
-	if f == (Fault{}) {
+	if f == (Fault{}) || (f.Max > 0 && s.faultHits[key] >= f.Max) {
 		return faultAction{}
 	}
 	var act faultAction
-	outcome, isSlow := f.rates().Draw(s.rnd)
+	outcome, isSlow := f.Rates().Draw(s.rnd)
 	if isSlow {
 		act.slow = slow
 	}
-	st5 := f.Status5xx
+	if outcome != sandbox.Pass || isSlow {
+		s.faultHits[key]++
+	}
+	st5 := f.Status
 	if st5 == 0 {
 		st5 = http.StatusBadGateway
 	}
@@ -140,12 +128,6 @@ func (s *Server) decideFault(endpoint string) faultAction {
 		act.kind = faultEmpty
 	}
 	return act
-}
-
-// rates are f's probabilities for the shared fault draw.
-func (f Fault) rates() sandbox.Rates {
-	return sandbox.Rates{Drop: f.RateDrop, ServerError: f.Rate5xx, TooManyRequests: f.Rate429,
-		Empty2xx: f.RateEmpty2xx, Slow: f.RateSlow}
 }
 
 // writeInjected answers an injected status.

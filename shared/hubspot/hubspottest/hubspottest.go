@@ -17,8 +17,9 @@
 // Endpoint* constants), Record, Records, Events and DroppedDuplicates; inject
 // failures with SetFault and FailNext.
 //
-// Behaviour that HUBSPOT.md marks unconfirmed is an Option (BatchUpdateInvalid,
-// EventsSendPath, BatchReadMatchesAdditionalEmails, UnstableTies, RetryAfter429),
+// Behaviour that HubSpot does not document precisely is an Option (BatchUpdateInvalid,
+// DuplicateEventUUID, TimelineItemErrors, OAuthCamelCase, BatchReadMatchesAdditionalEmails,
+// UnstableTies, RetryAfter429),
 // so clients can be tested under each variant.
 package hubspottest
 
@@ -42,6 +43,7 @@ import (
 	"time"
 
 	"github.com/pilotsync/pilotsync/shared/internal/sandbox"
+	"github.com/pilotsync/pilotsync/shared/internal/sleep"
 )
 
 // Limits and defaults, with where the numbers come from (shared/HUBSPOT.md unless noted).
@@ -61,7 +63,7 @@ const (
 	// DefaultToken is the accepted static bearer token when Options.Tokens is empty.
 	DefaultToken = "pilotsync-sandbox-token"
 	// DefaultClientID, DefaultClientSecret and DefaultRefreshToken are the OAuth app
-	// credentials accepted by POST /oauth/v1/token when Options.OAuth is zero.
+	// credentials accepted by the token endpoints when Options.OAuth is zero.
 	DefaultClientID = "sandbox-client-id"
 	// DefaultClientSecret: see DefaultClientID.
 	DefaultClientSecret = "sandbox-client-secret"
@@ -89,26 +91,30 @@ const (
 	maxRecordedRequests = 50000 // the inspection log keeps the most recent requests
 	maxBodyBytes        = 16 << 20
 	uuidDedupeWindow    = 365 * 24 * time.Hour // "rejects repeats within a year"
-	defaultSlow         = 2 * time.Second
 )
 
-// Values of Options.BatchUpdateInvalid.
+// Values of Options.BatchUpdateInvalid: what a batch update holding an invalid or
+// unknown record answers.
 const (
-	// InvalidPartial207 answers a batch update holding invalid records with 207 and
-	// per-record errors, writing the valid records.
+	// InvalidByTrace (the default) is HubSpot's documented behaviour: 207 with per-record
+	// errors naming context.objectWriteTraceId when every input carries a unique
+	// objectWriteTraceId, otherwise a whole-batch 400 that writes nothing
+	// (https://developers.hubspot.com/docs/api-reference/2026-03/crm/objects/batch-update).
+	InvalidByTrace = "trace"
+	// InvalidPartial207 always answers 207 with per-record errors naming context.ids,
+	// writing the valid records.
 	InvalidPartial207 = "207"
-	// InvalidWhole400 rejects the whole batch with 400 and writes nothing.
+	// InvalidWhole400 always rejects the whole batch with 400 and writes nothing.
 	InvalidWhole400 = "400"
 )
 
-// Values of Options.EventsSendPath: which 2026-03 custom-event send path exists.
+// Values of Options.DuplicateEventUUID: what a custom event batch holding a uuid already
+// kept answers. HubSpot documents only that a repeat is "rejected".
 const (
-	// EventsSendDefault serves /events/2026-03/send[/batch] and 404s the other.
-	EventsSendDefault = ""
-	// EventsSendCustom serves /events/custom/2026-03/send[/batch] and 404s the other.
-	EventsSendCustom = "custom"
-	// EventsSendBoth serves both.
-	EventsSendBoth = "both"
+	// DuplicateDrop (the default) answers 204 and silently drops the repeat.
+	DuplicateDrop = ""
+	// DuplicateReject400 fails the whole batch with 400 and keeps none of it.
+	DuplicateReject400 = "400"
 )
 
 // Endpoint names used by Count, Counts, Request.Endpoint, SetFault and FailNext.
@@ -141,7 +147,7 @@ type Options struct {
 	// Tokens are the accepted static bearer tokens (private app / service key).
 	// Empty means DefaultToken.
 	Tokens []string
-	// RequireOAuth rejects static tokens: only access tokens from /oauth/v1/token work.
+	// RequireOAuth rejects static tokens: only access tokens from a token endpoint work.
 	RequireOAuth bool
 	// OAuth is the app the token endpoint accepts; zero means the Default* credentials.
 	OAuth OAuthApp
@@ -177,17 +183,25 @@ type Options struct {
 	// RetryAfter429 adds a Retry-After header (whole seconds, rounded up) to 429s,
 	// which HubSpot does not document but a client should honour; 0 sends none.
 	RetryAfter429 time.Duration
-	// BatchUpdateInvalid is InvalidPartial207 (default) or InvalidWhole400: what a batch
-	// update holding an invalid or unknown record answers (unconfirmed in HUBSPOT.md).
+	// BatchUpdateInvalid is InvalidByTrace (default), InvalidPartial207 or InvalidWhole400:
+	// what a batch update holding an invalid or unknown record answers.
 	BatchUpdateInvalid string
 	// BatchReadMatchesAdditionalEmails makes batch read with idProperty=email also
 	// match hs_additional_emails (unconfirmed; default off).
 	BatchReadMatchesAdditionalEmails bool
-	// EventsSendPath selects the 2026-03 custom-event send path (EventsSend*).
-	EventsSendPath string
 	// DateValues is how reads hand back date properties: DateValuesISO
 	// ("YYYY-MM-DD", the default) or DateValuesEpochMillis.
 	DateValues string
+	// DuplicateEventUUID is DuplicateDrop (default) or DuplicateReject400.
+	DuplicateEventUUID string
+	// TimelineItemErrors makes timeline and app event batches answer invalid events
+	// (unknown objectId, missing tokens) per item, in the response's errors[] with
+	// numErrors, writing the others (status 207 for timeline, 200 for app events), instead
+	// of rejecting the whole batch with 400.
+	TimelineItemErrors bool
+	// OAuthCamelCase makes the 2026-03 token endpoint answer camelCase field names
+	// (accessToken, refreshToken, expiresIn) instead of the spec's snake_case ones.
+	OAuthCamelCase bool
 	// CustomEventsForbidden answers custom-event calls with 403, as for an account
 	// without an Enterprise hub.
 	CustomEventsForbidden bool
@@ -254,10 +268,11 @@ type Server struct {
 
 	lim *limiter
 
-	faultMu  sync.Mutex
-	rnd      *rand.Rand
-	faults   map[string]Fault
-	failNext map[string][]int
+	faultMu   sync.Mutex
+	rnd       *rand.Rand
+	faults    map[string]Fault
+	faultHits map[string]int // hits of a Fault with Max, per SetFault key
+	failNext  map[string][]int
 }
 
 // New builds a Server. It does not listen: use it as an http.Handler, or call
@@ -273,7 +288,7 @@ func New(opts Options) *Server {
 		opts.TimeZone = time.UTC
 	}
 	if opts.BatchUpdateInvalid == "" {
-		opts.BatchUpdateInvalid = InvalidPartial207
+		opts.BatchUpdateInvalid = InvalidByTrace
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -296,6 +311,7 @@ func New(opts Options) *Server {
 		reqs:         sandbox.NewLog(maxRecordedRequests, func(r *Request, status int) { r.Status = status }),
 		rnd:          rand.New(rand.NewSource(opts.Seed)),
 		faults:       map[string]Fault{},
+		faultHits:    map[string]int{},
 		failNext:     map[string][]int{},
 	}
 	if len(opts.Tokens) == 0 {
@@ -404,16 +420,7 @@ func (s *Server) routes() {
 		s.route("GET "+v.props+"/groups", EndpointPropertyGroups, s.handleListGroups)
 		s.route("POST "+v.props+"/groups", EndpointPropertyGroups, s.handleCreateGroup)
 	}
-	sendPrefixes := []string{"/events/v3"}
-	switch s.opts.EventsSendPath {
-	case EventsSendCustom:
-		sendPrefixes = append(sendPrefixes, "/events/custom/2026-03")
-	case EventsSendBoth:
-		sendPrefixes = append(sendPrefixes, "/events/2026-03", "/events/custom/2026-03")
-	default:
-		sendPrefixes = append(sendPrefixes, "/events/2026-03")
-	}
-	for _, p := range sendPrefixes {
+	for _, p := range []string{"/events/v3", "/events/2026-03"} {
 		s.route("POST "+p+"/send", EndpointEventsSend, s.handleSendEvent)
 		s.route("POST "+p+"/send/batch", EndpointEventsSend, s.handleSendEventBatch)
 	}
@@ -428,6 +435,7 @@ func (s *Server) routes() {
 	s.route("POST /integrators/timeline/2026-03/events", EndpointAppEvents, s.handleAppEventOne)
 	s.route("POST /integrators/timeline/2026-03/events/batch", EndpointAppEvents, s.handleAppEventBatch)
 	s.route("POST /oauth/v1/token", EndpointOAuth, s.handleOAuthToken)
+	s.route("POST /oauth/2026-03/token", EndpointOAuth, s.handleOAuthToken)
 	s.route("/", EndpointUnknown, func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, http.StatusNotFound, "OBJECT_NOT_FOUND", "resource not found", nil)
 	})
@@ -488,9 +496,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			st.emptyWrite = true
 		}
 		if act.slow > 0 {
-			select {
-			case <-time.After(act.slow):
-			case <-r.Context().Done():
+			if sleep.For(r.Context(), act.slow) != nil {
 				return
 			}
 		}

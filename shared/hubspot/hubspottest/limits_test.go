@@ -258,7 +258,7 @@ func TestSlowFault(t *testing.T) {
 func TestRandomFaultsAreSeededAndPerEndpoint(t *testing.T) {
 	run := func(seed int64) []int {
 		s := hubspottest.NewTestServer(t, hubspottest.Options{Seed: seed, PerTenSeconds: -1})
-		s.SetFault(hubspottest.EndpointList, hubspottest.Fault{Rate5xx: 0.3, Rate429: 0.2, RateEmpty2xx: 0.1, Status5xx: 500})
+		s.SetFault(hubspottest.EndpointList, hubspottest.Fault{Rate5xx: 0.3, Rate429: 0.2, RateEmpty2xx: 0.1, Status: 500})
 		var out []int
 		for range 200 {
 			out = append(out, call(t, s, "GET", "/crm/v3/objects/contacts", nil).status)

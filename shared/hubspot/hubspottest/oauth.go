@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -42,12 +43,22 @@ func (s *Server) handleOAuthToken(w http.ResponseWriter, r *http.Request) {
 	s.accessTokens[tok] = s.clock().Add(s.tokenTTL)
 	s.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json;charset=utf-8")
-	_ = json.NewEncoder(w).Encode(map[string]any{
+	body := map[string]any{
 		"token_type":    "bearer",
 		"refresh_token": s.oauthApp.RefreshToken,
 		"access_token":  tok,
 		"expires_in":    int(s.tokenTTL / time.Second),
-	})
+	}
+	if strings.HasPrefix(r.URL.Path, "/oauth/2026-03/") {
+		// The 2026-03 AccessTokenResponse also requires token_use.
+		body["token_use"] = "access_token"
+		body["hub_id"] = s.opts.PortalID
+		if s.opts.OAuthCamelCase {
+			body = map[string]any{"tokenType": "bearer", "refreshToken": s.oauthApp.RefreshToken, "accessToken": tok,
+				"expiresIn": int(s.tokenTTL / time.Second), "tokenUse": "access_token", "hubId": s.opts.PortalID}
+		}
+	}
+	_ = json.NewEncoder(w).Encode(body)
 }
 
 // AccessTokensIssued counts access tokens the token endpoint issued.

@@ -107,3 +107,16 @@ func TestLog(t *testing.T) {
 		t.Errorf("after Reset: %d requests, count %d, 200s %d; want 0, 0, 1", n, l.Count("a"), l.StatusCount(http.StatusOK))
 	}
 }
+
+func TestFaultDefaults(t *testing.T) {
+	f := Fault{Rate5xx: 0.5, RateSlow: 0.25}
+	if got := f.Delay(); got != DefaultSlow {
+		t.Errorf("Delay() = %s, want %s", got, DefaultSlow)
+	}
+	if got := (Fault{Slow: time.Second}).Delay(); got != time.Second {
+		t.Errorf("Delay() = %s, want 1s", got)
+	}
+	if got, want := f.Rates(), (Rates{ServerError: 0.5, Slow: 0.25}); got != want {
+		t.Errorf("Rates() = %+v, want %+v", got, want)
+	}
+}

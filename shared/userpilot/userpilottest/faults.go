@@ -7,27 +7,12 @@ import (
 	"github.com/pilotsync/pilotsync/shared/internal/sandbox"
 )
 
-// Fault is injected trouble for one endpoint. Each request draws once
-// (seeded by Options.Seed): with probability RateDrop the connection is
-// closed without an answer, Rate5xx answers Status (default 503), Rate429
-// answers 429 with Retry-After: 1, RateEmpty2xx answers 2xx but writes
-// nothing (identify: 202 and no change; bulk: 202 with an empty body and
-// no job; background_jobs: 200 with an empty body). Independently, with
-// probability RateSlow the answer is delayed by Slow (default 2s).
-type Fault struct {
-	Rate5xx      float64
-	Rate429      float64
-	RateSlow     float64
-	RateDrop     float64
-	RateEmpty2xx float64
-	// Slow is the delay of slow answers.
-	Slow time.Duration
-	// Status is the 5xx status to answer (default 503).
-	Status int
-	// Max stops the fault after it has hit this many requests (0 = no end),
-	// e.g. Fault{Rate5xx: 1, Max: 2} fails exactly the next two requests.
-	Max int
-}
+// Fault is injected trouble for one endpoint (the type both sandboxes share).
+// Here Status defaults to 503, Rate429 answers 429 with Retry-After: 1, and
+// RateEmpty2xx answers 2xx but writes nothing (identify: 202 and no change;
+// bulk: 202 with an empty body and no job; background_jobs: 200 with an empty
+// body).
+type Fault = sandbox.Fault
 
 // AllEndpoints, given to SetFault, applies a fault to every endpoint that
 // has none of its own.
@@ -101,8 +86,7 @@ func (s *Server) drawFault(endpoint string) faultDraw {
 	}
 	var d faultDraw
 	f := fs.f
-	outcome, slow := sandbox.Rates{Drop: f.RateDrop, ServerError: f.Rate5xx, TooManyRequests: f.Rate429,
-		Empty2xx: f.RateEmpty2xx, Slow: f.RateSlow}.Draw(s.rng)
+	outcome, slow := f.Rates().Draw(s.rng)
 	if slow {
 		d.slow = f.Slow
 	}
