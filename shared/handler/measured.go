@@ -97,5 +97,8 @@ func (h *Measured) Handle(ctx context.Context, in MeasuredInput) (MeasuredResult
 		counts = map[string]int64{}
 	}
 	counts["measured_mappings"] = mappings
+	if status == StatusFailed {
+		return MeasuredResult{Status: status, Counts: counts}, runFailed("measured: run at "+at.UTC().Format(time.RFC3339), "") // failed.go
+	}
 	return MeasuredResult{Status: status, Counts: counts}, nil
 }

@@ -106,11 +106,13 @@ func NewPoll(inbound InboundRunner, opts ...PollOption) *Poll {
 	return p
 }
 
-// Handle runs the action in. Failures of the run itself (an object type that
-// stopped on an error, a time-budget stop) are in the result, whose status
-// says so, not in the error: the next scheduled run resumes from the last
-// checkpoint, so a Lambda retry would add nothing. The error is for input
-// that can never work and for a run that could not start.
+// Handle runs the action in. A time-budget stop and a lease held by another
+// run are in the result only (status partial or lease_held). A run that
+// failed (an object type stopped on an error) returns its result and an error
+// wrapping ErrRunFailed, after its run record is written, so Lambda counts it
+// in the errors alarm; the next scheduled run resumes from the checkpoint
+// (the schedule's async retries are 0). The error alone is for input that can
+// never work and for a run that could not start.
 func (h *Poll) Handle(ctx context.Context, in PollInput) (PollResult, error) {
 	action := in.Action
 	switch {
@@ -145,6 +147,9 @@ func (h *Poll) Handle(ctx context.Context, in PollInput) (PollResult, error) {
 	}}
 	if rep.Error != "" {
 		res.Message = rep.Error
+	}
+	if rep.Status == inbound.StatusFailed {
+		return res, runFailed("poll: "+action+" run", rep.Error) // failed.go
 	}
 	return res, nil
 }
