@@ -25,6 +25,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/pilotsync/pilotsync/shared/awstest"
+	"github.com/pilotsync/pilotsync/shared/forward"
+	"github.com/pilotsync/pilotsync/shared/metrics"
 	"github.com/pilotsync/pilotsync/shared/store"
 )
 
@@ -831,6 +833,79 @@ func TestTemplateKeepsDataOnStackDeletion(t *testing.T) {
 		}
 		if !found {
 			t.Errorf("%s has no EventInvokeConfig: asynchronous retries default to 2", fn)
+		}
+	}
+}
+
+// TestTemplateDashboard checks the dashboard's body is valid JSON, shows
+// every alarm, and charts only metrics the runs print (shared/metrics), with
+// the dimensions they carry, for each of the functions.
+func TestTemplateDashboard(t *testing.T) {
+	c := translate(t)
+	ids := c.byType("AWS::CloudWatch::Dashboard")
+	if len(ids) != 1 {
+		t.Fatalf("dashboards = %v, want one", ids)
+	}
+	body := arnText(c.Resources[ids[0]].Properties["DashboardBody"])
+	refs := regexp.MustCompile(`\$\{([A-Za-z0-9:.]+)\}`)
+	var d struct {
+		Widgets []struct {
+			Type       string
+			Properties struct {
+				Alarms  []string
+				Metrics [][]any
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(refs.ReplaceAllString(body, "x")), &d); err != nil {
+		t.Fatalf("dashboard body is not JSON: %v", err)
+	}
+	for _, m := range refs.FindAllStringSubmatch(body, -1) {
+		name := strings.Split(m[1], ".")[0]
+		if _, ok := c.Resources[name]; !ok && !strings.HasPrefix(name, "AWS::") {
+			t.Errorf("dashboard references ${%s}, which is no resource", m[1])
+		}
+	}
+	known := map[string]bool{}
+	for _, n := range []string{metrics.RecordsRead, metrics.RecordsWritten, metrics.RecordsSent, metrics.RecordsFailed,
+		metrics.RecordsQuarantined, metrics.EventsDelivered, metrics.EventsDropped, metrics.MessagesFailed,
+		metrics.MessagesDeadLettered, metrics.ConcurrentDeliveries, metrics.APICalls, metrics.RateLimited,
+		metrics.RunFailed, metrics.DurationMS} {
+		known[n] = true
+	}
+	for _, r := range []string{forward.CountOtherEnvironment, forward.CountBeforeEnabled, forward.CountEcho, forward.CountTooOld,
+		forward.CountCategoryFiltered, forward.CountSinkNone, forward.CountNoTarget, forward.CountRejected,
+		forward.CountUnmatched, forward.CountInvalidEvents} {
+		known[metrics.DroppedMetric(r)] = true
+	}
+	alarms := map[string]bool{}
+	charted := map[string]bool{}
+	for _, w := range d.Widgets {
+		for _, a := range w.Properties.Alarms {
+			alarms[a] = true
+		}
+		for _, m := range w.Properties.Metrics {
+			if len(m) < 2 || m[0] != metrics.Namespace {
+				continue
+			}
+			name := fmt.Sprint(m[1])
+			charted[name] = true
+			if !known[name] {
+				t.Errorf("dashboard charts %s, which no run prints", name)
+			}
+			if len(m) < 6 || m[2] != "Function" || m[4] != "Job" {
+				t.Errorf("dashboard metric %v: want dimensions Function and Job (the EMF directive's)", m)
+			}
+		}
+	}
+	for _, id := range c.byType("AWS::CloudWatch::Alarm") {
+		if len(alarms) == 0 || !strings.Contains(body, `"${`+id+`.Arn}"`) {
+			t.Errorf("dashboard does not show alarm %s", id)
+		}
+	}
+	for n := range known {
+		if !charted[n] && n != metrics.EventsDropped {
+			t.Errorf("metric %s is printed but not on the dashboard", n)
 		}
 	}
 }

@@ -9,8 +9,10 @@ import (
 
 	"github.com/pilotsync/pilotsync/shared/alert"
 	"github.com/pilotsync/pilotsync/shared/config"
+	"github.com/pilotsync/pilotsync/shared/deadline"
 	"github.com/pilotsync/pilotsync/shared/hubspot"
 	"github.com/pilotsync/pilotsync/shared/inbound"
+	"github.com/pilotsync/pilotsync/shared/metrics"
 	"github.com/pilotsync/pilotsync/shared/profileimport"
 	"github.com/pilotsync/pilotsync/shared/store"
 	"github.com/pilotsync/pilotsync/shared/userpilot"
@@ -78,6 +80,7 @@ type Poll struct {
 	cfg     *config.Config
 	alerts  *alert.Alerter
 	log     *slog.Logger
+	metrics *metrics.Emitter // metrics.go
 }
 
 // PollOption configures a Poll.
@@ -99,7 +102,7 @@ func WithPollLogger(l *slog.Logger) PollOption { return func(p *Poll) { p.log = 
 // NewPoll returns a poll handler running inbound. A nil inbound answers
 // "not_configured".
 func NewPoll(inbound InboundRunner, opts ...PollOption) *Poll {
-	p := &Poll{inbound: inbound, log: slog.Default()}
+	p := &Poll{inbound: inbound, log: slog.Default(), metrics: metrics.Default()}
 	for _, o := range opts {
 		o(p)
 	}
@@ -136,11 +139,14 @@ func (h *Poll) Handle(ctx context.Context, in PollInput) (PollResult, error) {
 	if action == PollActionSync {
 		mode = inbound.ModeFull
 	}
+	ctx, cancel := deadline.Work(ctx, PollReserve) // deadlines.go
+	defer cancel()
 	rep, err := h.inbound.Run(ctx, mode)
 	if err != nil {
 		return PollResult{}, fmt.Errorf("poll: %s: %w", action, err)
 	}
 	h.alerts.Inbound(ctx, rep)
+	h.metrics.Inbound(ctx, rep)
 	res := PollResult{Status: rep.Status, Action: action, Message: rep.Message, Inbound: rep, Counts: map[string]int64{
 		"read": rep.Totals.Read, "written": rep.Totals.Written, "failed": rep.Totals.Failed,
 		"linked": rep.Totals.Linked, "relinked": rep.Totals.Relinked, "unlinked": rep.Totals.Unlinked,
@@ -234,12 +240,15 @@ func NewPollFromDeps(cfg *config.Config, st *store.Store, hs *hubspot.Client, up
 	}
 	in, err := InboundFromConfig(cfg, st, hs, up, inbound.WithLogger(log), inbound.WithAPIStats(func() map[string]int64 {
 		calls := map[string]int64{}
-		for k, v := range hs.Stats().Calls {
+		hss, ups := hs.Stats(), up.Stats()
+		for k, v := range hss.Calls {
 			calls["hubspot."+k] = v
 		}
-		for k, v := range up.Stats().Calls {
+		for k, v := range ups.Calls {
 			calls["userpilot."+k] = v
 		}
+		// 429 answers, for the RateLimited metric (not API calls: metrics.go).
+		calls["hubspot"+metrics.RateLimitSuffix], calls["userpilot"+metrics.RateLimitSuffix] = hss.RateLimited, ups.RateLimited
 		return calls
 	}))
 	if err != nil {
