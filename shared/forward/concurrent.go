@@ -1,6 +1,10 @@
 package forward
 
-import "context"
+import (
+	"context"
+
+	"github.com/pilotsync/pilotsync/shared/cause"
+)
 
 // CountConcurrentDelivery counts events another invocation recorded in the
 // ledger between this batch's ledger check and its own record: SQS handed
@@ -32,4 +36,14 @@ func (r *recorder) countConcurrent(ctx context.Context, ids []string) {
 		r.b.c.add(CountConcurrentDelivery, n)
 		f.log.WarnContext(ctx, "activity: events delivered by two invocations at once; HubSpot's event id dedupe kept one", "events", n)
 	}
+}
+
+// sinkCause names, for the batch's run record, why its last failing
+// HubSpot-facing call failed (shared/cause), from the error value while it
+// exists: {"sink": "hubspot_auth"}; nil when every call succeeded.
+func sinkCause(err error) map[string]string {
+	if c := cause.Of(err); c != "" {
+		return map[string]string{"sink": string(c)}
+	}
+	return nil
 }

@@ -2,7 +2,13 @@ package forward
 
 import (
 	"context"
+	"fmt"
+	"net/http"
 	"testing"
+
+	"github.com/pilotsync/pilotsync/shared/cause"
+	"github.com/pilotsync/pilotsync/shared/hubspot"
+	"github.com/pilotsync/pilotsync/shared/store"
 )
 
 // TestConcurrentRedeliveryIsCounted: two invocations hold the same message at
@@ -45,5 +51,29 @@ func TestConcurrentRedeliveryIsCounted(t *testing.T) {
 	}
 	if first.sink.repeats != 1 || len(first.sink.got) != 1 {
 		t.Errorf("sink got %d events with %d repeats, want 1 kept and 1 repeat dropped by id", len(first.sink.got), first.sink.repeats)
+	}
+}
+
+type runsCapture struct{ runs []store.RunRecord }
+
+func (r *runsCapture) PutRun(_ context.Context, rec store.RunRecord) error {
+	r.runs = append(r.runs, rec)
+	return nil
+}
+
+// TestRunRecordCarriesSinkCause: the batch's run record names the cause of
+// its failing HubSpot call from the error value (a revoked token here), so
+// nothing reading run records has to match error text.
+func TestRunRecordCarriesSinkCause(t *testing.T) {
+	cfg := testConfig()
+	cfg.Mapping.Users.Match.Userpilot = "user_id"
+	runs := &runsCapture{}
+	e := newEnv(t, cfg, func(o *Options) { o.Runs = runs })
+	e.finder.err = fmt.Errorf("hubspot: batch read 1 contacts: %w", &hubspot.APIError{Status: http.StatusUnauthorized, Endpoint: "batch_read"})
+	if _, err := e.f.Process(context.Background(), msgs(rec("track", "a", "u9", "event_name", "x"))); err != nil {
+		t.Fatal(err)
+	}
+	if len(runs.runs) != 1 || runs.runs[0].Causes["sink"] != string(cause.HubSpotAuth) {
+		t.Fatalf("run records %+v, want one with causes sink: %s", runs.runs, cause.HubSpotAuth)
 	}
 }

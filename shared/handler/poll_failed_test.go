@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/pilotsync/pilotsync/shared/awstest"
+	"github.com/pilotsync/pilotsync/shared/cause"
 	"github.com/pilotsync/pilotsync/shared/config"
 	"github.com/pilotsync/pilotsync/shared/hubspot"
 	"github.com/pilotsync/pilotsync/shared/hubspot/hubspottest"
@@ -83,6 +84,14 @@ func TestPollFailedRunReturnsError(t *testing.T) {
 	runs, lerr := w.st.ListRuns(ctx, w.cfg.Userpilot.Environment, inbound.JobInbound, 5)
 	if lerr != nil || len(runs) != 1 || runs[0].ID != res.Inbound.RunID || runs[0].Error == "" {
 		t.Fatalf("run records %+v (%v), want the failed run's record with its error", runs, lerr)
+	}
+	// The cause is recorded where the error value exists (issue 8), in the
+	// report and the run record, so nothing downstream matches error text.
+	if got := res.Inbound.Objects[0].Cause; got != string(cause.HubSpotAuth) {
+		t.Errorf("report cause = %q, want %q", got, cause.HubSpotAuth)
+	}
+	if got := runs[0].Causes["users"]; got != string(cause.HubSpotAuth) {
+		t.Errorf("run record causes = %v, want users: %s", runs[0].Causes, cause.HubSpotAuth)
 	}
 
 	// Another run holds the lease: nothing failed, no error.

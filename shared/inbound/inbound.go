@@ -258,9 +258,9 @@ func (in *Inbound) Run(ctx context.Context, mode Mode) (*Report, error) {
 			}
 		case errors.Is(err, store.ErrLeaseLost):
 			stopped = "lease lost"
-			or.Error, or.Err = err.Error(), err
+			or.fail(err) // cause.go
 		case err != nil:
-			or.Error, or.Err = err.Error(), err
+			or.fail(err) // cause.go
 			in.log.ErrorContext(ctx, "inbound: object type stopped", "run", r.id, "object", obj.name(), "err", err)
 		}
 		rep.Objects = append(rep.Objects, or)
@@ -827,6 +827,9 @@ func runRecord(env string, rep *Report) store.RunRecord {
 		}
 		for _, f := range o.Failures {
 			rec.Failures = append(rec.Failures, store.Failure{Record: o.Object + "/" + f.Profile, Field: f.HubSpotID, Reason: f.Reason})
+		}
+		if o.Cause != "" {
+			rec.Causes = appendCause(rec.Causes, o.Object, o.Cause) // cause.go
 		}
 	}
 	for k, v := range rep.Totals.fields() {

@@ -33,6 +33,9 @@ type RunRecord struct {
 	APICalls          map[string]int64
 	Failures          []Failure
 	Error             string
+	// Causes names why object types stopped ("users" → "hubspot_auth"),
+	// recorded from the error value where it was made (shared/cause).
+	Causes map[string]string
 }
 
 // Failure is one record that failed in a run. Record is an id, never a raw
@@ -44,13 +47,14 @@ type Failure struct {
 // runBody is the stored form of a run record (one JSON string attribute:
 // run records are written once and read whole, never queried by field).
 type runBody struct {
-	ID       string           `json:"id"`
-	Started  time.Time        `json:"started"`
-	Finished time.Time        `json:"finished"`
-	Counts   map[string]int64 `json:"counts,omitempty"`
-	APICalls map[string]int64 `json:"api_calls,omitempty"`
-	Failures []Failure        `json:"failures,omitempty"`
-	Error    string           `json:"error,omitempty"`
+	ID       string            `json:"id"`
+	Started  time.Time         `json:"started"`
+	Finished time.Time         `json:"finished"`
+	Counts   map[string]int64  `json:"counts,omitempty"`
+	APICalls map[string]int64  `json:"api_calls,omitempty"`
+	Failures []Failure         `json:"failures,omitempty"`
+	Error    string            `json:"error,omitempty"`
+	Causes   map[string]string `json:"causes,omitempty"`
 }
 
 func runPK(env, job string) string { return env + "#run#" + job }
@@ -74,7 +78,7 @@ func (s *Store) PutRun(ctx context.Context, r RunRecord) error {
 	}
 	body, err := json.Marshal(runBody{
 		ID: r.ID, Started: r.Started.UTC(), Finished: r.Finished.UTC(),
-		Counts: r.Counts, APICalls: r.APICalls, Failures: fs, Error: r.Error,
+		Counts: r.Counts, APICalls: r.APICalls, Failures: fs, Error: r.Error, Causes: r.Causes,
 	})
 	if err != nil {
 		return fmt.Errorf("store: encode run %s: %w", r.ID, err)
@@ -128,7 +132,7 @@ func (s *Store) ListRuns(ctx context.Context, env, job string, limit int) ([]Run
 			}
 			out = append(out, RunRecord{
 				Env: env, Job: job, ID: b.ID, Started: b.Started, Finished: b.Finished,
-				Counts: b.Counts, APICalls: b.APICalls, Failures: b.Failures, Error: b.Error,
+				Counts: b.Counts, APICalls: b.APICalls, Failures: b.Failures, Error: b.Error, Causes: b.Causes,
 			})
 			if limit > 0 && len(out) == limit {
 				return out, nil
