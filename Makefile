@@ -4,16 +4,17 @@
 #                   HubSpot/Userpilot (or the real ones when HUBSPOT_TOKEN /
 #                   USERPILOT_API_KEY are set); RUN_ARGS=--once for one cycle
 #   make test       vet, format check, every test with -race against the local
-#                   emulators (PILOTSYNC_REQUIRE_EMULATORS=1), cfn-lint. Needs the
-#                   stack up (make stack-up; .ci/run starts and stops it itself)
+#                   emulators (PILOTSYNC_REQUIRE_EMULATORS=1), cfn-lint. Starts the
+#                   local stack when it is down and stops what it started (also on
+#                   failure); a running stack is reused and left running
 #   make build      build the three Lambda bootstraps (what `sam build` calls per function)
 #   make stack-up / stack-down / stack-status   the local AWS stack (scripts/stack.sh)
 #   make bench      paired Go benchmarks (needs the stack): each measured path runs
 #                   next to a baseline in the same run (raw BatchWriteItem, csv.Reader,
 #                   bare net/http); scripts/benchratio prints the ratios. A few minutes
-#   make soak       long runs kept out of make test and CI: the 1,000,000-row import
-#                   (PILOTSYNC_BIG_TESTS=1), the 30 s HubSpot pacing run, the 100k-contact
-#                   sandbox benchmarks
+#   make soak       long runs kept out of make test and CI (PILOTSYNC_SOAK=1, the one
+#                   switch): the 1,000,000-row import, the 30 s HubSpot pacing run,
+#                   the 100k-contact sandbox benchmarks
 #   make lint       vet, format check, cfn-lint
 #   make schema     regenerate integration.schema.json from the config types
 #
@@ -46,7 +47,7 @@ TEST_TIMEOUT ?= 12m
 RUN_ARGS ?=
 
 .PHONY: build build-PollFunction build-DailyMeasuredFunction build-ActivityFunction \
-	test vet fmt-check cfn-lint lint run bench soak schema stack-up stack-down stack-status clean
+	test test-on-stack vet fmt-check cfn-lint lint run bench soak schema stack-up stack-down stack-status clean
 
 # build_function builds ./functions/$(1) as $(ARTIFACTS_DIR)/bootstrap for Lambda
 # (arm64, no cgo, no RPC shim) and packages the integration config next to it.
@@ -89,10 +90,14 @@ cfn-lint:
 
 lint: vet fmt-check cfn-lint
 
-# test needs the local stack; it never starts or stops it (.ci/run does both).
+# test starts the local stack when it is not running (installing what it
+# needs), runs every test, and stops what it started, also on failure
+# (scripts/with-stack.sh); a stack already up is reused and left running.
 test: vet fmt-check
-	@scripts/stack.sh status >/dev/null || { scripts/stack.sh status || true; \
-		echo "make test: the local stack is not up. Run 'make stack-up' first (CI: .ci/run starts it)." >&2; exit 1; }
+	scripts/with-stack.sh $(MAKE) --no-print-directory test-on-stack
+
+# test-on-stack runs the tests against a stack that is already up.
+test-on-stack:
 	$(EMULATOR_ENV) PILOTSYNC_REQUIRE_EMULATORS=1 $(GO) test -race -timeout $(TEST_TIMEOUT) ./...
 	cfn-lint -t template.yaml
 
@@ -114,8 +119,8 @@ bench:
 # soak runs what is too slow for make test: each step takes from tens of
 # seconds to a few minutes and needs no emulator.
 soak:
-	PILOTSYNC_BIG_TESTS=1 $(GO) test -race -count 1 -timeout 20m -run '^TestImportMillionRows$$' -v ./shared/profileimport
-	$(GO) test -count 1 -timeout 10m -run '^TestSandboxPacing$$' -v ./shared/hubspot
+	PILOTSYNC_SOAK=1 $(GO) test -race -count 1 -timeout 20m -run '^TestImportMillionRows$$' -v ./shared/profileimport
+	PILOTSYNC_SOAK=1 $(GO) test -count 1 -timeout 10m -run '^TestSandboxPacing$$' -v ./shared/hubspot
 	$(GO) test -run '^$$' -bench . -benchmem -timeout 20m ./shared/hubspot/hubspottest
 
 schema:

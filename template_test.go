@@ -9,8 +9,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"sort"
@@ -23,6 +25,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/pilotsync/pilotsync/shared/awstest"
+	"github.com/pilotsync/pilotsync/shared/forward"
+	"github.com/pilotsync/pilotsync/shared/metrics"
 	"github.com/pilotsync/pilotsync/shared/store"
 )
 
@@ -43,10 +47,12 @@ type cfn struct {
 }
 
 type resource struct {
-	Type       string
-	Condition  string
-	Metadata   map[string]any
-	Properties map[string]any
+	Type                string
+	Condition           string
+	DeletionPolicy      string
+	UpdateReplacePolicy string
+	Metadata            map[string]any
+	Properties          map[string]any
 }
 
 var (
@@ -476,46 +482,181 @@ func arnText(r any) string {
 	return ""
 }
 
+// functionDirs maps each function to its main package.
+var functionDirs = map[string]string{
+	"PollFunction":          "functions/poll",
+	"DailyMeasuredFunction": "functions/daily-measured",
+	"ActivityFunction":      "functions/activity",
+}
+
+// logGroups maps each function to its own log group.
+var logGroups = map[string]string{
+	"PollFunction":          "PollLogGroup",
+	"DailyMeasuredFunction": "DailyMeasuredLogGroup",
+	"ActivityFunction":      "ActivityLogGroup",
+}
+
+// goSources returns the non-test Go sources under dir, concatenated.
+func goSources(t *testing.T, dir string) string {
+	t.Helper()
+	var b strings.Builder
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (strings.HasSuffix(path, "test") && path != dir) {
+			return filepath.SkipDir // sandboxes and test helpers call nothing in AWS
+		}
+		if !d.IsDir() && strings.HasSuffix(path, ".go") && !strings.HasSuffix(path, "_test.go") {
+			src, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			b.Write(src)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+// grant is one action on one resource, as the template's text has it.
+type grant struct{ action, resource string }
+
+// resourceText renders a policy resource: a literal, a Ref or GetAtt as JSON,
+// or the pattern of an Fn::Sub.
+func resourceText(r any) string {
+	if s := arnText(r); s != "" {
+		return s
+	}
+	return jsonOf(r)
+}
+
+// neededGrants returns what fn's code and template features call, each with
+// the one resource it may be granted on. An action is only here when the code
+// makes the call (found in its sources) or Lambda makes it for a feature the
+// function uses (its log group, its SQS event source).
+func neededGrants(t *testing.T, c *cfn, fn string) []grant {
+	t.Helper()
+	store := goSources(t, "shared/store")
+	main := goSources(t, functionDirs[fn])
+	var out []grant
+	// Lambda writes the function's logs to its LoggingConfig log group.
+	lg := get(sub(c.res(t, fn, "AWS::Lambda::Function").Properties, "LoggingConfig"), "LogGroup")
+	if jsonOf(lg) != ref(logGroups[fn]) {
+		t.Fatalf("%s logs to %s, want its own %s", fn, jsonOf(lg), logGroups[fn])
+	}
+	logs := "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:${" + logGroups[fn] + "}:*"
+	out = append(out, grant{"logs:CreateLogStream", logs}, grant{"logs:PutLogEvents", logs})
+	// Every function builds the store (shared/wire); these are its calls.
+	dynamo := map[string]string{
+		"dynamodb:GetItem":            `\.GetItem\(`,
+		"dynamodb:BatchGetItem":       `\.BatchGetItem\(`,
+		"dynamodb:Query":              `\.Query\(|NewQueryPaginator\(`,
+		"dynamodb:PutItem":            `\.PutItem\(|Put: &types\.Put\{`,
+		"dynamodb:UpdateItem":         `\.UpdateItem\(|Update: &types\.Update\{`,
+		"dynamodb:DeleteItem":         `\.DeleteItem\(|Delete: &types\.Delete\{`,
+		"dynamodb:BatchWriteItem":     `\.BatchWriteItem\(`,
+		"dynamodb:ConditionCheckItem": `ConditionCheck: &types\.ConditionCheck\{`,
+		"dynamodb:Scan":               `\.Scan\(|NewScanPaginator\(`,
+		"dynamodb:TransactGetItems":   `\.TransactGetItems\(`,
+	}
+	for action, call := range dynamo {
+		if action == "dynamodb:Scan" {
+			// Only the daily link audit scans (store.LinkedProfiles, links.go);
+			// the status and redrive scans run in the admin's CLI, not in a
+			// function.
+			links, err := os.ReadFile("shared/store/links.go")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fn == "DailyMeasuredFunction" && regexp.MustCompile(call).Match(links) {
+				out = append(out, grant{action, getAtt("Table", "Arn")})
+			}
+			continue
+		}
+		if regexp.MustCompile(call).MatchString(store) {
+			out = append(out, grant{action, getAtt("Table", "Arn")})
+			if action == "dynamodb:Query" && strings.Contains(store, "IndexName:") {
+				out = append(out, grant{action, "${Table.Arn}/index/" + gsi1})
+			}
+		}
+	}
+	// shared/wire reads the HubSpot secret always, the Userpilot one unless
+	// the function's main opts out.
+	out = append(out, grant{"secretsmanager:GetSecretValue", ref("HubSpotSecret")})
+	if !strings.Contains(main, "wire.WithoutUserpilot()") {
+		out = append(out, grant{"secretsmanager:GetSecretValue", ref("UserpilotSecret")})
+	}
+	if regexp.MustCompile(`\.SendEmail\(`).MatchString(goSources(t, "shared/notify")) {
+		out = append(out, grant{"ses:SendEmail", "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${SesIdentity}"})
+	}
+	for _, id := range c.byType("AWS::Lambda::EventSourceMapping") {
+		m := c.Resources[id].Properties
+		if jsonOf(m["FunctionName"]) != ref(fn) {
+			continue
+		}
+		// What the SQS event source mapping calls with the function's role.
+		q := jsonOf(m["EventSourceArn"])
+		out = append(out, grant{"sqs:ReceiveMessage", q}, grant{"sqs:DeleteMessage", q}, grant{"sqs:GetQueueAttributes", q})
+	}
+	if fn == "ActivityFunction" && regexp.MustCompile(`\.SendMessage\(`).MatchString(goSources(t, "shared/forward")) {
+		out = append(out, grant{"sqs:SendMessage", getAtt("ActivityDeadLetterQueue", "Arn")})
+	}
+	return out
+}
+
+// gsi1 is the index the store queries (store.GSI1Name).
+const gsi1 = store.GSI1Name
+
+// TestTemplatePoliciesAreScoped checks each function's role grants exactly
+// what its code calls, on its own resources: no managed policy, no "*"
+// resource, no action nothing calls (ses:SendRawEmail, a secret the function
+// never reads), and nothing the code needs missing.
 func TestTemplatePoliciesAreScoped(t *testing.T) {
 	c := translate(t)
 	for _, fn := range functions {
 		t.Run(fn, func(t *testing.T) {
+			if got, want := jsonOf(c.res(t, fn, "AWS::Lambda::Function").Properties["Role"]), getAtt(fn+"Role", "Arn"); got != want {
+				t.Fatalf("Role = %s, want %s (its own role)", got, want)
+			}
 			role := c.res(t, fn+"Role", "AWS::IAM::Role").Properties
-			sts := statements(role["Policies"])
-			if len(sts) == 0 {
-				t.Fatal("no inline policy statements")
+			if m, ok := role["ManagedPolicyArns"]; ok {
+				t.Errorf("ManagedPolicyArns = %s: managed policies grant on \"*\"; use scoped statements", jsonOf(m))
 			}
-			var secrets, ses int
-			for _, st := range sts {
-				res := st["Resource"]
-				list, ok := res.([]any)
+			needed := neededGrants(t, c, fn)
+			granted := map[grant]bool{}
+			for _, st := range statements(role["Policies"]) {
+				if st["Effect"] != "Allow" {
+					continue
+				}
+				actions, ok := st["Action"].([]any)
 				if !ok {
-					list = []any{res}
+					actions = []any{st["Action"]}
 				}
-				for _, r := range list {
-					if s := arnText(r); s == "*" || strings.HasSuffix(s, ":*") {
-						t.Errorf("statement %s grants on %q: name the resource", jsonOf(st["Action"]), s)
+				resources, ok := st["Resource"].([]any)
+				if !ok {
+					resources = []any{st["Resource"]}
+				}
+				for _, a := range actions {
+					for _, r := range resources {
+						g := grant{fmt.Sprint(a), resourceText(r)}
+						granted[g] = true
+						if g.resource == "*" || (strings.Contains(g.resource, "*") && !strings.HasSuffix(g.resource, ":log-group:${"+logGroups[fn]+"}:*")) {
+							t.Errorf("%s on %q: a wildcard resource; name the function's own resource", g.action, g.resource)
+						}
+						if !slices.Contains(needed, g) {
+							t.Errorf("%s on %s is granted but nothing in the function calls it there", g.action, g.resource)
+						}
 					}
 				}
-				actions := jsonOf(st["Action"])
-				if strings.Contains(actions, "secretsmanager:GetSecretValue") {
-					secrets++
-				}
-				if strings.Contains(actions, "ses:SendEmail") {
-					ses++
-					if got := jsonOf(res); !strings.Contains(got, ":identity/${SesIdentity}") {
-						t.Errorf("SES statement resource = %s, want the SesIdentity identity ARN", got)
-					}
-				}
-				if strings.Contains(actions, `"*"`) || strings.Contains(actions, `:*"`) {
-					t.Errorf("statement grants wildcard actions %s", actions)
-				}
 			}
-			if secrets != 2 {
-				t.Errorf("secret read statements = %d, want 2 (HubSpot, Userpilot)", secrets)
-			}
-			if ses != 1 {
-				t.Errorf("SES send statements = %d, want 1", ses)
+			for _, g := range needed {
+				if !granted[g] {
+					t.Errorf("%s on %s is not granted, but the function calls it", g.action, g.resource)
+				}
 			}
 		})
 	}
@@ -599,6 +740,185 @@ func TestSamconfigHasNoSecrets(t *testing.T) {
 	for i, line := range strings.Split(string(b), "\n") {
 		if bad.MatchString(line) {
 			t.Errorf("samconfig.toml:%d looks like a credential: keep secrets in Secrets Manager", i+1)
+		}
+	}
+}
+
+// TestTemplateAlarmTopicCloudWatchCanPublish checks the alarm topic is
+// encrypted with a customer-managed key whose policy lets CloudWatch alarms
+// use it: with the AWS-managed alias/aws/sns key (whose policy cannot grant
+// CloudWatch) every alarm notification is dropped.
+// https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html
+func TestTemplateAlarmTopicCloudWatchCanPublish(t *testing.T) {
+	c := translate(t)
+	topic := c.res(t, "AlarmTopic", "AWS::SNS::Topic")
+	keyRef, ok := topic.Properties["KmsMasterKeyId"].(map[string]any)
+	if !ok {
+		t.Fatalf("AlarmTopic KmsMasterKeyId = %s, want a Ref or GetAtt of a customer-managed AWS::KMS::Key in this template", jsonOf(topic.Properties["KmsMasterKeyId"]))
+	}
+	keyID, _ := keyRef["Ref"].(string)
+	if att, ok := keyRef["Fn::GetAtt"].([]any); ok && len(att) == 2 {
+		keyID, _ = att[0].(string)
+	}
+	key := c.res(t, keyID, "AWS::KMS::Key")
+	if key.Condition != topic.Condition {
+		t.Errorf("key condition %q, topic condition %q: want the same", key.Condition, topic.Condition)
+	}
+	need := map[string]bool{"kms:Decrypt": false, "kms:GenerateDataKey": false}
+	for _, st := range statements(key.Properties["KeyPolicy"]) {
+		if st["Effect"] != "Allow" || jsonOf(sub(st, "Principal")["Service"]) != `"cloudwatch.amazonaws.com"` {
+			continue
+		}
+		actions, ok := st["Action"].([]any)
+		if !ok {
+			actions = []any{st["Action"]}
+		}
+		for _, a := range actions {
+			for k := range need {
+				if s := fmt.Sprint(a); s == k || (strings.HasSuffix(s, "*") && strings.HasPrefix(k, strings.TrimSuffix(s, "*"))) {
+					need[k] = true
+				}
+			}
+		}
+	}
+	for k, ok := range need {
+		if !ok {
+			t.Errorf("key policy of %s does not allow cloudwatch.amazonaws.com %s", keyID, k)
+		}
+	}
+	if get(key.Properties, "EnableKeyRotation") != true {
+		t.Errorf("%s EnableKeyRotation = %v, want true", keyID, get(key.Properties, "EnableKeyRotation"))
+	}
+	for _, id := range c.byType("AWS::CloudWatch::Alarm") {
+		if got := jsonOf(c.Resources[id].Properties["AlarmActions"]); !strings.Contains(got, ref("AlarmTopic")) {
+			t.Errorf("%s AlarmActions = %s, want the alarm topic", id, got)
+		}
+	}
+}
+
+// TestTemplateKeepsDataOnStackDeletion checks deleting or replacing the stack
+// loses no data or credentials: the table, queues, secrets and log groups are
+// retained, the table refuses deletion, only the activity queue may
+// dead-letter into the DLQ, and the daily function has no asynchronous
+// retries (the next schedule and its checkpoint cover a failed run).
+func TestTemplateKeepsDataOnStackDeletion(t *testing.T) {
+	c := translate(t)
+	for _, id := range []string{"Table", "ActivityQueue", "ActivityDeadLetterQueue", "HubSpotSecret", "UserpilotSecret",
+		"PollLogGroup", "DailyMeasuredLogGroup", "ActivityLogGroup"} {
+		r, ok := c.Resources[id]
+		if !ok {
+			t.Errorf("resource %s missing", id)
+			continue
+		}
+		if r.DeletionPolicy != "Retain" || r.UpdateReplacePolicy != "Retain" {
+			t.Errorf("%s DeletionPolicy/UpdateReplacePolicy = %q/%q, want Retain/Retain", id, r.DeletionPolicy, r.UpdateReplacePolicy)
+		}
+	}
+	if got := c.res(t, "Table", "AWS::DynamoDB::Table").Properties["DeletionProtectionEnabled"]; got != true {
+		t.Errorf("Table DeletionProtectionEnabled = %v, want true", got)
+	}
+
+	q := c.res(t, "ActivityQueue", "AWS::SQS::Queue").Properties
+	allow := sub(c.res(t, "ActivityDeadLetterQueue", "AWS::SQS::Queue").Properties, "RedriveAllowPolicy")
+	if allow["redrivePermission"] != "byQueue" {
+		t.Errorf("DLQ redrivePermission = %v, want byQueue", allow["redrivePermission"])
+	}
+	sources, _ := allow["sourceQueueArns"].([]any)
+	name := regexp.MustCompile(`\$\{AWS::StackName\}-[a-z-]+`).FindString(jsonOf(q["QueueName"]))
+	if len(sources) != 1 || name == "" || !strings.HasSuffix(arnText(sources[0]), ":${AWS::AccountId}:"+name) {
+		t.Errorf("DLQ sourceQueueArns = %s, want the ARN of the activity queue (QueueName %s) alone", jsonOf(sources), jsonOf(q["QueueName"]))
+	}
+
+	retries := map[string]int{}
+	for _, id := range c.byType("AWS::Lambda::EventInvokeConfig") {
+		p := c.Resources[id].Properties
+		retries[fmt.Sprint(get(p, "FunctionName"))+"/"+jsonOf(p["FunctionName"])] = c.number(t, p["MaximumRetryAttempts"])
+	}
+	for _, fn := range []string{"PollFunction", "DailyMeasuredFunction"} {
+		found := false
+		for k, n := range retries {
+			if strings.HasSuffix(k, ref(fn)) {
+				found = true
+				if n != 0 {
+					t.Errorf("%s MaximumRetryAttempts = %d, want 0", fn, n)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("%s has no EventInvokeConfig: asynchronous retries default to 2", fn)
+		}
+	}
+}
+
+// TestTemplateDashboard checks the dashboard's body is valid JSON, shows
+// every alarm, and charts only metrics the runs print (shared/metrics), with
+// the dimensions they carry, for each of the functions.
+func TestTemplateDashboard(t *testing.T) {
+	c := translate(t)
+	ids := c.byType("AWS::CloudWatch::Dashboard")
+	if len(ids) != 1 {
+		t.Fatalf("dashboards = %v, want one", ids)
+	}
+	body := arnText(c.Resources[ids[0]].Properties["DashboardBody"])
+	refs := regexp.MustCompile(`\$\{([A-Za-z0-9:.]+)\}`)
+	var d struct {
+		Widgets []struct {
+			Type       string
+			Properties struct {
+				Alarms  []string
+				Metrics [][]any
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(refs.ReplaceAllString(body, "x")), &d); err != nil {
+		t.Fatalf("dashboard body is not JSON: %v", err)
+	}
+	for _, m := range refs.FindAllStringSubmatch(body, -1) {
+		name := strings.Split(m[1], ".")[0]
+		if _, ok := c.Resources[name]; !ok && !strings.HasPrefix(name, "AWS::") {
+			t.Errorf("dashboard references ${%s}, which is no resource", m[1])
+		}
+	}
+	known := map[string]bool{}
+	for _, n := range []string{metrics.RecordsRead, metrics.RecordsWritten, metrics.RecordsSent, metrics.RecordsFailed,
+		metrics.RecordsQuarantined, metrics.EventsDelivered, metrics.EventsDropped, metrics.MessagesFailed,
+		metrics.MessagesDeadLettered, metrics.ConcurrentDeliveries, metrics.APICalls, metrics.RateLimited,
+		metrics.RunFailed, metrics.DurationMS} {
+		known[n] = true
+	}
+	for _, r := range []string{forward.CountOtherEnvironment, forward.CountBeforeEnabled, forward.CountEcho, forward.CountTooOld,
+		forward.CountCategoryFiltered, forward.CountSinkNone, forward.CountNoTarget, forward.CountRejected,
+		forward.CountUnmatched, forward.CountInvalidEvents} {
+		known[metrics.DroppedMetric(r)] = true
+	}
+	alarms := map[string]bool{}
+	charted := map[string]bool{}
+	for _, w := range d.Widgets {
+		for _, a := range w.Properties.Alarms {
+			alarms[a] = true
+		}
+		for _, m := range w.Properties.Metrics {
+			if len(m) < 2 || m[0] != metrics.Namespace {
+				continue
+			}
+			name := fmt.Sprint(m[1])
+			charted[name] = true
+			if !known[name] {
+				t.Errorf("dashboard charts %s, which no run prints", name)
+			}
+			if len(m) < 6 || m[2] != "Function" || m[4] != "Job" {
+				t.Errorf("dashboard metric %v: want dimensions Function and Job (the EMF directive's)", m)
+			}
+		}
+	}
+	for _, id := range c.byType("AWS::CloudWatch::Alarm") {
+		if len(alarms) == 0 || !strings.Contains(body, `"${`+id+`.Arn}"`) {
+			t.Errorf("dashboard does not show alarm %s", id)
+		}
+	}
+	for n := range known {
+		if !charted[n] && n != metrics.EventsDropped {
+			t.Errorf("metric %s is printed but not on the dashboard", n)
 		}
 	}
 }

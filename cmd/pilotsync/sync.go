@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -70,7 +71,7 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 func printPollResult(ctx context.Context, h *handler.Poll, in handler.PollInput, stdout, stderr io.Writer, name string) int {
 	start := time.Now()
 	res, err := h.Handle(ctx, in)
-	if err != nil {
+	if err != nil && !errors.Is(err, handler.ErrRunFailed) { // a failed run still prints its report
 		fmt.Fprintf(stderr, "pilotsync %s: %v\n", name, err)
 		return exitFailure
 	}

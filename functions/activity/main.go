@@ -17,7 +17,7 @@ import (
 
 func main() {
 	log := wire.Logger()
-	deps, err := wire.Build(context.Background(), wire.WithLogger(log))
+	deps, err := wire.Build(context.Background(), wire.WithLogger(log), wire.WithoutUserpilot())
 	if err != nil {
 		log.Error("activity: start-up failed", "err", err)
 		os.Exit(1)

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/pilotsync/pilotsync/shared/config"
+	"github.com/pilotsync/pilotsync/shared/deadline"
 	"github.com/pilotsync/pilotsync/shared/forward"
 	"github.com/pilotsync/pilotsync/shared/inbound"
 	"github.com/pilotsync/pilotsync/shared/notify"
@@ -57,8 +58,9 @@ const (
 	// arrive many a second under load, and a check a minute is plenty.
 	DefaultActivityInterval = time.Minute
 	// sendTimeout bounds the notifications of one run; they run on a context
-	// detached from the invocation's, so a run that used its whole time
-	// still reports.
+	// detached from the run's, so a run that used its whole time still
+	// reports, but never past the invocation's cleanup deadline
+	// (shared/deadline), so the handler still answers in time.
 	sendTimeout = 10 * time.Second
 )
 
@@ -120,7 +122,7 @@ func (a *Alerter) Inbound(ctx context.Context, rep *inbound.Report) {
 	if a == nil || rep == nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sendTimeout)
+	ctx, cancel := deadline.Cleanup(ctx, sendTimeout)
 	defer cancel()
 	history, err := a.runs.ListRuns(ctx, a.env, inbound.JobInbound, inboundHistory)
 	if err != nil {
@@ -140,7 +142,7 @@ func (a *Alerter) Activity(ctx context.Context, run ActivityRun) {
 	if a == nil || run.Report == nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sendTimeout)
+	ctx, cancel := deadline.Cleanup(ctx, sendTimeout)
 	defer cancel()
 	var history []store.RunRecord
 	c := run.Report.Counts

@@ -2,6 +2,7 @@ package alert
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -39,24 +40,31 @@ func runs(n int, runErr string, failures ...store.Failure) []store.RunRecord {
 	return out
 }
 
-func TestClassifyText(t *testing.T) {
+// TestClassifyObjectUsesRecordedCause: an object type's cause is the one
+// the engine recorded from the error value (it survives JSON and run
+// records); error text alone is never matched (issue 8: classify at the
+// source), so a "401" in a message without a recorded cause is an outage.
+func TestClassifyObjectUsesRecordedCause(t *testing.T) {
 	tests := []struct {
-		text string
+		name string
+		o    inbound.ObjectReport
 		want Cause
 	}{
-		{"walk contacts: hubspot: search: status 401: Authentication credentials not found", CauseHubSpotAuth},
-		{"hubspot: list: status 403 MISSING_SCOPES: needs crm.objects.contacts.read", CauseHubSpotAuth},
-		{"walk contacts: hubspot: rate limited (DAILY)", CauseHubSpotDailyLimit},
-		{"userpilot write (retried next run): userpilot: identify_user: status 401: unauthorized", CauseUserpilotAuth},
-		{"hubspot: send 3 events: hubspot: custom events need an Enterprise edition of a HubSpot hub: hubspot: send_events: status 403", CauseEnterpriseRequired},
-		{"walk contacts: hubspot: search: status 502", CauseOther},
-		{"hubspot: rate limited (TEN_SECONDLY_ROLLING), retry after 1s", CauseOther},
-		{"", ""},
+		{"recorded cause", inbound.ObjectReport{Error: "walk contacts: something", Cause: string(CauseHubSpotAuth)}, CauseHubSpotAuth},
+		{"error value", inbound.ObjectReport{Error: "x", Err: fmt.Errorf("walk: %w", hubspot.ErrDailyLimit)}, CauseHubSpotDailyLimit},
+		{"text only is not matched", inbound.ObjectReport{Error: "walk contacts: hubspot: search: status 401: Authentication credentials not found"}, CauseOther},
+		{"no error", inbound.ObjectReport{}, ""},
 	}
 	for _, tt := range tests {
-		if got := ClassifyText(tt.text); got != tt.want {
-			t.Errorf("ClassifyText(%q) = %q, want %q", tt.text, got, tt.want)
+		if got := classifyObject(tt.o); got != tt.want {
+			t.Errorf("%s: classifyObject = %q, want %q", tt.name, got, tt.want)
 		}
+	}
+	// Through JSON, as the poll function's report and the CLI see it.
+	var decoded inbound.ObjectReport
+	b, _ := json.Marshal(inbound.ObjectReport{Object: "users", Error: "e", Cause: string(CauseUserpilotAuth)})
+	if err := json.Unmarshal(b, &decoded); err != nil || classifyObject(decoded) != CauseUserpilotAuth {
+		t.Errorf("decoded report %s classifies as %q, want %q", b, classifyObject(decoded), CauseUserpilotAuth)
 	}
 }
 
@@ -136,6 +144,11 @@ func TestInboundOutcome(t *testing.T) {
 	failed := func(object, err string) inbound.ObjectReport {
 		return inbound.ObjectReport{Object: object, Error: err}
 	}
+	// failedCause is an object type whose report (JSON, a run record) keeps
+	// the text and the cause the engine recorded from the error value.
+	failedCause := func(object, text string, c Cause) inbound.ObjectReport {
+		return inbound.ObjectReport{Object: object, Error: text, Cause: string(c)}
+	}
 	// failedErr is an object type stopped by err in this process: the value
 	// is kept, and the text may be worded any way.
 	failedErr := func(object, text string, err error) inbound.ObjectReport {
@@ -159,19 +172,19 @@ func TestInboundOutcome(t *testing.T) {
 	}{
 		{
 			name:         "hubspot 401 is a problem at once",
-			rep:          inbound.Report{Status: inbound.StatusFailed, Objects: []inbound.ObjectReport{failed("users", "walk contacts: hubspot: search: status 401"), ok("companies")}},
+			rep:          inbound.Report{Status: inbound.StatusFailed, Objects: []inbound.ObjectReport{failedCause("users", "walk contacts: hubspot: search: status 401", CauseHubSpotAuth), ok("companies")}},
 			wantProblems: []string{"inbound/users/hubspot_auth"},
 			wantClean:    []string{"inbound/companies/hubspot_auth", KeyLeaseStuck},
 			wantNotClean: []string{"inbound/users/hubspot_auth", "inbound/users/outage"},
 		},
 		{
 			name:         "daily limit",
-			rep:          inbound.Report{Status: inbound.StatusFailed, Objects: []inbound.ObjectReport{failed("users", "walk contacts: hubspot: rate limited (DAILY)")}},
+			rep:          inbound.Report{Status: inbound.StatusFailed, Objects: []inbound.ObjectReport{failedCause("users", "walk contacts: hubspot: rate limited (DAILY)", CauseHubSpotDailyLimit)}},
 			wantProblems: []string{"inbound/users/hubspot_daily_limit"},
 		},
 		{
 			name:         "userpilot unauthorized",
-			rep:          inbound.Report{Status: inbound.StatusFailed, Objects: []inbound.ObjectReport{failed("companies", "userpilot write (retried next run): userpilot: identify_company: status 401")}},
+			rep:          inbound.Report{Status: inbound.StatusFailed, Objects: []inbound.ObjectReport{failedCause("companies", "userpilot write (retried next run): userpilot: identify_company: status 401", CauseUserpilotAuth)}},
 			wantProblems: []string{"inbound/companies/userpilot_auth"},
 		},
 		{
@@ -460,7 +473,7 @@ func TestAlerterNilAndDisabled(t *testing.T) {
 			t.Errorf("%s: New = %v, want nil (alerting off)", name, a)
 		}
 		// A nil alerter is safe to call.
-		a.Inbound(context.Background(), &inbound.Report{Objects: []inbound.ObjectReport{{Object: "users", Error: "hubspot: search: status 401"}}})
+		a.Inbound(context.Background(), &inbound.Report{Objects: []inbound.ObjectReport{{Object: "users", Error: "hubspot: search: status 401", Cause: string(CauseHubSpotAuth)}}})
 		a.Activity(context.Background(), ActivityRun{Report: &forward.Report{}})
 	}
 }
@@ -468,7 +481,7 @@ func TestAlerterNilAndDisabled(t *testing.T) {
 func TestAlerterLogsNotificationFailures(t *testing.T) {
 	n := &fakeNotifier{err: errors.New("ses down")}
 	a := New(n, &fakeRuns{err: errors.New("table gone")}, "production")
-	a.Inbound(context.Background(), &inbound.Report{Objects: []inbound.ObjectReport{{Object: "users", Error: "hubspot: search: status 401"}}})
+	a.Inbound(context.Background(), &inbound.Report{Objects: []inbound.ObjectReport{{Object: "users", Error: "hubspot: search: status 401", Cause: string(CauseHubSpotAuth)}}})
 	if !slices.Equal(n.problems, []string{"inbound/users/hubspot_auth"}) {
 		t.Errorf("problems = %v, want the auth problem despite the history error", n.problems)
 	}

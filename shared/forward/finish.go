@@ -57,6 +57,7 @@ func (f *Forwarder) recordRun(ctx context.Context, msgs []Message, started time.
 		return
 	}
 	r := store.RunRecord{Env: f.env, Job: JobName, ID: msgs[0].ID, Started: started, Finished: f.now(), Counts: rep.Counts}
+	r.Causes = sinkCause(rep.SinkErr) // concurrent.go
 	for _, st := range b.msgs {
 		for _, p := range st.problems {
 			field := p.Field

@@ -206,6 +206,7 @@ func (r *recorder) start(ctx context.Context, delivered []Item) {
 	r.sema <- struct{}{}
 	r.wg.Go(func() {
 		defer func() { <-r.sema }()
+		r.countConcurrent(ctx, ids) // concurrent.go
 		if err := f.st.LedgerRecord(ctx, f.env, ids, f.ledgerTTL); err != nil {
 			// Delivered is delivered: a redelivery re-sends with the same id and
 			// HubSpot drops the repeat, so the messages still count as done.

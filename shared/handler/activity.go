@@ -9,7 +9,9 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/pilotsync/pilotsync/shared/alert"
+	"github.com/pilotsync/pilotsync/shared/deadline"
 	"github.com/pilotsync/pilotsync/shared/forward"
+	"github.com/pilotsync/pilotsync/shared/metrics"
 )
 
 // ActivityEngine is what the activity handler drives (shared/forward).
@@ -22,9 +24,10 @@ var _ ActivityEngine = (*forward.Forwarder)(nil)
 // Activity handles SQS batches of Userpilot events (the activity function,
 // with ReportBatchItemFailures on its event source mapping).
 type Activity struct {
-	engine ActivityEngine
-	alerts *alert.Alerter
-	log    *slog.Logger
+	engine  ActivityEngine
+	alerts  *alert.Alerter
+	log     *slog.Logger
+	metrics *metrics.Emitter // metrics.go
 }
 
 // ActivityOption configures an Activity handler.
@@ -39,7 +42,7 @@ func NewActivity(engine ActivityEngine, log *slog.Logger, opts ...ActivityOption
 	if log == nil {
 		log = slog.Default()
 	}
-	h := &Activity{engine: engine, log: log}
+	h := &Activity{engine: engine, log: log, metrics: metrics.Default()}
 	for _, o := range opts {
 		o(h)
 	}
@@ -63,7 +66,9 @@ func (h *Activity) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEv
 		return resp, nil
 	}
 	started := time.Now()
-	rep, err := h.engine.Process(ctx, msgs)
+	work, cancel := deadline.Work(ctx, ActivityReserve) // deadlines.go
+	defer cancel()
+	rep, err := h.engine.Process(work, msgs)
 	if err != nil {
 		h.log.ErrorContext(ctx, "activity: batch stopped; every message will be redelivered", "messages", len(msgs), "err", err)
 		for _, m := range msgs {
@@ -71,12 +76,14 @@ func (h *Activity) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEv
 		}
 		return resp, nil
 	}
+	h.metrics.Activity(ctx, rep, time.Since(started))
 	for _, id := range rep.Failed {
 		resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: id})
 	}
 	// The sink's error names causes an admin must fix (no Enterprise, a
 	// revoked token, the daily limit) at the first failing batch, rather
 	// than as a lasting outage 15 minutes later.
-	h.alerts.Activity(ctx, alert.ActivityRun{Report: rep, ID: msgs[0].ID, Started: started, SinkErr: rep.SinkErr})
+	h.alerts.Activity(work, alert.ActivityRun{ // cleanup contexts end before the deadline
+		Report: rep, ID: msgs[0].ID, Started: started, SinkErr: rep.SinkErr})
 	return resp, nil
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
@@ -58,6 +59,11 @@ type rigOptions struct {
 	// notifier, when set, gets the handler's alerts (run records from the
 	// rig's store, every batch checked).
 	notifier alert.Notifier
+	// db, when set, is the DynamoDB client of the store (e.g. through an
+	// awstest.StallProxy); the table is created through DynamoDB Local.
+	db *dynamodb.Client
+	// margin is the forwarder's DeadlineMargin (default -1: none).
+	margin time.Duration
 }
 
 func newActivityRig(t testing.TB, o rigOptions) *activityRig {
@@ -65,6 +71,12 @@ func newActivityRig(t testing.TB, o rigOptions) *activityRig {
 	ctx := awstest.Context(t)
 	sq := awstest.SQS(t)
 	r := &activityRig{t: t, ctx: ctx, st: storetest.FreshTable(t), sqs: sq}
+	if o.db != nil {
+		r.st = store.New(o.db, r.st.Table())
+	}
+	if o.margin == 0 {
+		o.margin = -1
+	}
 	r.dlqURL = r.createQueue(awstest.UniqueName("activity-dlq"))
 	r.queueURL = r.createQueue(awstest.UniqueName("activity"))
 	hsOpts := o.hubspot
@@ -103,7 +115,7 @@ func newActivityRig(t testing.TB, o rigOptions) *activityRig {
 		Runs:   r.st,
 		// The redelivery test's short contexts stand for a process killed
 		// mid-call, not a Lambda deadline to plan for.
-		DeadlineMargin: -1,
+		DeadlineMargin: o.margin,
 		Logger:         testLogger(),
 		StepHook:       o.stepHook,
 	})

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/pilotsync/pilotsync/shared/config"
+	"github.com/pilotsync/pilotsync/shared/metrics"
 )
 
 // MeasuredActionMeasure is the manual action of the daily-measured function.
@@ -46,10 +47,11 @@ type MeasuredRunner interface {
 // Measured handles the daily schedule that computes measured and auto
 // properties. Build it once per cold start.
 type Measured struct {
-	cfg    *config.Config
-	engine MeasuredRunner
-	log    *slog.Logger
-	now    func() time.Time
+	cfg     *config.Config
+	engine  MeasuredRunner
+	log     *slog.Logger
+	now     func() time.Time
+	metrics *metrics.Emitter // metrics.go
 }
 
 // NewMeasured returns a daily-measured handler. engine may be nil while the
@@ -58,7 +60,7 @@ func NewMeasured(cfg *config.Config, engine MeasuredRunner, log *slog.Logger) *M
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Measured{cfg: cfg, engine: engine, log: log, now: time.Now}
+	return &Measured{cfg: cfg, engine: engine, log: log, now: time.Now, metrics: metrics.Default()}
 }
 
 // Handle validates in and runs the daily job.
@@ -97,5 +99,9 @@ func (h *Measured) Handle(ctx context.Context, in MeasuredInput) (MeasuredResult
 		counts = map[string]int64{}
 	}
 	counts["measured_mappings"] = mappings
+	h.metrics.Counts(ctx, MeasuredJob, counts, status == StatusFailed)
+	if status == StatusFailed {
+		return MeasuredResult{Status: status, Counts: counts}, runFailed("measured: run at "+at.UTC().Format(time.RFC3339), "") // failed.go
+	}
 	return MeasuredResult{Status: status, Counts: counts}, nil
 }

@@ -86,3 +86,21 @@ func TestMeasuredHandle(t *testing.T) {
 		})
 	}
 }
+
+// TestMeasuredFailedRunReturnsError: a daily run the engine reports failed
+// answers Lambda with an error (the errors alarm fires) and still returns its
+// counts; a partial run (resumed from the checkpoint) does not.
+func TestMeasuredFailedRunReturnsError(t *testing.T) {
+	for _, status := range []string{StatusFailed, "partial"} {
+		engine := fakeMeasured{run: func(context.Context, time.Time) (string, map[string]int64, error) {
+			return status, map[string]int64{"failed": 3}, nil
+		}}
+		res, err := NewMeasured(&config.Config{}, engine, nil).Handle(t.Context(), MeasuredInput{Action: MeasuredActionMeasure})
+		if res.Status != status || res.Counts["failed"] != 3 {
+			t.Errorf("%s run: result %+v, want its status and counts", status, res)
+		}
+		if got := errors.Is(err, ErrRunFailed); got != (status == StatusFailed) {
+			t.Errorf("%s run: err = %v, want ErrRunFailed only for a failed run", status, err)
+		}
+	}
+}

@@ -9,8 +9,10 @@ import (
 
 	"github.com/pilotsync/pilotsync/shared/alert"
 	"github.com/pilotsync/pilotsync/shared/config"
+	"github.com/pilotsync/pilotsync/shared/deadline"
 	"github.com/pilotsync/pilotsync/shared/hubspot"
 	"github.com/pilotsync/pilotsync/shared/inbound"
+	"github.com/pilotsync/pilotsync/shared/metrics"
 	"github.com/pilotsync/pilotsync/shared/outbound"
 	"github.com/pilotsync/pilotsync/shared/profileimport"
 	"github.com/pilotsync/pilotsync/shared/store"
@@ -90,8 +92,9 @@ type Poll struct {
 	cfg     *config.Config
 	alerts  *alert.Alerter
 	log     *slog.Logger
-	push    OutboundRunner // push.go
-	setup   PropertySetup  // push.go
+	push    OutboundRunner   // push.go
+	setup   PropertySetup    // push.go
+	metrics *metrics.Emitter // metrics.go
 }
 
 // PollOption configures a Poll.
@@ -113,18 +116,20 @@ func WithPollLogger(l *slog.Logger) PollOption { return func(p *Poll) { p.log = 
 // NewPoll returns a poll handler running inbound. A nil inbound answers
 // "not_configured".
 func NewPoll(inbound InboundRunner, opts ...PollOption) *Poll {
-	p := &Poll{inbound: inbound, log: slog.Default()}
+	p := &Poll{inbound: inbound, log: slog.Default(), metrics: metrics.Default()}
 	for _, o := range opts {
 		o(p)
 	}
 	return p
 }
 
-// Handle runs the action in. Failures of the run itself (an object type that
-// stopped on an error, a time-budget stop) are in the result, whose status
-// says so, not in the error: the next scheduled run resumes from the last
-// checkpoint, so a Lambda retry would add nothing. The error is for input
-// that can never work and for a run that could not start.
+// Handle runs the action in. A time-budget stop and a lease held by another
+// run are in the result only (status partial or lease_held). A run that
+// failed (an object type stopped on an error) returns its result and an error
+// wrapping ErrRunFailed, after its run record is written, so Lambda counts it
+// in the errors alarm; the next scheduled run resumes from the checkpoint
+// (the schedule's async retries are 0). The error alone is for input that can
+// never work and for a run that could not start.
 func (h *Poll) Handle(ctx context.Context, in PollInput) (PollResult, error) {
 	action := in.Action
 	switch {
@@ -153,11 +158,14 @@ func (h *Poll) Handle(ctx context.Context, in PollInput) (PollResult, error) {
 	if action == PollActionSync {
 		mode = inbound.ModeFull
 	}
+	ctx, cancel := deadline.Work(ctx, PollReserve) // deadlines.go
+	defer cancel()
 	rep, err := h.inbound.Run(ctx, mode)
 	if err != nil {
 		return PollResult{}, fmt.Errorf("poll: %s: %w", action, err)
 	}
 	h.alerts.Inbound(ctx, rep)
+	h.metrics.Inbound(ctx, rep)
 	res := PollResult{Status: rep.Status, Action: action, Message: rep.Message, Inbound: rep, Counts: map[string]int64{
 		"read": rep.Totals.Read, "written": rep.Totals.Written, "failed": rep.Totals.Failed,
 		"linked": rep.Totals.Linked, "relinked": rep.Totals.Relinked, "unlinked": rep.Totals.Unlinked,
@@ -166,6 +174,12 @@ func (h *Poll) Handle(ctx context.Context, in PollInput) (PollResult, error) {
 		res.Message = rep.Error
 	}
 	h.runPush(ctx, &res)
+	if rep.Status == inbound.StatusFailed {
+		return res, runFailed("poll: "+action+" run", rep.Error) // failed.go
+	}
+	if res.Outbound != nil && res.Outbound.Status == outbound.StatusFailed {
+		return res, runFailed("poll: "+action+" outbound push", res.Outbound.Error)
+	}
 	return res, nil
 }
 
@@ -249,12 +263,15 @@ func NewPollFromDeps(cfg *config.Config, st *store.Store, hs *hubspot.Client, up
 	}
 	in, err := InboundFromConfig(cfg, st, hs, up, inbound.WithLogger(log), inbound.WithAPIStats(func() map[string]int64 {
 		calls := map[string]int64{}
-		for k, v := range hs.Stats().Calls {
+		hss, ups := hs.Stats(), up.Stats()
+		for k, v := range hss.Calls {
 			calls["hubspot."+k] = v
 		}
-		for k, v := range up.Stats().Calls {
+		for k, v := range ups.Calls {
 			calls["userpilot."+k] = v
 		}
+		// 429 answers, for the RateLimited metric (not API calls: metrics.go).
+		calls["hubspot"+metrics.RateLimitSuffix], calls["userpilot"+metrics.RateLimitSuffix] = hss.RateLimited, ups.RateLimited
 		return calls
 	}))
 	if err != nil {

@@ -162,8 +162,11 @@ func TestPollNotConfiguredAndRunErrors(t *testing.T) {
 	}
 	failed := &fakeInbound{rep: &inbound.Report{Status: inbound.StatusFailed, Error: "users: walk contacts: 502"}}
 	res, err = NewPoll(failed).Handle(context.Background(), PollInput{Action: PollActionPoll})
-	if err != nil || res.Status != inbound.StatusFailed || res.Message != "users: walk contacts: 502" {
-		t.Errorf("failed run: %+v %v, want the failure in the result, not an error", res, err)
+	// A failed run answers with its result and an error, so Lambda counts it
+	// (issue 13: it used to report success).
+	if !errors.Is(err, ErrRunFailed) || err.Error() != "poll: poll run failed: users: walk contacts: 502" ||
+		res.Status != inbound.StatusFailed || res.Message != "users: walk contacts: 502" {
+		t.Errorf("failed run: %+v %v, want the failure in the result and an ErrRunFailed error", res, err)
 	}
 }
 

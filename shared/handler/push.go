@@ -47,6 +47,8 @@ func (h *Poll) runPush(ctx context.Context, res *PollResult) {
 	}
 	h.alerts.Outbound(ctx, rep)
 	res.Outbound = rep
+	h.metrics.Counts(ctx, outbound.JobOutbound, map[string]int64{"sent": rep.Totals.Sent, "quarantined": rep.Totals.Quarantined,
+		"considered": rep.Totals.Considered, "unmatched": rep.Totals.Unmatched}, rep.Status == outbound.StatusFailed)
 	if res.Counts == nil {
 		res.Counts = map[string]int64{}
 	}

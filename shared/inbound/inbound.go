@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pilotsync/pilotsync/shared/deadline"
 	"github.com/pilotsync/pilotsync/shared/store"
 )
 
@@ -209,7 +210,7 @@ func (in *Inbound) Run(ctx context.Context, mode Mode) (*Report, error) {
 		return nil, fmt.Errorf("inbound: inbound: take lease: %w", err)
 	}
 	defer func() {
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		rctx, cancel := deadline.Cleanup(ctx, 10*time.Second) // ends before the invocation's deadline
 		defer cancel()
 		if err := in.store.ReleaseLease(rctx, in.env, leaseName, r.id); err != nil && !errors.Is(err, store.ErrLeaseLost) {
 			in.log.WarnContext(ctx, "inbound: release lease", "run", r.id, "err", err)
@@ -254,9 +255,9 @@ func (in *Inbound) Run(ctx context.Context, mode Mode) (*Report, error) {
 			}
 		case errors.Is(err, store.ErrLeaseLost):
 			stopped = "lease lost"
-			or.Error, or.Err = err.Error(), err
+			or.fail(err) // cause.go
 		case err != nil:
-			or.Error, or.Err = err.Error(), err
+			or.fail(err) // cause.go
 			in.log.ErrorContext(ctx, "inbound: object type stopped", "run", r.id, "object", obj.name(), "err", err)
 		}
 		rep.Objects = append(rep.Objects, or)
@@ -293,7 +294,7 @@ func (in *Inbound) Run(ctx context.Context, mode Mode) (*Report, error) {
 	ctx = outer
 	in.log.InfoContext(ctx, "inbound: run finished", "run", r.id, "mode", mode, "status", rep.Status,
 		"read", rep.Totals.Read, "written", rep.Totals.Written, "failed", rep.Totals.Failed, "duration_ms", rep.DurationMS)
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	sctx, cancel := deadline.Cleanup(ctx, 10*time.Second)
 	defer cancel()
 	if err := in.store.PutRun(sctx, runRecord(in.env, rep)); err != nil {
 		in.log.ErrorContext(ctx, "inbound: save run record", "run", r.id, "err", err)

@@ -82,6 +82,11 @@ type ObjectReport struct {
 	// the object type: it is not serialized, so a report decoded from JSON
 	// or rebuilt from a run record has the text alone.
 	Err error `json:"-"`
+	// Cause is why the object type stopped (shared/cause: hubspot_auth,
+	// hubspot_daily_limit, userpilot_auth, outage, ...), named from Err
+	// where it was made, so a report decoded from JSON or a run record keeps
+	// it without matching error text. Empty when it did not stop on an error.
+	Cause string `json:"cause,omitempty"`
 }
 
 // Failure is one profile whose Userpilot write failed.

@@ -22,6 +22,9 @@ func runRecord(env string, rep *Report) store.RunRecord {
 		for _, f := range o.Failures {
 			rec.Failures = append(rec.Failures, store.Failure{Record: o.Object + "/" + f.Profile, Field: f.HubSpotID, Reason: f.Reason})
 		}
+		if o.Cause != "" {
+			rec.Causes = appendCause(rec.Causes, o.Object, o.Cause) // cause.go
+		}
 	}
 	for k, v := range rep.Totals.fields() {
 		rec.Counts[k] = v

@@ -5,7 +5,9 @@
 //
 // Whether to send is decided by State (implemented by shared/store's
 // OpenProblem and CloseProblem), a conditional write, so concurrent Lambda
-// invocations reporting the same problem send one email between them.
+// invocations reporting the same problem send one email between them. When
+// the store cannot be reached the email goes out anyway, at most once per
+// process and problem, and says so.
 //
 // Mail bodies never carry end users' raw email addresses: anything that looks
 // like an address in a title, detail or record id is replaced by a short hash.
@@ -76,6 +78,9 @@ type Notifier struct {
 	now         func() time.Time
 	log         *slog.Logger
 	prefix      string
+	// unstated holds the problem keys emailed while the store was
+	// unreachable (unreachable.go).
+	unstated unstated
 }
 
 // Option configures a Notifier.
@@ -137,9 +142,13 @@ func (n *Notifier) Problem(ctx context.Context, env string, p Problem) error {
 	if title == "" {
 		title = p.Key
 	}
-	send, err := n.state.OpenProblem(ctx, env, p.Key, title, n.now(), n.repeatAfter)
+	sctx, cancel := context.WithTimeout(ctx, stateTimeout)
+	send, err := n.state.OpenProblem(sctx, env, p.Key, title, n.now(), n.repeatAfter)
+	cancel()
 	if err != nil {
-		return fmt.Errorf("notify: open problem %s: %w", p.Key, err)
+		// The problem store is unreachable (often the very outage to report):
+		// email anyway, once per process (unreachable.go).
+		return n.problemWithoutState(ctx, env, p, title, err)
 	}
 	if !send {
 		return nil
@@ -152,7 +161,9 @@ func (n *Notifier) Problem(ctx context.Context, env string, p Problem) error {
 	if err := n.send(ctx, subject, problemBody(env, p, title, n.repeatAfter)); err != nil {
 		// Closing lets the next report try again instead of waiting RepeatAfter
 		// for an email that never went out.
-		if _, cerr := n.state.CloseProblem(ctx, env, p.Key); cerr != nil {
+		cctx, cancel := context.WithTimeout(ctx, stateTimeout)
+		defer cancel()
+		if _, cerr := n.state.CloseProblem(cctx, env, p.Key); cerr != nil {
 			n.log.WarnContext(ctx, "notify: could not reopen problem for a retry", "problem", p.Key, "err", cerr)
 		}
 		return fmt.Errorf("notify: email problem %s: %w", p.Key, err)

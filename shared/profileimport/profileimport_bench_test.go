@@ -14,7 +14,7 @@ import (
 // encoding/csv read of the same bytes in the same run: the ratio is what
 // parsing rows into profiles, batching and merging cost on top of reading the
 // file (scripts/benchratio, make bench). The 1,000,000-row import is a soak
-// test: TestImportMillionRows with PILOTSYNC_BIG_TESTS=1 (make soak).
+// test: TestImportMillionRows with PILOTSYNC_SOAK=1 (make soak).
 //
 // It replaces the earlier BenchmarkImport in profileimport_test.go, which
 // imported 1,000,000 streamed rows an op with heap sampling and had no baseline.

@@ -309,10 +309,10 @@ func TestImportBoundedMemory(t *testing.T) {
 }
 
 // TestImportMillionRows is the 1,000,000-row case; opt in with
-// PILOTSYNC_BIG_TESTS=1 (it takes tens of seconds under -race).
+// PILOTSYNC_SOAK=1 (make soak; it takes tens of seconds under -race).
 func TestImportMillionRows(t *testing.T) {
-	if os.Getenv("PILOTSYNC_BIG_TESTS") != "1" {
-		t.Skip("set PILOTSYNC_BIG_TESTS=1 to import 1,000,000 generated rows")
+	if os.Getenv("PILOTSYNC_SOAK") != "1" {
+		t.Skip("set PILOTSYNC_SOAK=1 (make soak) to import 1,000,000 generated rows")
 	}
 	importBounded(t, 1_000_000, false)
 }

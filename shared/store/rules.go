@@ -233,7 +233,7 @@ func EncodeRun(r RunRecord) (sk string, body []byte, err error) {
 	}
 	body, err = json.Marshal(runBody{
 		ID: r.ID, Started: r.Started.UTC(), Finished: r.Finished.UTC(),
-		Counts: r.Counts, APICalls: r.APICalls, Failures: fs, Error: r.Error,
+		Counts: r.Counts, APICalls: r.APICalls, Failures: fs, Error: r.Error, Causes: r.Causes,
 	})
 	if err != nil {
 		return "", nil, fmt.Errorf("store: encode run %s: %w", r.ID, err)
@@ -256,7 +256,7 @@ func DecodeRun(env, job string, body []byte) (RunRecord, error) {
 	}
 	return RunRecord{
 		Env: env, Job: job, ID: b.ID, Started: b.Started, Finished: b.Finished,
-		Counts: b.Counts, APICalls: b.APICalls, Failures: b.Failures, Error: b.Error,
+		Counts: b.Counts, APICalls: b.APICalls, Failures: b.Failures, Error: b.Error, Causes: b.Causes,
 	}, nil
 }
 

@@ -31,6 +31,9 @@ type RunRecord struct {
 	APICalls          map[string]int64
 	Failures          []Failure
 	Error             string
+	// Causes names why object types stopped ("users" → "hubspot_auth"),
+	// recorded from the error value where it was made (shared/cause).
+	Causes map[string]string
 }
 
 // Failure is one record that failed in a run. Record is an id, never a raw
@@ -42,13 +45,14 @@ type Failure struct {
 // runBody is the stored form of a run record (one JSON string attribute:
 // run records are written once and read whole, never queried by field).
 type runBody struct {
-	ID       string           `json:"id"`
-	Started  time.Time        `json:"started"`
-	Finished time.Time        `json:"finished"`
-	Counts   map[string]int64 `json:"counts,omitempty"`
-	APICalls map[string]int64 `json:"api_calls,omitempty"`
-	Failures []Failure        `json:"failures,omitempty"`
-	Error    string           `json:"error,omitempty"`
+	ID       string            `json:"id"`
+	Started  time.Time         `json:"started"`
+	Finished time.Time         `json:"finished"`
+	Counts   map[string]int64  `json:"counts,omitempty"`
+	APICalls map[string]int64  `json:"api_calls,omitempty"`
+	Failures []Failure         `json:"failures,omitempty"`
+	Error    string            `json:"error,omitempty"`
+	Causes   map[string]string `json:"causes,omitempty"`
 }
 
 func runPK(env, job string) string { return env + "#run#" + job }

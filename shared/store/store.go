@@ -94,9 +94,10 @@ type Store struct {
 	names sync.Map
 }
 
-// New returns a Store on table.
+// New returns a Store on table. Every DynamoDB call it makes ends within
+// CallTimeout (timeout.go), or earlier with its context.
 func New(db *dynamodb.Client, table string) *Store {
-	return &Store{db: db, table: table, now: time.Now}
+	return &Store{db: callTimeout{db, CallTimeout}, table: table, now: time.Now}
 }
 
 // Table returns the table name.

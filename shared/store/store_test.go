@@ -27,7 +27,7 @@ func newStore(t testing.TB) *Store {
 func TestCreateTableSchema(t *testing.T) {
 	s := newStore(t)
 	ctx := t.Context()
-	db := s.db.(*dynamodb.Client)
+	db := s.db.(callTimeout).db.(*dynamodb.Client) // New bounds every call (timeout.go)
 	out, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(s.table)})
 	if err != nil {
 		t.Fatal(err)

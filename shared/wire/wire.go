@@ -96,6 +96,8 @@ type options struct {
 	configPath string
 	getenv     func(string) string
 	awsOpts    []func(*awsconfig.LoadOptions) error
+	// noUserpilot: the function never calls Userpilot (scope.go).
+	noUserpilot bool
 }
 
 // WithLogger uses l instead of the default logger (Lambda's JSON logger in
@@ -159,23 +161,9 @@ func Build(ctx context.Context, opts ...Option) (*Deps, error) {
 	if err != nil {
 		return nil, err
 	}
-	upKey, upSource, err := credential(ctx, secrets, o.getenv, EnvUserpilotSecretARN, EnvUserpilotAPIKey)
+	up, upSource, err := buildUserpilot(ctx, cfg, o, secrets)
 	if err != nil {
-		return nil, fmt.Errorf("wire: userpilot: %w", err)
-	}
-	upKey = singleValue(upKey)
-
-	upOpts := []userpilot.Option{userpilot.WithLogger(o.log)}
-	if u := firstNonEmpty(o.getenv(EnvUserpilotBaseURL), cfg.Userpilot.BaseURL); u != "" {
-		upOpts = append(upOpts, userpilot.WithBaseURL(u))
-	}
-	if k := cfg.Userpilot.IdentifyCompanyKey; k != "" {
-		upOpts = append(upOpts, userpilot.WithCompanyKey(k))
-	}
-	upOpts = append(upOpts, userpilot.WithClearValue(cfg.Userpilot.ClearValue))
-	up, err := userpilot.NewClient(upKey, upOpts...)
-	if err != nil {
-		return nil, fmt.Errorf("wire: userpilot client: %w", err)
+		return nil, err
 	}
 
 	st := store.New(dynamodb.NewFromConfig(awsCfg), table)
