@@ -25,14 +25,7 @@ func (s *Store) LinkedProfiles(ctx context.Context, env string, kind Kind) iter.
 			yield(nil, fmt.Errorf("%w: kind %q", ErrInvalid, kind))
 			return
 		}
-		// Scan is asserted here rather than added to dynamoAPI: only this
-		// daily listing needs it.
-		sc, ok := s.db.(dynamodb.ScanAPIClient)
-		if !ok {
-			yield(nil, fmt.Errorf("store: list linked %s profiles: the DynamoDB client cannot scan", kind))
-			return
-		}
-		p := dynamodb.NewScanPaginator(sc, &dynamodb.ScanInput{
+		p := dynamodb.NewScanPaginator(s.db, &dynamodb.ScanInput{
 			TableName:                aws.String(s.table),
 			FilterExpression:         aws.String("begins_with(#pk, :prefix) AND #sk = :sk AND attribute_exists(#hs)"),
 			ExpressionAttributeNames: map[string]string{"#pk": attrPK, "#sk": attrSK, "#hs": attrHSID},

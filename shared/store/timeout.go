@@ -67,3 +67,9 @@ func (c callTimeout) Query(ctx context.Context, in *dynamodb.QueryInput, o ...fu
 	defer cancel()
 	return c.db.Query(ctx, in, o...)
 }
+
+func (c callTimeout) Scan(ctx context.Context, in *dynamodb.ScanInput, o ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.d)
+	defer cancel()
+	return c.db.Scan(ctx, in, o...)
+}
