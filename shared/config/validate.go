@@ -42,7 +42,7 @@ var enums = map[string][]string{
 	"HubSpot.api_version":            {APIVersion202603, APIVersionV3},
 	"HubSpot.auth":                   {AuthToken, AuthOAuth},
 	"HubSpot.tier":                   {TierFree, TierStarter, TierProfessional, TierEnterprise},
-	"MeasuredMapping.metric":         {MetricSessions, MetricEvents, MetricActiveDays, MetricTimeSpentSeconds, MetricFirstSeen, MetricLastSeen},
+	"MeasuredMapping.metric":         metricNames(),
 	"Activity.sink":                  {SinkCustomEvents, SinkTimeline, SinkAppEvents, SinkNone},
 	"CategoryFilter.name":            Categories(),
 	"ClassifyRule.event_type":        {"interaction", "track", "track_feature", "page_view"},

@@ -89,6 +89,8 @@ type Store struct {
 	db    dynamoAPI
 	table string
 	now   func() time.Time
+	// sum configures the activity summaries (summary.go).
+	sum summaryOptions
 }
 
 // New returns a Store on table.
