@@ -34,7 +34,6 @@ var uniqueByHubSpot = map[string]bool{
 	"*/hs_object_id": true,
 }
 
-
 // CheckHubSpot checks the mappings against HubSpot's property catalog: every
 // mapped property exists, the match property holds unique values, and outbound
 // and measured targets are writable (not read-only or calculated) and of a type

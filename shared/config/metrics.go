@@ -24,7 +24,7 @@ type MetricSpec struct {
 	// Type and FieldType are what setup creates (HubSpot property type and
 	// fieldType, https://developers.hubspot.com/docs/api-reference/crm-properties-v3/guide).
 	Type, FieldType string
-	// Accepts lists the property types the metric can be written to (Type first).
+	// Accepts lists the property types the metric can be written to.
 	Accepts []string
 }
 
@@ -34,8 +34,8 @@ var metricSpecs = []MetricSpec{
 	{Metric: MetricEvents, Type: "number", FieldType: "number", Accepts: []string{"number"}},
 	{Metric: MetricActiveDays, Type: "number", FieldType: "number", Accepts: []string{"number"}},
 	{Metric: MetricTimeSpentSeconds, Type: "number", FieldType: "number", Accepts: []string{"number"}},
-	{Metric: MetricFirstSeen, Type: "datetime", FieldType: "date", Accepts: []string{"datetime", "date"}},
-	{Metric: MetricLastSeen, Type: "datetime", FieldType: "date", Accepts: []string{"datetime", "date"}},
+	{Metric: MetricFirstSeen, Type: "datetime", FieldType: "date", Accepts: []string{"date", "datetime"}},
+	{Metric: MetricLastSeen, Type: "datetime", FieldType: "date", Accepts: []string{"date", "datetime"}},
 	{Metric: MetricCountryCode, Auto: true, Type: "string", FieldType: "text", Accepts: []string{"string"}},
 	{Metric: MetricBrowser, Auto: true, Type: "string", FieldType: "text", Accepts: []string{"string"}},
 	{Metric: MetricOperatingSystem, Auto: true, Type: "string", FieldType: "text", Accepts: []string{"string"}},
