@@ -2,13 +2,12 @@ package forward
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/pilotsync/pilotsync/shared/identity"
 )
 
 // Message attributes set on dead-lettered messages.
@@ -59,7 +58,4 @@ func (d *SQSDeadLetters) DeadLetter(ctx context.Context, msg Message, reason str
 }
 
 // hashID is a short hash of an identity for logs (ids may be emails).
-func hashID(v string) string {
-	h := sha256.Sum256([]byte(v))
-	return hex.EncodeToString(h[:6])
-}
+func hashID(v string) string { return identity.Redact(v) }

@@ -21,6 +21,12 @@
 // (custom event uuid, app event id). Aggregates are idempotent by event id in
 // the store. Identify merges are idempotent (newer source timestamp wins).
 //
+// One file per stage, in the order Process runs them: parse.go, identify.go,
+// aggregate.go, send.go (classify, ledger check, resolve, send, ledger
+// record; resolve.go holds the id lookups), recheck.go (refused events) and
+// finish.go (dead letters, report, run record); batch.go holds the batch's
+// state and forward.go the engine and its options.
+//
 // The package declares the small interfaces it consumes (Store, Finder, Sink,
 // DeadLetterQueue); shared/hubspot and shared/store provide them.
 package forward

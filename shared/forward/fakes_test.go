@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pilotsync/pilotsync/shared/activity"
+	"github.com/pilotsync/pilotsync/shared/identity"
 	"github.com/pilotsync/pilotsync/shared/store"
 )
 
@@ -61,7 +62,7 @@ func (m *memStore) MergeIdentify(_ context.Context, env string, kind store.Kind,
 	}
 	old := p.MatchValue
 	if s, ok := in.Properties[in.MatchProperty].(string); ok {
-		p.MatchValue = store.NormalizeMatch(s)
+		p.MatchValue = identity.Normalize(s)
 	}
 	if in.CompanyID != "" {
 		p.CompanyID = in.CompanyID

@@ -12,7 +12,7 @@ import (
 	"github.com/pilotsync/pilotsync/shared/activity"
 	"github.com/pilotsync/pilotsync/shared/config"
 	"github.com/pilotsync/pilotsync/shared/hubspot"
-	"github.com/pilotsync/pilotsync/shared/store"
+	"github.com/pilotsync/pilotsync/shared/identity"
 )
 
 // permanentAPIError reports a HubSpot answer that a retry cannot change:
@@ -350,14 +350,14 @@ func (h *HubSpotFinder) FindByMatch(ctx context.Context, objectType, property st
 	if property == "email" && h.additionalEmails {
 		recs, err := h.api.FindByEmails(ctx, objectType, values, nil)
 		for v, r := range recs {
-			out[store.NormalizeMatch(v)] = r.ID
+			out[identity.Normalize(v)] = r.ID
 		}
 		return out, err
 	}
 	res, err := h.api.BatchRead(ctx, objectType, values, property, nil)
 	if res != nil {
 		for v, id := range res.ByRequest {
-			out[store.NormalizeMatch(v)] = id
+			out[identity.Normalize(v)] = id
 		}
 	}
 	return out, err

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pilotsync/pilotsync/shared/identity"
 	"github.com/pilotsync/pilotsync/shared/store"
 )
 
@@ -168,7 +169,7 @@ func (f *Forwarder) resolve(ctx context.Context, c *counts, users []string) (map
 	type link struct{ u, v, hsID string }
 	var links []link
 	for v, hsID := range found {
-		for _, u := range byValue[store.NormalizeMatch(v)] {
+		for _, u := range byValue[identity.Normalize(v)] {
 			out[u] = hsID
 			f.cache.put(f.env, u, hsID, now)
 			c.add(CountResolvedHubSpot, 1)
@@ -200,7 +201,7 @@ func (f *Forwarder) resolve(ctx context.Context, c *counts, users []string) (map
 func (f *Forwarder) matchValue(p *store.Profile, u string) string {
 	switch f.matchUP {
 	case "user_id", "id":
-		return store.NormalizeMatch(u)
+		return identity.Normalize(u)
 	}
 	if p == nil {
 		return ""

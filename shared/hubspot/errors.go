@@ -2,10 +2,9 @@ package hubspot
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/pilotsync/pilotsync/shared/identity"
 	"net"
 	"regexp"
 	"strings"
@@ -143,8 +142,6 @@ func redactEmails(s string) string {
 	return emailRE.ReplaceAllStringFunc(s, HashIdentity)
 }
 
-// HashIdentity returns a short, stable hash of an identity (email, token) for logs and errors.
-func HashIdentity(v string) string {
-	sum := sha256.Sum256([]byte(strings.ToLower(strings.TrimSpace(v))))
-	return "h:" + hex.EncodeToString(sum[:6])
-}
+// HashIdentity returns a short, stable hash of an identity (email, token) for logs and errors:
+// identity.Redact's hash, the one every log line and alert uses, behind "h:".
+func HashIdentity(v string) string { return "h:" + identity.Redact(v) }

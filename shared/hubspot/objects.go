@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/pilotsync/pilotsync/shared/identity"
 	"iter"
 	"maps"
 	"net/http"
@@ -259,8 +260,8 @@ func (e batchError) property() string {
 	return ""
 }
 
-// mergedIDsProperty lists the ids merged into a record (HUBSPOT.md "Identity").
-const mergedIDsProperty = "hs_merged_object_ids"
+// mergedIDsProperty lists the ids merged into a record.
+const mergedIDsProperty = identity.PropMergedIDs
 
 // BatchRead reads records by id (idProperty "") or by a unique property such as "email", in
 // chunks of MaxBatchInputs. Records that were merged come back under the surviving id; Merged
@@ -306,7 +307,7 @@ func (c *Client) batchReadChunk(ctx context.Context, objectType string, chunk []
 	// Match results to requests: by id, by the id property's value, then by merged ids.
 	key := func(s string) string { return s }
 	if idProperty != "" {
-		key = NormalizeEmail // unique values compare case-insensitively (emails, domains)
+		key = identity.Normalize // unique values compare case-insensitively (emails, domains)
 	}
 	pending := make(map[string]string, len(chunk)) // key -> requested as given
 	for _, id := range chunk {
@@ -366,10 +367,7 @@ func (c *Client) batchReadChunk(ctx context.Context, objectType string, chunk []
 }
 
 // additionalEmailsProperty holds a contact's secondary emails, ";"-separated.
-const additionalEmailsProperty = "hs_additional_emails"
-
-// NormalizeEmail trims and lower-cases an email (the form FindByEmails keys on).
-func NormalizeEmail(e string) string { return strings.ToLower(strings.TrimSpace(e)) }
+const additionalEmailsProperty = identity.PropAdditionalEmails
 
 // FindByEmails finds records by email: a batch read on "email", then, for the misses, a search
 // of hs_additional_emails (five emails per search, one filter group each). The map is keyed by
@@ -377,7 +375,7 @@ func NormalizeEmail(e string) string { return strings.ToLower(strings.TrimSpace(
 func (c *Client) FindByEmails(ctx context.Context, objectType string, emails []string, properties []string) (map[string]Record, error) {
 	var norm []string
 	for _, e := range emails {
-		norm = append(norm, NormalizeEmail(e))
+		norm = append(norm, identity.Normalize(e))
 	}
 	norm = uniqueNonEmpty(norm)
 	props := appendMissing(slices.Clone(properties), "email")
@@ -392,7 +390,7 @@ func (c *Client) FindByEmails(ctx context.Context, objectType string, emails []s
 		byID[r.ID] = r
 	}
 	for req, id := range br.ByRequest {
-		found[NormalizeEmail(req)] = byID[id]
+		found[identity.Normalize(req)] = byID[id]
 	}
 	var misses []string
 	for _, e := range norm {
@@ -417,7 +415,7 @@ func (c *Client) FindByEmails(ctx context.Context, objectType string, emails []s
 			}
 			for _, r := range page.Results {
 				for _, extra := range splitMulti(r.Properties[additionalEmailsProperty]) {
-					e := NormalizeEmail(extra)
+					e := identity.Normalize(extra)
 					if slices.Contains(chunk, e) {
 						if _, dup := hits[e]; !dup {
 							hits[e] = r.ID
@@ -740,12 +738,4 @@ func appendMissing(list []string, names ...string) []string {
 }
 
 // splitMulti splits a ";"-separated HubSpot value, dropping empties.
-func splitMulti(s string) []string {
-	var out []string
-	for _, p := range strings.Split(s, ";") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
-}
+func splitMulti(s string) []string { return identity.SplitMulti(s) }

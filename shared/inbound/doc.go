@@ -6,6 +6,11 @@
 // Userpilot, and checkpoints after every fully written page so a crash or a
 // time-budget stop loses nothing.
 //
+// One file per stage: inbound.go (options and Run), pages.go (walks and the
+// page pipeline), lease.go (heartbeat and leased checkpoints), page.go
+// (prepare and commit a page), link.go (link rules), write.go (Userpilot
+// write strategy), save.go (conflict-safe profile save) and runrecord.go.
+//
 // inbound declares the small interfaces it consumes (Store, HubSpot,
 // Userpilot) in its own files; shared/store, shared/hubspot and
 // shared/userpilot satisfy them with their concrete types.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pilotsync/pilotsync/shared/hubspot"
+	"github.com/pilotsync/pilotsync/shared/identity"
 	"github.com/pilotsync/pilotsync/shared/store"
 	"github.com/pilotsync/pilotsync/shared/userpilot"
 )
@@ -59,7 +60,7 @@ func (s *fakeStore) add(ps ...*store.Profile) {
 	defer s.mu.Unlock()
 	for _, p := range ps {
 		p.Env = "production"
-		p.MatchValue = store.NormalizeMatch(p.MatchValue)
+		p.MatchValue = identity.Normalize(p.MatchValue)
 		p.Version = 1
 		s.profiles[string(p.Kind)+"/"+p.ID] = cloneProfile(p)
 	}
@@ -103,7 +104,7 @@ func (s *fakeStore) PutProfiles(_ context.Context, ps []*store.Profile) error {
 			continue
 		}
 		p.Version++
-		p.MatchValue = store.NormalizeMatch(p.MatchValue)
+		p.MatchValue = identity.Normalize(p.MatchValue)
 		s.profiles[k] = cloneProfile(p)
 	}
 	if len(be.Failed) > 0 {

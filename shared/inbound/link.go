@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/pilotsync/pilotsync/shared/hubspot"
+	"github.com/pilotsync/pilotsync/shared/identity"
 	"github.com/pilotsync/pilotsync/shared/store"
 )
 
@@ -43,35 +44,21 @@ func (o Object) view(r hubspot.Record) record {
 	if o.idMatch() {
 		v.primary = strings.TrimSpace(raw)
 	} else {
-		v.primary = store.NormalizeMatch(raw)
+		v.primary = identity.Normalize(raw)
 	}
 	if o.AdditionalEmails && !o.idMatch() {
-		for _, e := range splitList(r.Properties[propAdditionalEmails]) {
-			if n := store.NormalizeMatch(e); n != "" && n != v.primary {
+		for _, e := range identity.SplitMulti(r.Properties[identity.PropAdditionalEmails]) {
+			if n := identity.Normalize(e); n != "" && n != v.primary {
 				v.additional = append(v.additional, n)
 			}
 		}
 	}
-	for _, id := range splitList(r.Properties[propMergedIDs]) {
+	for _, id := range identity.SplitMulti(r.Properties[identity.PropMergedIDs]) {
 		if id != r.ID {
 			v.merged = append(v.merged, id)
 		}
 	}
 	return v
-}
-
-// splitList splits HubSpot's ";"-separated multi-values, dropping blanks.
-func splitList(s string) []string {
-	if s == "" {
-		return nil
-	}
-	var out []string
-	for _, p := range strings.Split(s, ";") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
 }
 
 // Counts are the per-object-type counters of an inbound run.
@@ -177,7 +164,7 @@ func (pl *planner) candidates(v string) []*store.Profile {
 	if pl.obj.idMatch() {
 		p := pl.profiles[v]
 		if p == nil {
-			p = &store.Profile{Env: pl.env, Kind: pl.obj.Kind, ID: v, MatchValue: store.NormalizeMatch(v)}
+			p = &store.Profile{Env: pl.env, Kind: pl.obj.Kind, ID: v, MatchValue: identity.Normalize(v)}
 			pl.profiles[v] = p
 		}
 		return []*store.Profile{p}

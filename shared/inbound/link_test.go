@@ -9,6 +9,7 @@ import (
 
 	"github.com/pilotsync/pilotsync/shared/config"
 	"github.com/pilotsync/pilotsync/shared/hubspot"
+	"github.com/pilotsync/pilotsync/shared/identity"
 	"github.com/pilotsync/pilotsync/shared/store"
 )
 
@@ -43,7 +44,7 @@ func plan(obj Object, profiles []*store.Profile, recs []hubspot.Record) (*planne
 	byHS := map[string][]string{}
 	byMatch := map[string][]string{}
 	for _, p := range profiles {
-		p.MatchValue = store.NormalizeMatch(p.MatchValue)
+		p.MatchValue = identity.Normalize(p.MatchValue)
 		byID[p.ID] = p
 		if p.HubSpotID != "" {
 			byHS[p.HubSpotID] = append(byHS[p.HubSpotID], p.ID)

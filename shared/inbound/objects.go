@@ -6,17 +6,8 @@ import (
 	"strings"
 
 	"github.com/pilotsync/pilotsync/shared/config"
+	"github.com/pilotsync/pilotsync/shared/identity"
 	"github.com/pilotsync/pilotsync/shared/store"
-)
-
-// HubSpot property names inbound reads besides the configured ones.
-const (
-	// propAdditionalEmails holds a contact's secondary emails, ";"-separated
-	// (HUBSPOT.md "Identity"); read-only in HubSpot.
-	propAdditionalEmails = "hs_additional_emails"
-	// propMergedIDs lists the record ids merged into this one, ";"-separated
-	// (HUBSPOT.md "Identity").
-	propMergedIDs = "hs_merged_object_ids"
 )
 
 // Userpilot metadata keys inbound writes with every linked record (DESIGN.md
@@ -89,9 +80,9 @@ func (o Object) properties() []string {
 	}
 	add(o.MatchHubSpot)
 	if o.AdditionalEmails {
-		add(propAdditionalEmails)
+		add(identity.PropAdditionalEmails)
 	}
-	add(propMergedIDs)
+	add(identity.PropMergedIDs)
 	for _, m := range o.Inbound {
 		add(m.HubSpot)
 	}

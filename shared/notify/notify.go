@@ -13,8 +13,6 @@ package notify
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"regexp"
@@ -24,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ses"
 	"github.com/aws/aws-sdk-go-v2/service/ses/types"
+	"github.com/pilotsync/pilotsync/shared/identity"
 )
 
 // State records which problems are open and when they were last notified.
@@ -228,13 +227,12 @@ func problemBody(env string, p Problem, title string, repeatAfter time.Duration)
 // emailPattern finds things that look like email addresses.
 var emailPattern = regexp.MustCompile(`[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}`)
 
-// redact replaces email addresses with "email#<hash>", the first 8 hex digits
-// of the SHA-256 of the normalized address, so admins can still correlate
-// records without the mail carrying personal data.
+// redact replaces email addresses with "email#<hash>", the hash being
+// identity.Redact's (the one the logs use), so admins can follow a record
+// from an alert to the log lines without the mail carrying personal data.
 func redact(s string) string {
 	return emailPattern.ReplaceAllStringFunc(s, func(addr string) string {
-		sum := sha256.Sum256([]byte(strings.ToLower(strings.TrimSpace(addr))))
-		return "email#" + hex.EncodeToString(sum[:4])
+		return "email#" + identity.Redact(addr)
 	})
 }
 

@@ -29,6 +29,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pilotsync/pilotsync/shared/identity"
 	"github.com/pilotsync/pilotsync/shared/store"
 )
 
@@ -637,15 +638,15 @@ func matchValue(p *store.Profile, prop string) string {
 	case "":
 		return ""
 	case "user_id", "company_id", "id":
-		return store.NormalizeMatch(p.ID)
+		return identity.Normalize(p.ID)
 	}
 	switch v := p.Properties[prop].Value.(type) {
 	case nil:
 		return ""
 	case string:
-		return store.NormalizeMatch(v)
+		return identity.Normalize(v)
 	default:
-		return store.NormalizeMatch(scalarString(v))
+		return identity.Normalize(scalarString(v))
 	}
 }
 
@@ -681,7 +682,7 @@ func (im *importer) wouldChange(p *store.Profile, rw *row) bool {
 				q.Properties[im.opts.MatchProperty] = store.Property{Value: v, At: at}
 			}
 		}
-		if matchValue(q, im.opts.MatchProperty) != store.NormalizeMatch(p.MatchValue) {
+		if matchValue(q, im.opts.MatchProperty) != identity.Normalize(p.MatchValue) {
 			return true
 		}
 	}

@@ -20,7 +20,7 @@
 // and may themselves contain '#': every prefix is fixed, so keys never clash.
 //
 //	item            PK                                  SK           other attributes
-//	profile         <env>#<kind>#<id>                    profile      env kind id company match props hs_id hs_object
+//	profile         <env>#<kind>#<id>                    profile      env kind id company match props hs_id hs_object hs_match
 //	                                                                  in_hash out_hash quarantine updated_at version
 //	                                                                  [GSI1PK GSI1SK when dirty]
 //	match lookup    <env>#match#<kind>#<normalized>      lookup       ids (string set of profile ids)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/pilotsync/pilotsync/shared/identity"
 	"reflect"
 	"slices"
 	"strconv"
@@ -142,7 +143,7 @@ func mergeInto(p *Profile, in IdentifyInput, incoming map[string]any, id string)
 	}
 	if in.MatchProperty != "" {
 		m := matchFrom(p, in.MatchProperty, id)
-		if m != NormalizeMatch(p.MatchValue) {
+		if m != identity.Normalize(p.MatchValue) {
 			p.MatchValue = m
 			res.MatchChanged = true
 			write = true
@@ -163,18 +164,18 @@ func mergeInto(p *Profile, in IdentifyInput, incoming map[string]any, id string)
 func matchFrom(p *Profile, prop, id string) string {
 	switch prop {
 	case "user_id", "company_id", "id":
-		return NormalizeMatch(id)
+		return identity.Normalize(id)
 	}
 	switch v := p.Properties[prop].Value.(type) {
 	case nil:
 		return ""
 	case string:
-		return NormalizeMatch(v)
+		return identity.Normalize(v)
 	case float64:
 		return strconv.FormatFloat(v, 'f', -1, 64)
 	case bool:
 		return strconv.FormatBool(v)
 	default:
-		return NormalizeMatch(fmt.Sprint(v))
+		return identity.Normalize(fmt.Sprint(v))
 	}
 }

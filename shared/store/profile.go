@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/pilotsync/pilotsync/shared/identity"
 )
 
 // Kind is the kind of Userpilot profile.
@@ -52,6 +53,10 @@ type Profile struct {
 	Properties map[string]Property
 	// HubSpotID and HubSpotObject link the profile ("" when unlinked).
 	HubSpotID, HubSpotObject string
+	// LinkMatch is the normalized match value the link was made under: the
+	// link is valid only while MatchValue equals it (identity.Link.ValidFor).
+	// Only shared/identity/linker sets the link fields.
+	LinkMatch string
 	// InboundHashes: per Userpilot property, a hash of the value the inbound
 	// sync last wrote to Userpilot.
 	InboundHashes map[string]string
@@ -72,13 +77,14 @@ type Profile struct {
 	stored storedLinks
 }
 
+// Link returns the profile's link record.
+func (p *Profile) Link() identity.Link {
+	return identity.Link{ID: p.HubSpotID, Object: p.HubSpotObject, Match: p.LinkMatch}
+}
+
 type storedLinks struct {
 	match, hubSpotID string
 }
-
-// NormalizeMatch returns v trimmed and lower-cased, the form match values are
-// stored and looked up in.
-func NormalizeMatch(v string) string { return strings.ToLower(strings.TrimSpace(v)) }
 
 // Item layout of a profile; see the package comment.
 const (
@@ -93,6 +99,7 @@ const (
 	attrProps     = "props"
 	attrHSID      = "hs_id"
 	attrHSObject  = "hs_object"
+	attrHSMatch   = "hs_match"
 	attrInHash    = "in_hash"
 	attrOutHash   = "out_hash"
 	attrQuar      = "quarantine"
@@ -184,7 +191,7 @@ func encodeProfile(p *Profile, version int64, updatedAt time.Time) (map[string]t
 	if p.CompanyID != "" {
 		item[attrCompany] = str(p.CompanyID)
 	}
-	if m := NormalizeMatch(p.MatchValue); m != "" {
+	if m := identity.Normalize(p.MatchValue); m != "" {
 		item[attrMatch] = str(m)
 	}
 	if p.HubSpotID != "" {
@@ -192,6 +199,9 @@ func encodeProfile(p *Profile, version int64, updatedAt time.Time) (map[string]t
 	}
 	if p.HubSpotObject != "" {
 		item[attrHSObject] = str(p.HubSpotObject)
+	}
+	if p.LinkMatch != "" {
+		item[attrHSMatch] = str(p.LinkMatch)
 	}
 	if len(p.Properties) > 0 {
 		props := make(map[string]types.AttributeValue, len(p.Properties))
@@ -264,6 +274,7 @@ func decodeProfile(item map[string]types.AttributeValue) (*Profile, error) {
 		MatchValue:     getS(item, attrMatch),
 		HubSpotID:      getS(item, attrHSID),
 		HubSpotObject:  getS(item, attrHSObject),
+		LinkMatch:      getS(item, attrHSMatch),
 		InboundHashes:  getStrMap(item, attrInHash),
 		OutboundHashes: getStrMap(item, attrOutHash),
 		Quarantined:    getStrMap(item, attrQuar),
@@ -363,7 +374,7 @@ func (s *Store) planWrite(p *Profile, now time.Time) (*profileWrite, error) {
 	if err := checkProfileKey(p.Env, p.Kind, p.ID); err != nil {
 		return nil, err
 	}
-	w := &profileWrite{p: p, version: p.Version + 1, at: now, match: NormalizeMatch(p.MatchValue)}
+	w := &profileWrite{p: p, version: p.Version + 1, at: now, match: identity.Normalize(p.MatchValue)}
 	item, err := encodeProfile(p, w.version, now)
 	if err != nil {
 		return nil, fmt.Errorf("store: encode %s profile %s: %w", p.Kind, p.ID, err)
@@ -735,7 +746,7 @@ func (s *Store) runTransaction(ctx context.Context, tx []*profileWrite, fail fun
 // ids of the profiles of kind with that match value (BatchGetItem, 100 a call).
 // Values are normalized before lookup; the map is keyed by normalized value.
 func (s *Store) LookupByMatch(ctx context.Context, env string, kind Kind, values []string) (map[string][]string, error) {
-	return s.lookup(ctx, env, kind, values, matchPK, NormalizeMatch, "match value")
+	return s.lookup(ctx, env, kind, values, matchPK, identity.Normalize, "match value")
 }
 
 // LookupByHubSpotID returns, for each HubSpot record id linked to any

@@ -1,0 +1,80 @@
+package inbound
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"slices"
+	"time"
+
+	"github.com/pilotsync/pilotsync/shared/store"
+)
+
+// runRecord converts a report to the store's run record.
+func runRecord(env string, rep *Report) store.RunRecord {
+	rec := store.RunRecord{
+		Env: env, Job: JobInbound, ID: rep.RunID, Started: rep.Started, Finished: rep.Finished,
+		Counts: map[string]int64{}, APICalls: rep.APICalls, Error: rep.Error,
+	}
+	for _, o := range rep.Objects {
+		for k, v := range o.Counts.fields() {
+			rec.Counts[o.Object+"."+k] = v
+		}
+		for _, f := range o.Failures {
+			rec.Failures = append(rec.Failures, store.Failure{Record: o.Object + "/" + f.Profile, Field: f.HubSpotID, Reason: f.Reason})
+		}
+	}
+	for k, v := range rep.Totals.fields() {
+		rec.Counts[k] = v
+	}
+	if rep.Complete {
+		rec.Counts["complete"] = 1
+	} else {
+		rec.Counts["complete"] = 0
+	}
+	return rec
+}
+
+// fields lists the counters by name.
+func (c Counts) fields() map[string]int64 {
+	return map[string]int64{
+		"read": c.Read, "linked": c.Linked, "relinked": c.Relinked, "unlinked": c.Unlinked,
+		"unmatched": c.Unmatched, "written": c.Written, "skipped": c.Skipped, "echoes": c.Echoes,
+		"failed": c.Failed, "pages": c.Pages,
+	}
+}
+
+func diffCalls(before, after map[string]int64) map[string]int64 {
+	out := map[string]int64{}
+	for k, v := range after {
+		if d := v - before[k]; d != 0 {
+			out[k] = d
+		}
+	}
+	return out
+}
+
+func joinCapped(errs []string) string {
+	const maxLen = 2000
+	s := ""
+	for i, e := range errs {
+		if i > 0 {
+			s += "; "
+		}
+		s += e
+	}
+	if len(s) > maxLen {
+		s = s[:maxLen] + "…"
+	}
+	return s
+}
+
+func uniq(s []string) []string {
+	slices.Sort(s)
+	return slices.Compact(s)
+}
+
+func newRunID(t time.Time) string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return t.UTC().Format("20060102T150405.000Z") + "-" + hex.EncodeToString(b)
+}
