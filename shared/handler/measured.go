@@ -121,6 +121,7 @@ func NewMeasuredFromDeps(cfg *config.Config, st *store.Store, hs *hubspot.Client
 	}
 	h.engine = measured.New(st, hs, lk, nil, measured.Options{
 		Env: cfg.Userpilot.Environment, PeriodDays: cfg.Measured.PeriodDays, Targets: targets, Log: log,
+		APIStats: func() map[string]int64 { return hs.Stats().Calls },
 	})
 	return h, nil
 }

@@ -107,6 +107,11 @@ type Options struct {
 	PageSize int
 	Now      func() time.Time
 	Log      *slog.Logger
+	// APIStats returns the HubSpot client's cumulative requests per endpoint
+	// (hubspot.Client.Stats().Calls): a run reports the difference, the
+	// linker's batch reads and the client's retries included. Without it a
+	// run reports the calls it made itself.
+	APIStats func() map[string]int64
 }
 
 // Engine runs the daily measured job. Build it once per cold start.
@@ -179,6 +184,10 @@ func newID() string {
 // spent (StatusIncomplete) and always writes a run record.
 func (e *Engine) Run(ctx context.Context, at time.Time, mode Mode) (*Report, error) {
 	started := e.o.Now()
+	var statsBefore map[string]int64
+	if e.o.APIStats != nil {
+		statsBefore = e.o.APIStats()
+	}
 	owner := newID()
 	rep := &Report{Counts: map[string]int64{}}
 	leaseTTL := e.o.Budget + 2*deadlineMargin
@@ -228,11 +237,23 @@ func (e *Engine) Run(ctx context.Context, at time.Time, mode Mode) (*Report, err
 	default:
 		rep.Status = StatusIncomplete
 	}
+	apiCalls := map[string]int64{"hubspot": rep.Counts[CountHubSpotCalls]}
+	if e.o.APIStats != nil {
+		apiCalls = map[string]int64{}
+		var total int64
+		for k, v := range e.o.APIStats() {
+			if d := v - statsBefore[k]; d > 0 {
+				apiCalls["hubspot."+k] = d
+				total += d
+			}
+		}
+		cp.Totals[CountHubSpotCalls] += total - rep.Counts[CountHubSpotCalls]
+		rep.Counts[CountHubSpotCalls] = total
+	}
 	rep.PassCounts = cp.Totals
 	rec := store.RunRecord{
 		Env: e.o.Env, Job: JobName, ID: cp.Pass + "-" + owner, Started: started, Finished: e.o.Now(),
-		Counts: maps.Clone(rep.Counts), APICalls: map[string]int64{"hubspot": rep.Counts[CountHubSpotCalls]},
-		Failures: rep.Failures,
+		Counts: maps.Clone(rep.Counts), APICalls: apiCalls, Failures: rep.Failures,
 	}
 	for k, v := range cp.Totals {
 		rec.Counts["pass_"+k] = v

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/pilotsync/pilotsync/shared/config"
 	"github.com/pilotsync/pilotsync/shared/hubspot"
@@ -194,9 +195,10 @@ func (e *Engine) send(ctx context.Context, t Target, work []*pending, rep *Repor
 		reason  string
 	}
 	problems := map[string]*problem{}
+	var toRecord []*pending
 	record := func(w *pending) error {
-		rep.Counts[CountStoreWrites]++
-		return e.st.PutMeasuredSent(ctx, e.o.Env, t.Kind, w.sum.ID, w.hubspotID, w.sent)
+		toRecord = append(toRecord, w)
+		return nil
 	}
 	for _, u := range res.Updated {
 		for _, w := range byID[u.ID] {
@@ -252,6 +254,10 @@ func (e *Engine) send(ctx context.Context, t Target, work []*pending, rep *Repor
 			}
 		}
 	}
+	rep.Counts[CountStoreWrites] += int64(len(toRecord))
+	if err := e.recordSent(ctx, t.Kind, toRecord); err != nil {
+		return err
+	}
 	for _, key := range slices.Sorted(maps.Keys(problems)) {
 		pb := problems[key]
 		prop := key[strings.LastIndex(key, "/")+1:]
@@ -263,4 +269,37 @@ func (e *Engine) send(ctx context.Context, t Target, work []*pending, rep *Repor
 		return fmt.Errorf("batch update %d %s: %w", len(inputs), t.Object, callErr)
 	}
 	return nil
+}
+
+// recordWorkers bounds the concurrent sent-value writes of one page.
+const recordWorkers = 8
+
+// recordSent stores what was sent (or quarantined) for each profile, a few
+// writes at a time; the first error is returned after all have finished.
+func (e *Engine) recordSent(ctx context.Context, kind store.Kind, ws []*pending) error {
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+	)
+	work := make(chan *pending)
+	for range min(recordWorkers, len(ws)) {
+		wg.Go(func() {
+			for w := range work {
+				if err := e.st.PutMeasuredSent(ctx, e.o.Env, kind, w.sum.ID, w.hubspotID, w.sent); err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = fmt.Errorf("record sent values: %w", err)
+					}
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	for _, w := range ws {
+		work <- w
+	}
+	close(work)
+	wg.Wait()
+	return firstErr
 }
