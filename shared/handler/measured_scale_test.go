@@ -56,7 +56,7 @@ func TestMeasuredResumesAcrossInvocations(t *testing.T) {
 		}
 		ms := at.Add(-time.Duration(i%3600) * time.Second).UnixMilli()
 		sums = append(sums, &store.ActivitySummary{Env: config.EnvProduction, Kind: store.KindUser, ID: id,
-			Days: map[string]*store.DaySummary{day: {Events: int64(1 + i%7), Active: int64(1 + i%7), Sessions: 1, TimeMs: 60_000, FirstMs: ms, LastMs: ms}},
+			Days:    map[string]*store.DaySummary{day: {Events: int64(1 + i%7), Active: int64(1 + i%7), Sessions: 1, TimeMs: 60_000, FirstMs: ms, LastMs: ms}},
 			Context: map[string]store.ContextValue{store.ContextCountryCode: {Value: "DE", AtMs: ms}}})
 	}
 	var wg sync.WaitGroup
