@@ -13,7 +13,7 @@
 #                   bare net/http); scripts/benchratio prints the ratios. A few minutes
 #   make soak       long runs kept out of make test and CI: the 1,000,000-row import
 #                   (PILOTSYNC_BIG_TESTS=1), the 30 s HubSpot pacing run, the 100k-contact
-#                   sandbox benchmarks
+#                   sandbox benchmarks, the 200,000-profile daily measured pass (needs the stack)
 #   make lint       vet, format check, cfn-lint
 #   make schema     regenerate integration.schema.json from the config types
 #
@@ -117,6 +117,7 @@ soak:
 	PILOTSYNC_BIG_TESTS=1 $(GO) test -race -count 1 -timeout 20m -run '^TestImportMillionRows$$' -v ./shared/profileimport
 	$(GO) test -count 1 -timeout 10m -run '^TestSandboxPacing$$' -v ./shared/hubspot
 	$(GO) test -run '^$$' -bench . -benchmem -timeout 20m ./shared/hubspot/hubspottest
+	PILOTSYNC_BIG_TESTS=1 $(GO) test -race -count 1 -timeout 30m -run '^TestMeasuredResumesAcrossInvocations$$' -v ./shared/handler
 
 schema:
 	@if [ -d shared/config/cmd/genschema ]; then $(GO) generate ./shared/config && echo "wrote integration.schema.json"; \

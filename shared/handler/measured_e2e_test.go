@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -64,12 +65,18 @@ func generateActivity(rng *rand.Rand, users, companies, days int, end time.Time)
 }
 
 // record adds the events as the forwarder does: one user delta per event,
-// naming its company and carrying its context, in shuffled batches.
+// naming its company and carrying its context. Batches hold a few companies'
+// events (as a queue fed per account tends to) and arrive in random order,
+// their events shuffled; 4 batches are recorded at once.
 func (r *measuredRig) record(rng *rand.Rand, evs []genEvent) {
 	r.t.Helper()
 	evs = slices.Clone(evs)
-	rng.Shuffle(len(evs), func(i, j int) { evs[i], evs[j] = evs[j], evs[i] })
+	slices.SortStableFunc(evs, func(a, b genEvent) int { return strings.Compare(a.company, b.company) })
 	batches := slices.Collect(slices.Chunk(evs, 250))
+	rng.Shuffle(len(batches), func(i, j int) { batches[i], batches[j] = batches[j], batches[i] })
+	for _, b := range batches {
+		rng.Shuffle(len(b), func(i, j int) { b[i], b[j] = b[j], b[i] })
+	}
 	var wg sync.WaitGroup
 	errs := make(chan error, len(batches))
 	sem := make(chan struct{}, 4)
