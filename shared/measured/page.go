@@ -261,9 +261,7 @@ func (e *Engine) send(ctx context.Context, t Target, work []*pending, rep *Repor
 	for _, key := range slices.Sorted(maps.Keys(problems)) {
 		pb := problems[key]
 		prop := key[strings.LastIndex(key, "/")+1:]
-		rep.Problems = append(rep.Problems, notify.Problem{Key: key, Count: pb.n, Records: pb.records,
-			Title:  fmt.Sprintf("pilotsync: HubSpot refused measured property %s", prop),
-			Detail: fmt.Sprintf("HubSpot refused %s for %d %s records (%s). The values are not sent again until they change.", prop, pb.n, t.Object, pb.reason)})
+		rep.addRefusal(key, t.Object, prop, pb.reason, pb.n, pb.records)
 	}
 	if callErr != nil {
 		return fmt.Errorf("batch update %d %s: %w", len(inputs), t.Object, callErr)
@@ -302,4 +300,22 @@ func (e *Engine) recordSent(ctx context.Context, kind store.Kind, ws []*pending)
 	close(work)
 	wg.Wait()
 	return firstErr
+}
+
+// addRefusal adds refused records to the run's problem of key, so a run
+// reports one problem per property and reason however many pages it spans.
+func (r *Report) addRefusal(key, object, prop, reason string, n int, records []string) {
+	i := slices.IndexFunc(r.Problems, func(p notify.Problem) bool { return p.Key == key })
+	if i < 0 {
+		r.Problems = append(r.Problems, notify.Problem{Key: key, Title: fmt.Sprintf("pilotsync: HubSpot refused measured property %s", prop)})
+		i = len(r.Problems) - 1
+	}
+	p := &r.Problems[i]
+	p.Count += n
+	for _, id := range records {
+		if len(p.Records) < maxProblemRecords {
+			p.Records = append(p.Records, id)
+		}
+	}
+	p.Detail = fmt.Sprintf("HubSpot refused %s for %d %s records (%s). The values are not sent again until they change.", prop, p.Count, object, reason)
 }
