@@ -195,11 +195,8 @@ func (e *Engine) send(ctx context.Context, t Target, work []*pending, rep *Repor
 		reason  string
 	}
 	problems := map[string]*problem{}
+	// toRecord are the profiles whose sent values change (sent or quarantined).
 	var toRecord []*pending
-	record := func(w *pending) error {
-		toRecord = append(toRecord, w)
-		return nil
-	}
 	for _, u := range res.Updated {
 		for _, w := range byID[u.ID] {
 			for k, v := range w.changed {
@@ -207,9 +204,7 @@ func (e *Engine) send(ctx context.Context, t Target, work []*pending, rep *Repor
 			}
 			rep.Counts[CountSent]++
 			rep.Counts[CountValuesSent] += int64(len(w.changed))
-			if err := record(w); err != nil {
-				return err
-			}
+			toRecord = append(toRecord, w)
 		}
 	}
 	for _, f := range res.Failed {
@@ -249,9 +244,7 @@ func (e *Engine) send(ctx context.Context, t Target, work []*pending, rep *Repor
 					pb.records = append(pb.records, w.hubspotID)
 				}
 			}
-			if err := record(w); err != nil {
-				return err
-			}
+			toRecord = append(toRecord, w)
 		}
 	}
 	rep.Counts[CountStoreWrites] += int64(len(toRecord))
