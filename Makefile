@@ -14,7 +14,8 @@
 #                   bare net/http); scripts/benchratio prints the ratios. A few minutes
 #   make soak       long runs kept out of make test and CI (PILOTSYNC_SOAK=1, the one
 #                   switch): the 1,000,000-row import, the 30 s HubSpot pacing run,
-#                   the 100k-contact sandbox benchmarks
+#                   the 100k-contact sandbox benchmarks, the 200,000-profile daily
+#                   measured pass (needs the stack)
 #   make lint       vet, format check, cfn-lint
 #   make schema     regenerate integration.schema.json from the config types
 #
@@ -117,11 +118,14 @@ bench:
 		-count $(BENCH_COUNT) -benchtime $(BENCH_TIME) -timeout 15m $(BENCH_PKGS) 2>&1 | $(GO) run ./scripts/benchratio
 
 # soak runs what is too slow for make test: each step takes from tens of
-# seconds to a few minutes and needs no emulator.
+# seconds to a few minutes; only the measured pass needs the stack (started
+# and stopped as make test does).
 soak:
 	PILOTSYNC_SOAK=1 $(GO) test -race -count 1 -timeout 20m -run '^TestImportMillionRows$$' -v ./shared/profileimport
 	PILOTSYNC_SOAK=1 $(GO) test -count 1 -timeout 10m -run '^TestSandboxPacing$$' -v ./shared/hubspot
 	$(GO) test -run '^$$' -bench . -benchmem -timeout 20m ./shared/hubspot/hubspottest
+	scripts/with-stack.sh env $(EMULATOR_ENV) PILOTSYNC_REQUIRE_EMULATORS=1 PILOTSYNC_SOAK=1 \
+		$(GO) test -race -count 1 -timeout 30m -run '^TestMeasuredResumesAcrossInvocations$$' -v ./shared/handler
 
 schema:
 	@if [ -d shared/config/cmd/genschema ]; then $(GO) generate ./shared/config && echo "wrote integration.schema.json"; \

@@ -216,5 +216,10 @@ func (r *runner) buildHandlers() {
 	} else {
 		r.activity = handler.NewActivity(fwd, d.Log, handler.WithActivityAlerts(d.Alerts))
 	}
-	r.measured = handler.NewMeasured(d.Config, nil, d.Log)
+	if m, err := handler.NewMeasuredFromDeps(d.Config, d.Store, d.HubSpot, d.Notifier, d.Log); err != nil {
+		r.say("daily: measured engine not available (%v): the daily job answers not_configured", err)
+		r.measured = handler.NewMeasured(d.Config, nil, d.Log)
+	} else {
+		r.measured = m
+	}
 }

@@ -21,6 +21,10 @@ func main() {
 		log.Error("daily-measured: start-up failed", "err", err)
 		os.Exit(1)
 	}
-	h := handler.NewMeasured(deps.Config, nil, deps.Log)
+	h, err := handler.NewMeasuredFromDeps(deps.Config, deps.Store, deps.HubSpot, deps.Notifier, deps.Log)
+	if err != nil {
+		log.Error("daily-measured: start-up failed", "err", err)
+		os.Exit(1)
+	}
 	lambda.Start(h.Handle)
 }

@@ -205,8 +205,10 @@ type PropertyMapping struct {
 
 // MeasuredMapping sends one computed metric to one HubSpot property.
 type MeasuredMapping struct {
-	// Metric is one of sessions, events, active_days, time_spent_seconds,
-	// first_seen, last_seen.
+	// Metric is a measured metric (sessions, events, active_days,
+	// time_spent_seconds, first_seen, last_seen) or an auto property
+	// (country_code, browser, operating_system, device_type, last_page,
+	// last_seen_date); see MetricSpecs.
 	Metric string `yaml:"metric" json:"metric"`
 	// HubSpot is the target HubSpot property.
 	HubSpot string `yaml:"hubspot" json:"hubspot"`

@@ -239,7 +239,7 @@ mapping:
   users:
     measured:
       - {metric: session, hubspot: up_sessions}
-`, []string{`mapping.users.measured[0].metric: "session" is not one of sessions, events, active_days, time_spent_seconds, first_seen, last_seen (did you mean "sessions"?)`}},
+`, []string{`mapping.users.measured[0].metric: "session" is not one of sessions, events, active_days, time_spent_seconds, first_seen, last_seen, country_code, browser, operating_system, device_type, last_page, last_seen_date (did you mean "sessions"?)`}},
 		{"period out of range", minimal + "measured: {period_days: 400}\n", []string{"measured.period_days: 400 is out of range: want 1 to 365"}},
 		{"negative duration", minimal + "measured: {session_timeout: -5m}\n", []string{"measured.session_timeout: -5m0s is out of range"}},
 		{"sink", minimal + "activity: {sink: custom}\n", []string{`activity.sink: "custom" is not one of custom_events, timeline, app_events, none`}},

@@ -34,17 +34,6 @@ var uniqueByHubSpot = map[string]bool{
 	"*/hs_object_id": true,
 }
 
-// metricTypes lists the HubSpot property types each measured metric can be
-// written to (counts and seconds are numbers; first and last seen are dates).
-var metricTypes = map[string][]string{
-	MetricSessions:         {"number"},
-	MetricEvents:           {"number"},
-	MetricActiveDays:       {"number"},
-	MetricTimeSpentSeconds: {"number"},
-	MetricFirstSeen:        {"date", "datetime"},
-	MetricLastSeen:         {"date", "datetime"},
-}
-
 // CheckHubSpot checks the mappings against HubSpot's property catalog: every
 // mapped property exists, the match property holds unique values, and outbound
 // and measured targets are writable (not read-only or calculated) and of a type
@@ -126,8 +115,8 @@ func (c *Config) CheckHubSpot(ctx context.Context, cat PropertyCatalog) []Proble
 			if !ok || !writable(f, p) {
 				continue
 			}
-			if types, known := metricTypes[mm.Metric]; known && !slices.Contains(types, p.Type) {
-				add(f, "property %q has type %s, but metric %s needs %s", p.Name, p.Type, mm.Metric, strings.Join(types, " or "))
+			if spec, known := Metric(mm.Metric); known && !slices.Contains(spec.Accepts, p.Type) {
+				add(f, "property %q has type %s, but metric %s needs %s", p.Name, p.Type, mm.Metric, strings.Join(spec.Accepts, " or "))
 			}
 		}
 	}

@@ -82,7 +82,7 @@ func TestSchemaContents(t *testing.T) {
 		{"HubSpot", "tier", []string{"free", "starter", "professional", "enterprise"}},
 		{"Activity", "sink", []string{"custom_events", "timeline", "app_events", "none"}},
 		{"CategoryFilter", "name", config.Categories()},
-		{"MeasuredMapping", "metric", []string{"sessions", "events", "active_days", "time_spent_seconds", "first_seen", "last_seen"}},
+		{"MeasuredMapping", "metric", []string{"sessions", "events", "active_days", "time_spent_seconds", "first_seen", "last_seen", "country_code", "browser", "operating_system", "device_type", "last_page", "last_seen_date"}},
 	}
 	for _, e := range enums {
 		if got := prop(e.def, e.key).Enum; !slices.Equal(got, e.want) {

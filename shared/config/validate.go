@@ -45,7 +45,7 @@ var enums = map[string][]string{
 	"HubSpot.oauth_token_api":        {OAuthTokenAPI202603, OAuthTokenAPIV1},
 	"HubSpot.tier":                   {TierFree, TierStarter, TierProfessional, TierEnterprise},
 	"PropertyMapping.type":           {OutboundString, OutboundNumber, OutboundBool, OutboundDate, OutboundDateTime, OutboundEnumeration},
-	"MeasuredMapping.metric":         {MetricSessions, MetricEvents, MetricActiveDays, MetricTimeSpentSeconds, MetricFirstSeen, MetricLastSeen},
+	"MeasuredMapping.metric":         metricNames(),
 	"Activity.sink":                  {SinkCustomEvents, SinkTimeline, SinkAppEvents, SinkNone},
 	"CategoryFilter.name":            Categories(),
 	"ClassifyRule.event_type":        {"interaction", "track", "track_feature", "page_view"},

@@ -35,6 +35,13 @@ func (b *batch) aggregate(ctx context.Context, others []*pending) {
 		}
 		u := d
 		u.Kind, u.ID, u.EventIDs = store.KindUser, p.ev.UserID, []string{"user:" + p.ev.InternalEventID}
+		// The user's delta also feeds the rolling summaries of the user and its
+		// company that the daily measured run reads.
+		u.CompanyID = p.ev.CompanyID
+		u.Context = store.ActivityContext{
+			Hostname: p.ev.Hostname, Pathname: p.ev.Pathname, CountryCode: p.ev.CountryCode,
+			Browser: p.ev.Browser, OperatingSystem: p.ev.OperatingSystem, DeviceType: p.ev.DeviceType,
+		}
 		deltas = append(deltas, u)
 		if p.ev.CompanyID != "" {
 			co := d

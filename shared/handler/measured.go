@@ -7,11 +7,23 @@ import (
 	"time"
 
 	"github.com/pilotsync/pilotsync/shared/config"
+	"github.com/pilotsync/pilotsync/shared/hubspot"
+	"github.com/pilotsync/pilotsync/shared/identity/linker"
+	"github.com/pilotsync/pilotsync/shared/measured"
 	"github.com/pilotsync/pilotsync/shared/metrics"
+	"github.com/pilotsync/pilotsync/shared/notify"
+	"github.com/pilotsync/pilotsync/shared/store"
 )
 
-// MeasuredActionMeasure is the manual action of the daily-measured function.
-const MeasuredActionMeasure = "measure"
+// Manual actions of the daily-measured function.
+const (
+	// MeasuredActionMeasure runs the daily job now: it continues an
+	// unfinished pass or starts a new one.
+	MeasuredActionMeasure = "measure"
+	// MeasuredActionContinue only continues an unfinished pass (the follow-up
+	// schedule sends it); with none it returns "idle" at once.
+	MeasuredActionContinue = "continue"
+)
 
 // Scheduled-event sources: EventBridge rules and EventBridge Scheduler.
 const (
@@ -19,8 +31,12 @@ const (
 	sourceScheduler = "aws.scheduler"
 )
 
+// measuredRunProblem is the problem key of a daily run that failed.
+const measuredRunProblem = "measured/run"
+
 // MeasuredInput is the daily-measured function's payload: an EventBridge
-// scheduled event, or a manual invocation {"action":"measure"}.
+// scheduled event, or a manual invocation {"action":"measure"} or
+// {"action":"continue"}.
 type MeasuredInput struct {
 	Action     string    `json:"action,omitempty"`
 	Source     string    `json:"source,omitempty"`
@@ -30,18 +46,29 @@ type MeasuredInput struct {
 
 // MeasuredResult is the daily-measured function's JSON report.
 type MeasuredResult struct {
-	// Status is the engine's run status, or "not_configured" while no engine
-	// is wired.
+	// Status is complete, incomplete (the pass continues in the next
+	// invocation), idle, lease_held, or not_configured while no engine is
+	// wired.
 	Status  string           `json:"status"`
 	Message string           `json:"message,omitempty"`
+	Pass    string           `json:"pass,omitempty"`
+	Period  *measured.Period `json:"period,omitempty"`
 	Counts  map[string]int64 `json:"counts,omitempty"`
+	// PassCounts are the whole pass's counts so far.
+	PassCounts map[string]int64 `json:"pass_counts,omitempty"`
 }
 
-// MeasuredRunner computes and sends the measured and auto properties for one
-// scheduled run (the daily engine in shared/inbound, when it lands). It returns
-// the run's status and counts.
+// MeasuredRunner runs the daily job (shared/measured's Engine).
 type MeasuredRunner interface {
-	RunMeasured(ctx context.Context, at time.Time) (status string, counts map[string]int64, err error)
+	Run(ctx context.Context, at time.Time, mode measured.Mode) (*measured.Report, error)
+}
+
+var _ MeasuredRunner = (*measured.Engine)(nil)
+
+// MeasuredNotifier sends the failure emails (shared/notify's Notifier).
+type MeasuredNotifier interface {
+	Problem(ctx context.Context, env string, p notify.Problem) error
+	Resolved(ctx context.Context, env, key string) error
 }
 
 // Measured handles the daily schedule that computes measured and auto
@@ -49,13 +76,15 @@ type MeasuredRunner interface {
 type Measured struct {
 	cfg     *config.Config
 	engine  MeasuredRunner
+	notify  MeasuredNotifier
 	log     *slog.Logger
 	now     func() time.Time
 	metrics *metrics.Emitter // metrics.go
 }
 
-// NewMeasured returns a daily-measured handler. engine may be nil while the
-// measured engine is not wired: Handle then reports "not_configured".
+// NewMeasured returns a daily-measured handler. engine may be nil when no
+// measured mapping is configured: Handle then reports "not_configured".
+// notifier may be nil (no failure emails).
 func NewMeasured(cfg *config.Config, engine MeasuredRunner, log *slog.Logger) *Measured {
 	if log == nil {
 		log = slog.Default()
@@ -63,16 +92,60 @@ func NewMeasured(cfg *config.Config, engine MeasuredRunner, log *slog.Logger) *M
 	return &Measured{cfg: cfg, engine: engine, log: log, now: time.Now, metrics: metrics.Default()}
 }
 
+// WithNotifier returns h sending failure emails through n.
+func (h *Measured) WithNotifier(n MeasuredNotifier) *Measured {
+	c := *h
+	c.notify = n
+	return &c
+}
+
+// NewMeasuredFromDeps builds the daily handler from the cold-start
+// dependencies: the identity linker, the measured engine over the config's
+// measured mappings, and the notifier. With no measured mapping it answers
+// "not_configured". Each run also audits the links (linker.Audit).
+func NewMeasuredFromDeps(cfg *config.Config, st *store.Store, hs *hubspot.Client, n *notify.Notifier, log *slog.Logger) (*Measured, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	targets := measured.TargetsFrom(cfg)
+	h := NewMeasured(cfg, nil, log)
+	if n != nil && n.Enabled() {
+		h.notify = n
+	}
+	if len(targets) == 0 {
+		return h, nil
+	}
+	lk, err := linker.New(linker.Options{Env: cfg.Userpilot.Environment, Store: st, HubSpot: hs,
+		Objects: linker.ObjectsFromConfig(cfg), Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("measured: %w", err)
+	}
+	// The daily link audit (identity): repairs links of records deleted or
+	// merged in HubSpot without any event, its call cost in the run record.
+	audit := func(ctx context.Context, kind store.Kind) (map[string]int64, error) {
+		rep, err := lk.Audit(ctx, kind)
+		return rep.Counts(), err
+	}
+	h.engine = measured.New(st, hs, lk, audit, measured.Options{
+		Env: cfg.Userpilot.Environment, PeriodDays: cfg.Measured.PeriodDays, Targets: targets, Log: log,
+		APIStats: func() map[string]int64 { return hs.Stats().Calls },
+	})
+	return h, nil
+}
+
 // Handle validates in and runs the daily job.
 func (h *Measured) Handle(ctx context.Context, in MeasuredInput) (MeasuredResult, error) {
+	mode := measured.ModeStart
 	switch {
 	case in.Action == MeasuredActionMeasure:
+	case in.Action == MeasuredActionContinue:
+		mode = measured.ModeContinue
 	case in.Action == "" && (in.Source == sourceEvents || in.Source == sourceScheduler):
 	default:
-		return MeasuredResult{}, fmt.Errorf("measured: unknown input (action %q, source %q): want a scheduled event or {\"action\":%q}", in.Action, in.Source, MeasuredActionMeasure)
+		return MeasuredResult{}, fmt.Errorf("measured: unknown input (action %q, source %q): want a scheduled event, {\"action\":%q} or {\"action\":%q}", in.Action, in.Source, MeasuredActionMeasure, MeasuredActionContinue)
 	}
 	at := in.Time
-	if at.IsZero() {
+	if at.IsZero() || in.Action != "" {
 		at = h.now()
 	}
 	mappings := int64(0)
@@ -84,24 +157,65 @@ func (h *Measured) Handle(ctx context.Context, in MeasuredInput) (MeasuredResult
 		}
 	}
 	if h.engine == nil {
-		h.log.InfoContext(ctx, "measured: no engine wired yet; nothing sent", "measured_mappings", mappings)
+		h.log.InfoContext(ctx, "measured: no measured mapping configured; nothing sent", "measured_mappings", mappings)
 		return MeasuredResult{
 			Status:  "not_configured",
-			Message: "the measured engine is not wired yet: nothing was computed or sent",
+			Message: "no measured or auto property is mapped: nothing was computed or sent",
 			Counts:  map[string]int64{"measured_mappings": mappings},
 		}, nil
 	}
-	status, counts, err := h.engine.RunMeasured(ctx, at)
+	rep, err := h.engine.Run(ctx, at, mode)
+	h.alert(ctx, rep, err)
 	if err != nil {
 		return MeasuredResult{}, fmt.Errorf("measured: run at %s: %w", at.UTC().Format(time.RFC3339), err)
 	}
+	counts := rep.Counts
 	if counts == nil {
 		counts = map[string]int64{}
 	}
 	counts["measured_mappings"] = mappings
-	h.metrics.Counts(ctx, MeasuredJob, counts, status == StatusFailed)
-	if status == StatusFailed {
-		return MeasuredResult{Status: status, Counts: counts}, runFailed("measured: run at "+at.UTC().Format(time.RFC3339), "") // failed.go
+	res := MeasuredResult{Status: rep.Status, Pass: rep.Pass, Counts: counts, PassCounts: rep.PassCounts}
+	if rep.Pass != "" {
+		res.Period = &rep.Period
 	}
-	return MeasuredResult{Status: status, Counts: counts}, nil
+	h.log.InfoContext(ctx, "measured: run", "status", rep.Status, "pass", rep.Pass, "counts", counts)
+	h.metrics.Counts(ctx, MeasuredJob, counts, rep.Status == StatusFailed)
+	if rep.Status == StatusFailed {
+		return res, runFailed("measured: run at "+at.UTC().Format(time.RFC3339), "") // failed.go
+	}
+	return res, nil
+}
+
+// alert reports the run's problems (one email per cause) and resolves the
+// ones it proved fixed.
+func (h *Measured) alert(ctx context.Context, rep *measured.Report, runErr error) {
+	if h.notify == nil {
+		return
+	}
+	env := config.DefaultEnvironment
+	if h.cfg != nil && h.cfg.Userpilot.Environment != "" {
+		env = h.cfg.Userpilot.Environment
+	}
+	var problems []notify.Problem
+	var clean []string
+	if rep != nil {
+		problems, clean = rep.Problems, rep.Clean
+	}
+	if runErr != nil {
+		problems = append(problems, notify.Problem{Key: measuredRunProblem,
+			Title:  "pilotsync: the daily measured job failed",
+			Detail: "The run stopped at its last checkpoint and continues from there next time: " + runErr.Error()})
+	} else if rep != nil && (rep.Status == measured.StatusComplete || rep.Status == measured.StatusIncomplete) {
+		clean = append(clean, measuredRunProblem)
+	}
+	for _, p := range problems {
+		if err := h.notify.Problem(ctx, env, p); err != nil {
+			h.log.WarnContext(ctx, "measured: report problem", "problem", p.Key, "err", err)
+		}
+	}
+	for _, k := range clean {
+		if err := h.notify.Resolved(ctx, env, k); err != nil {
+			h.log.WarnContext(ctx, "measured: resolve problem", "problem", k, "err", err)
+		}
+	}
 }

@@ -8,15 +8,20 @@ import (
 	"time"
 
 	"github.com/pilotsync/pilotsync/shared/config"
+	"github.com/pilotsync/pilotsync/shared/measured"
 )
 
 // fakeMeasured is a hand-written MeasuredRunner.
 type fakeMeasured struct {
-	run func(ctx context.Context, at time.Time) (string, map[string]int64, error)
+	run func(ctx context.Context, at time.Time, mode measured.Mode) (string, map[string]int64, error)
 }
 
-func (f fakeMeasured) RunMeasured(ctx context.Context, at time.Time) (string, map[string]int64, error) {
-	return f.run(ctx, at)
+func (f fakeMeasured) Run(ctx context.Context, at time.Time, mode measured.Mode) (*measured.Report, error) {
+	status, counts, err := f.run(ctx, at, mode)
+	if err != nil {
+		return nil, err
+	}
+	return &measured.Report{Status: status, Counts: counts}, nil
 }
 
 func TestMeasuredHandle(t *testing.T) {
@@ -28,11 +33,12 @@ func TestMeasuredHandle(t *testing.T) {
 	cfg.Mapping.Companies.Measured = []config.MeasuredMapping{{Metric: "active_days", HubSpot: "a"}}
 
 	var gotAt time.Time
-	engine := fakeMeasured{run: func(ctx context.Context, at time.Time) (string, map[string]int64, error) {
-		gotAt = at
+	var gotMode measured.Mode
+	engine := fakeMeasured{run: func(ctx context.Context, at time.Time, mode measured.Mode) (string, map[string]int64, error) {
+		gotAt, gotMode = at, mode
 		return "complete", map[string]int64{"sent": 7}, nil
 	}}
-	failing := fakeMeasured{run: func(context.Context, time.Time) (string, map[string]int64, error) {
+	failing := fakeMeasured{run: func(context.Context, time.Time, measured.Mode) (string, map[string]int64, error) {
 		return "", nil, errors.New("hubspot down")
 	}}
 	tests := []struct {
@@ -43,20 +49,23 @@ func TestMeasuredHandle(t *testing.T) {
 		wantCounts map[string]int64
 		wantErr    string
 		wantAt     time.Time
+		wantMode   measured.Mode
 	}{
 		{name: "schedule without engine", in: MeasuredInput{Source: "aws.events", Time: scheduledAt},
 			wantStatus: "not_configured", wantCounts: map[string]int64{"measured_mappings": 2}},
 		{name: "scheduler source", engine: engine, in: MeasuredInput{Source: "aws.scheduler", Time: scheduledAt},
-			wantStatus: "complete", wantCounts: map[string]int64{"sent": 7, "measured_mappings": 2}, wantAt: scheduledAt},
+			wantStatus: "complete", wantCounts: map[string]int64{"sent": 7, "measured_mappings": 2}, wantAt: scheduledAt, wantMode: measured.ModeStart},
 		{name: "manual", engine: engine, in: MeasuredInput{Action: "measure"},
-			wantStatus: "complete", wantCounts: map[string]int64{"sent": 7, "measured_mappings": 2}, wantAt: time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC)},
+			wantStatus: "complete", wantCounts: map[string]int64{"sent": 7, "measured_mappings": 2}, wantAt: time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC), wantMode: measured.ModeStart},
+		{name: "continue", engine: engine, in: MeasuredInput{Action: "continue"},
+			wantStatus: "complete", wantCounts: map[string]int64{"sent": 7, "measured_mappings": 2}, wantAt: time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC), wantMode: measured.ModeContinue},
 		{name: "unknown action", in: MeasuredInput{Action: "sync"}, wantErr: `measured: unknown input (action "sync"`},
 		{name: "empty payload", in: MeasuredInput{}, wantErr: "measured: unknown input"},
 		{name: "engine fails", engine: failing, in: MeasuredInput{Source: "aws.events", Time: scheduledAt}, wantErr: "measured: run at 2026-11-27T03:00:00Z: hubspot down"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			gotAt = time.Time{}
+			gotAt, gotMode = time.Time{}, ""
 			h := NewMeasured(cfg, tt.engine, nil)
 			h.now = func() time.Time { return time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC) }
 			got, err := h.Handle(t.Context(), tt.in)
@@ -80,6 +89,9 @@ func TestMeasuredHandle(t *testing.T) {
 					t.Errorf("counts[%s] = %d, want %d", k, got.Counts[k], v)
 				}
 			}
+			if gotMode != tt.wantMode {
+				t.Errorf("engine ran in mode %q, want %q", gotMode, tt.wantMode)
+			}
 			if !gotAt.Equal(tt.wantAt) {
 				t.Errorf("engine ran at %v, want %v", gotAt, tt.wantAt)
 			}
@@ -92,7 +104,7 @@ func TestMeasuredHandle(t *testing.T) {
 // counts; a partial run (resumed from the checkpoint) does not.
 func TestMeasuredFailedRunReturnsError(t *testing.T) {
 	for _, status := range []string{StatusFailed, "partial"} {
-		engine := fakeMeasured{run: func(context.Context, time.Time) (string, map[string]int64, error) {
+		engine := fakeMeasured{run: func(context.Context, time.Time, measured.Mode) (string, map[string]int64, error) {
 			return status, map[string]int64{"failed": 3}, nil
 		}}
 		res, err := NewMeasured(&config.Config{}, engine, nil).Handle(t.Context(), MeasuredInput{Action: MeasuredActionMeasure})

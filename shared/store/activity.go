@@ -46,6 +46,12 @@ type ActivityDelta struct {
 	// events was applied before (at most 99 per delta). Without ids the delta
 	// is applied every time.
 	EventIDs []string
+
+	// A user delta for one event (LastSeen set) also updates the activity
+	// summaries (summary.go) of the user and of CompanyID, the company the
+	// event names ("" for none), with the event's Context.
+	CompanyID string
+	Context   ActivityContext
 }
 
 // DayActivity is one profile's aggregate for one day.
@@ -71,7 +77,9 @@ type dayKey struct {
 // ADD in the same transaction as one conditional marker per event id; a
 // delta with an already-applied event is skipped whole. Deltas of the same
 // profile and day are summed into one update per transaction. First and last
-// seen are then widened with conditional updates.
+// seen are then widened with conditional updates. Last, user deltas update
+// the rolling activity summaries the daily measured run reads (summary.go),
+// also exactly once per event id.
 func (s *Store) AddActivity(ctx context.Context, env string, deltas []ActivityDelta) error {
 	kept, err := PrepareDeltas(env, deltas)
 	if err != nil {
@@ -107,7 +115,13 @@ func (s *Store) AddActivity(ctx context.Context, env string, deltas []ActivityDe
 	if err != nil {
 		return fmt.Errorf("store: add activity: %w", err)
 	}
-	return s.widenSeen(ctx, env, kept)
+	if err := s.widenSeen(ctx, env, kept); err != nil {
+		return err
+	}
+	if err := s.summarize(ctx, env, kept); err != nil {
+		return fmt.Errorf("store: add activity: %w", err)
+	}
+	return nil
 }
 
 // applyActivity runs one packed transaction of deltas, dropping deltas whose

@@ -32,6 +32,9 @@
 //	ledger entry    <env>#ledger#<event id>              ledger       expires_at
 //	activity mark   <env>#actev#<event id>               actev        expires_at
 //	day aggregate   <env>#activity#<kind>#<id>           <YYYY-MM-DD> events sessions time_spent first_ms last_ms expires_at
+//	summary         <env>#msum#<kind>#<0..15>            <id>         body (JSON: days, sessions, context) ver last_ms
+//	                                                                  sent sent_to expires_at (last activity + kept days)
+//	summary mark    <env>#sumev#<event id>               sumev        expires_at
 //	run record      <env>#run#<job>                      <started UTC, fixed width>#<run id>
 //	                                                                  run (JSON body) expires_at (90 days)
 //	problem         <env>#problem#<key>                  problem      summary opened_ms notified_ms seen_ms

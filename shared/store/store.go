@@ -94,13 +94,15 @@ type Store struct {
 	now   func() time.Time
 	// names remembers the names this Store already added to the names
 	// index (status.go), so a warm process writes each once.
-	names sync.Map
+	names *sync.Map
+	// sum configures the activity summaries (summary.go).
+	sum summaryOptions
 }
 
 // New returns a Store on table. Every DynamoDB call it makes ends within
 // CallTimeout (timeout.go), or earlier with its context.
 func New(db *dynamodb.Client, table string) *Store {
-	return &Store{db: callTimeout{db, CallTimeout}, table: table, now: time.Now}
+	return &Store{db: callTimeout{db, CallTimeout}, table: table, now: time.Now, names: new(sync.Map)}
 }
 
 // Table returns the table name.

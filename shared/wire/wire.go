@@ -166,7 +166,10 @@ func Build(ctx context.Context, opts ...Option) (*Deps, error) {
 		return nil, err
 	}
 
-	st := store.New(dynamodb.NewFromConfig(awsCfg), table)
+	// Activity summaries split sessions by the configured timeout and keep the
+	// period plus a week (shared/measured reads them daily).
+	st := store.New(dynamodb.NewFromConfig(awsCfg), table).
+		WithActivitySummary(cfg.Measured.SessionTimeout.D(), cfg.Measured.PeriodDays+7)
 	n := notify.New(ses.NewFromConfig(awsCfg), st, cfg.Notifications.Sender, cfg.Notifications.Recipients,
 		notify.WithRepeatAfter(cfg.Notifications.RepeatAfter.D()), notify.WithLogger(o.log))
 
