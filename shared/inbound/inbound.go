@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pilotsync/pilotsync/shared/deadline"
+	"github.com/pilotsync/pilotsync/shared/lease"
 	"github.com/pilotsync/pilotsync/shared/store"
 )
 
@@ -185,7 +186,7 @@ func (in *Inbound) Run(ctx context.Context, mode Mode) (*Report, error) {
 		return nil, fmt.Errorf("inbound: inbound: unknown mode %q", mode)
 	}
 	started := in.now()
-	r := &run{Inbound: in, id: newRunID(started), calls: map[string]int64{}}
+	r := &run{Inbound: in, id: lease.NewRunID(started), calls: map[string]int64{}}
 	if d, ok := ctx.Deadline(); ok {
 		// A short invocation keeps at most a quarter of its time in reserve.
 		r.budget = d.Add(-min(in.margin, time.Until(d)/4))
@@ -223,7 +224,7 @@ func (in *Inbound) Run(ctx context.Context, mode Mode) (*Report, error) {
 	stopBeat, beatDone := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(beatDone)
-		r.heartbeat(runCtx, taken, stopBeat, lost)
+		lease.Keep(runCtx, r.store, lease.Held{Env: r.env, Name: leaseName, Owner: r.id, TTL: r.leaseTTL}, taken, stopBeat, lost, r.log)
 	}()
 	defer func() {
 		close(stopBeat)

@@ -1,10 +1,7 @@
 package inbound
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"slices"
-	"time"
 
 	"github.com/pilotsync/pilotsync/shared/store"
 )
@@ -74,10 +71,4 @@ func joinCapped(errs []string) string {
 func uniq(s []string) []string {
 	slices.Sort(s)
 	return slices.Compact(s)
-}
-
-func newRunID(t time.Time) string {
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	return t.UTC().Format("20060102T150405.000Z") + "-" + hex.EncodeToString(b)
 }

@@ -2,13 +2,13 @@ package outbound
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
 	"time"
+
+	"github.com/pilotsync/pilotsync/shared/lease"
 
 	"github.com/pilotsync/pilotsync/shared/hubspot"
 	"github.com/pilotsync/pilotsync/shared/store"
@@ -102,7 +102,7 @@ var errOutOfTime = errors.New("time budget spent")
 // report (and its run record); the error is for a run that could not start.
 func (p *Push) Run(ctx context.Context) (*Report, error) {
 	started := p.now()
-	r := &run{Push: p, id: newRunID(started)}
+	r := &run{Push: p, id: lease.NewRunID(started)}
 	if d, ok := ctx.Deadline(); ok {
 		r.budget = d.Add(-min(p.margin, time.Until(d)/4))
 	}
@@ -130,7 +130,10 @@ func (p *Push) Run(ctx context.Context) (*Report, error) {
 	}()
 	runCtx, lost := context.WithCancelCause(ctx)
 	stop, done := make(chan struct{}), make(chan struct{})
-	go func() { defer close(done); r.heartbeat(runCtx, taken, stop, lost) }()
+	go func() {
+		defer close(done)
+		lease.Keep(runCtx, r.store, lease.Held{Env: r.cfg.Env, Name: leaseName, Owner: r.id, TTL: r.leaseTTL}, taken, stop, lost, r.log)
+	}()
 
 	stopped := ""
 	for _, obj := range p.cfg.Objects {
@@ -264,48 +267,4 @@ func (r *run) object(ctx context.Context, obj Object, or *ObjectReport) error {
 		return errors.New(strings.Join(blockedErr, "; "))
 	}
 	return nil
-}
-
-// heartbeat renews the lease every third of its life until stop is closed,
-// and cancels the run (lost) when the lease is gone or about to end.
-func (r *run) heartbeat(ctx context.Context, taken time.Time, stop <-chan struct{}, lost context.CancelCauseFunc) {
-	ttl := r.leaseTTL
-	reserve := ttl / 6
-	valid := taken.Add(ttl)
-	tick := time.NewTicker(ttl / 3)
-	defer tick.Stop()
-	for {
-		select {
-		case <-stop:
-			return
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-		start := time.Now()
-		rctx, cancel := context.WithDeadline(ctx, valid.Add(-reserve))
-		err := r.store.RenewLease(rctx, r.cfg.Env, leaseName, r.id, ttl)
-		cancel()
-		switch {
-		case err == nil:
-			valid = start.Add(ttl)
-		case errors.Is(err, store.ErrLeaseLost):
-			lost(fmt.Errorf("renew lease: %w", err))
-			return
-		case ctx.Err() != nil:
-			return
-		default:
-			r.log.WarnContext(ctx, "outbound: renew lease", "run", r.id, "err", err)
-			if !time.Now().Before(valid.Add(-reserve - ttl/3)) {
-				lost(fmt.Errorf("renew lease: %w (%w)", store.ErrLeaseLost, err))
-				return
-			}
-		}
-	}
-}
-
-func newRunID(t time.Time) string {
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	return t.UTC().Format("20060102T150405.000Z") + "-" + hex.EncodeToString(b)
 }
