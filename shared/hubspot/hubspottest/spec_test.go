@@ -16,10 +16,12 @@ type specRecorder struct {
 	cleanups []func()
 }
 
-func (r *specRecorder) Helper()                           {}
-func (r *specRecorder) Log(...any)                        {}
-func (r *specRecorder) Cleanup(f func())                  { r.cleanups = append(r.cleanups, f) }
-func (r *specRecorder) Errorf(format string, args ...any) { r.errs = append(r.errs, fmt.Sprintf(format, args...)) }
+func (r *specRecorder) Helper()          {}
+func (r *specRecorder) Log(...any)       {}
+func (r *specRecorder) Cleanup(f func()) { r.cleanups = append(r.cleanups, f) }
+func (r *specRecorder) Errorf(format string, args ...any) {
+	r.errs = append(r.errs, fmt.Sprintf(format, args...))
+}
 
 // TestCheckSpecFindsNonConformingRequests: the check CheckSpec registers
 // reports a body field the spec does not declare and a path it lacks, and
