@@ -922,7 +922,7 @@ func TestTemplateDashboard(t *testing.T) {
 	for _, n := range []string{metrics.RecordsRead, metrics.RecordsWritten, metrics.RecordsSent, metrics.RecordsFailed,
 		metrics.RecordsQuarantined, metrics.EventsDelivered, metrics.EventsDropped, metrics.MessagesFailed,
 		metrics.MessagesDeadLettered, metrics.ConcurrentDeliveries, metrics.APICalls, metrics.RateLimited,
-		metrics.RunFailed, metrics.DurationMS} {
+		metrics.RunFailed, metrics.DurationMS, metrics.CursorLagSeconds} {
 		known[n] = true
 	}
 	for _, r := range []string{forward.CountOtherEnvironment, forward.CountBeforeEnabled, forward.CountEcho, forward.CountTooOld,
