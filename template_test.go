@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"sort"
@@ -238,31 +239,69 @@ func TestTemplateFunctions(t *testing.T) {
 	}
 }
 
+// TestTemplateSchedules checks each function gets exactly the schedules it
+// needs, by name (SAM names a function's rule <Function><Event>): the poll
+// every 5 minutes, the daily measured job once a day, and its follow-up every
+// 15 minutes sending {"action":"continue"} so a pass that outgrew one
+// invocation finishes the same day.
 func TestTemplateSchedules(t *testing.T) {
 	c := translate(t)
+	type schedule struct {
+		rule  string
+		want  *regexp.Regexp
+		input string // the target's Input as JSON, "" for the scheduled event
+	}
 	tests := []struct {
 		function string
-		want     *regexp.Regexp
+		want     []schedule
 	}{
-		{"PollFunction", regexp.MustCompile(`^rate\(5 minutes\)$`)},
-		{"DailyMeasuredFunction", regexp.MustCompile(`^cron\(0 3 \* \* \? \*\)$`)},
+		{"PollFunction", []schedule{{"PollFunctionPoll", regexp.MustCompile(`^rate\(5 minutes\)$`), ""}}},
+		{"DailyMeasuredFunction", []schedule{
+			{"DailyMeasuredFunctionDaily", regexp.MustCompile(`^cron\(0 3 \* \* \? \*\)$`), ""},
+			{"DailyMeasuredFunctionContinue", regexp.MustCompile(`^rate\(15 minutes\)$`), `{"action":"continue"}`},
+		}},
+		{"ActivityFunction", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.function, func(t *testing.T) {
-			var found []string
+			found := map[string]map[string]any{} // rule -> target
+			exprs := map[string]string{}
 			for _, id := range c.byType("AWS::Events::Rule") {
 				p := c.Resources[id].Properties
 				for _, target := range p["Targets"].([]any) {
 					if jsonOf(get(target.(map[string]any), "Arn")) == getAtt(tt.function, "Arn") {
-						found = append(found, fmt.Sprint(c.resolve(t, p["ScheduleExpression"])))
+						found[id] = target.(map[string]any)
+						exprs[id] = fmt.Sprint(c.resolve(t, p["ScheduleExpression"]))
 					}
 				}
 			}
-			if len(found) != 1 {
-				t.Fatalf("schedules targeting %s = %q, want exactly one", tt.function, found)
+			if len(found) != len(tt.want) {
+				t.Errorf("schedules targeting %s = %q, want %d", tt.function, exprs, len(tt.want))
 			}
-			if !tt.want.MatchString(found[0]) {
-				t.Errorf("schedule of %s with default parameters = %q, want %s", tt.function, found[0], tt.want)
+			for _, w := range tt.want {
+				target, ok := found[w.rule]
+				if !ok {
+					t.Errorf("no schedule %s targeting %s (have %q)", w.rule, tt.function, exprs)
+					continue
+				}
+				if !w.want.MatchString(exprs[w.rule]) {
+					t.Errorf("schedule %s with default parameters = %q, want %s", w.rule, exprs[w.rule], w.want)
+				}
+				in, _ := target["Input"].(string)
+				if w.input == "" {
+					if in != "" {
+						t.Errorf("schedule %s sends Input %s, want the scheduled event itself", w.rule, in)
+					}
+					continue
+				}
+				var got, want any
+				if err := json.Unmarshal([]byte(in), &got); err != nil {
+					t.Fatalf("schedule %s Input %q: %v", w.rule, in, err)
+				}
+				_ = json.Unmarshal([]byte(w.input), &want)
+				if !reflect.DeepEqual(got, want) {
+					t.Errorf("schedule %s Input = %s, want %s", w.rule, in, w.input)
+				}
 			}
 		})
 	}
@@ -883,7 +922,7 @@ func TestTemplateDashboard(t *testing.T) {
 	for _, n := range []string{metrics.RecordsRead, metrics.RecordsWritten, metrics.RecordsSent, metrics.RecordsFailed,
 		metrics.RecordsQuarantined, metrics.EventsDelivered, metrics.EventsDropped, metrics.MessagesFailed,
 		metrics.MessagesDeadLettered, metrics.ConcurrentDeliveries, metrics.APICalls, metrics.RateLimited,
-		metrics.RunFailed, metrics.DurationMS} {
+		metrics.RunFailed, metrics.DurationMS, metrics.CursorLagSeconds} {
 		known[n] = true
 	}
 	for _, r := range []string{forward.CountOtherEnvironment, forward.CountBeforeEnabled, forward.CountEcho, forward.CountTooOld,

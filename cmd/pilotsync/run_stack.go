@@ -154,6 +154,7 @@ func (r *runner) startSandboxes(ctx context.Context, cfg *config.Config) error {
 		r.say("HubSpot: the real API (%s)", firstSet(os.Getenv(wire.EnvHubSpotBaseURL), cfg.HubSpot.BaseURL))
 	} else {
 		r.hubspot = hubspottest.New(hubspottest.Options{})
+		sandboxStarted(r.hubspot) // run_sandbox.go
 		u, err := serve(ctx, func(ctx context.Context, ln net.Listener) error { return r.hubspot.ServeListener(ctx, ln) })
 		if err != nil {
 			return fmt.Errorf("hubspot sandbox: %w", err)

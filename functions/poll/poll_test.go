@@ -55,6 +55,7 @@ func newStack(t *testing.T, searchLag time.Duration) *stack {
 	t.Helper()
 	s := &stack{t: t, clk: hubspottest.NewManualClock(time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)), cfg: testConfig()}
 	s.hs = hubspottest.NewTestServer(t, hubspottest.Options{Clock: s.clk.Now, SearchLag: searchLag, PerTenSeconds: -1, SearchPerSecond: -1, Daily: -1})
+	s.hs.CheckSpec(t) // every request conforms to HubSpot's spec (issue 9)
 	s.up = userpilottest.NewTestServer(t, userpilottest.Options{RateLimit: -1, JobDuration: -1})
 	s.st = storetest.FreshTable(t)
 	var err error

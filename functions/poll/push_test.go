@@ -72,6 +72,7 @@ func newPushRig(t *testing.T, cfg *config.Config) *pushRig {
 	}
 	r := &pushRig{t: t, cfg: cfg, st: store.New(db, table), problems: &recordedProblems{}, env: cfg.Userpilot.Environment}
 	r.hs = hubspottest.NewTestServer(t, hubspottest.Options{PerTenSeconds: -1, SearchPerSecond: -1, Daily: -1})
+	r.hs.CheckSpec(t) // every request conforms to HubSpot's spec (issue 9)
 	up := userpilottest.NewTestServer(t, userpilottest.Options{RateLimit: -1, JobDuration: -1})
 	r.up = up
 	var err error

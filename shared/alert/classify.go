@@ -21,6 +21,7 @@ const (
 	CauseHubSpotDailyLimit  = cause.HubSpotDailyLimit
 	CauseEnterpriseRequired = cause.EnterpriseRequired
 	CauseUserpilotAuth      = cause.UserpilotAuth
+	CauseStoreUnreachable   = cause.StoreUnreachable
 	CauseOther              = cause.Other
 )
 

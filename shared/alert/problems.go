@@ -89,6 +89,7 @@ var causeText = map[Cause]struct{ title, detail string }{
 		"Custom behavioral events need an Enterprise edition of a HubSpot hub. Upgrade, or set activity.sink to timeline or none in integration.yaml. Activity is retried and, past the queue's retention, dead-lettered."},
 	CauseUserpilotAuth: {"Userpilot refused pilotsync's API key",
 		"Userpilot answered 401/403: the API key is wrong or belongs to another environment (staging vs production). Update the Userpilot secret (or USERPILOT_API_KEY). The sync resumes from its checkpoint."},
+	CauseStoreUnreachable: {storeTitle, storeDetail}, // store.go
 	CauseOther: {"sync keeps failing",
 		"Every run for a while has failed with a retryable error (an outage of HubSpot, Userpilot or AWS). pilotsync keeps retrying from its checkpoint; this mail says it has not recovered by itself."},
 }
@@ -119,7 +120,7 @@ func InboundOutcome(rep *inbound.Report, history []store.RunRecord, now time.Tim
 		}
 		return out
 	}
-	out.Clean = append(out.Clean, KeyLeaseStuck)
+	out.Clean = append(out.Clean, KeyLeaseStuck, UnstartedKey(inbound.JobInbound))
 
 	for _, o := range rep.Objects {
 		errText := o.Error
@@ -169,7 +170,7 @@ func InboundOutcome(rep *inbound.Report, history []store.RunRecord, now time.Tim
 		if errText != "" || (!o.Complete && o.Pages == 0) {
 			continue // it did not run, or not cleanly: it proves nothing
 		}
-		for _, cause := range []Cause{CauseHubSpotAuth, CauseHubSpotDailyLimit, CauseUserpilotAuth, CauseOther} {
+		for _, cause := range []Cause{CauseHubSpotAuth, CauseHubSpotDailyLimit, CauseUserpilotAuth, CauseStoreUnreachable, CauseOther} {
 			out.Clean = append(out.Clean, InboundKey(o.Object, cause))
 		}
 		recent := past[:min(len(past), QuietRuns-1)]

@@ -24,7 +24,11 @@ const (
 	HubSpotDailyLimit  Cause = "hubspot_daily_limit"
 	EnterpriseRequired Cause = "hubspot_enterprise_required"
 	UserpilotAuth      Cause = "userpilot_auth"
-	Other              Cause = "outage"
+	// StoreUnreachable: DynamoDB did not answer (a timeout, a refused
+	// connection, a server fault), so nothing can be checkpointed: told at
+	// once, since the failure emails themselves cannot record it.
+	StoreUnreachable Cause = "dynamodb_unreachable"
+	Other            Cause = "outage"
 )
 
 // hubspotOAuthEndpoint is the Endpoint of a *hubspot.APIError from the OAuth
@@ -47,6 +51,8 @@ func Of(err error) Cause {
 	switch {
 	case err == nil:
 		return ""
+	case storeUnreachable(err): // store.go
+		return StoreUnreachable
 	case errors.Is(err, hubspot.ErrEnterpriseRequired):
 		return EnterpriseRequired
 	case errors.Is(err, hubspot.ErrDailyLimit):

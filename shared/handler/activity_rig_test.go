@@ -56,6 +56,8 @@ type rigOptions struct {
 	stepHook   func(ctx context.Context, step string) error
 	// hubspot sets sandbox options (its logger is always discarded).
 	hubspot hubspottest.Options
+	// limits, when set, are the client's own pacing limits.
+	limits *hubspot.Limits
 	// notifier, when set, gets the handler's alerts (run records from the
 	// rig's store, every batch checked).
 	notifier alert.Notifier
@@ -82,8 +84,12 @@ func newActivityRig(t testing.TB, o rigOptions) *activityRig {
 	hsOpts := o.hubspot
 	hsOpts.Logger = slog.New(slog.DiscardHandler)
 	r.hs = hubspottest.NewTestServer(t, hsOpts)
-	client, err := hubspot.NewClient(hubspot.WithBaseURL(r.hs.URL), hubspot.WithToken(r.hs.Token()),
-		hubspot.WithMaxRetries(o.maxRetries), hubspot.WithLogger(slog.New(slog.DiscardHandler)))
+	clientOpts := []hubspot.Option{hubspot.WithBaseURL(r.hs.URL), hubspot.WithToken(r.hs.Token()),
+		hubspot.WithMaxRetries(o.maxRetries), hubspot.WithLogger(slog.New(slog.DiscardHandler))}
+	if o.limits != nil {
+		clientOpts = append(clientOpts, hubspot.WithLimits(*o.limits))
+	}
+	client, err := hubspot.NewClient(clientOpts...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -294,6 +294,10 @@ func TestActivityScale(t *testing.T) {
 // aborted, or the invocation's context cancelled mid-call), a redelivery loop
 // over a real moto SQS queue ends with every valid event delivered exactly
 // once.
+// redeliveryDrainLimit bounds TestActivityRedeliveryUnderFaults's
+// redelivery loop.
+const redeliveryDrainLimit = 3 * time.Minute
+
 func TestActivityRedeliveryUnderFaults(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 27))
 	var mu sync.Mutex
@@ -317,7 +321,12 @@ func TestActivityRedeliveryUnderFaults(t *testing.T) {
 	// that gives the user's email: the grace period retries such events
 	// until the identify has been merged, instead of dropping them.
 	grace := func(c *config.Config) { c.Activity.UnmatchedGrace = config.Duration(1000 * time.Hour) }
-	r := newActivityRig(t, rigOptions{stepHook: hook, cfg: grace})
+	// HubSpot's own rate limits are off (sandbox and client pacing): this
+	// test is about the injected faults, whose 429s (Retry-After: 1) and 5xx
+	// backoffs stay; the pacing only made each invocation slower.
+	r := newActivityRig(t, rigOptions{stepHook: hook, cfg: grace,
+		hubspot: hubspottest.Options{PerTenSeconds: -1, SearchPerSecond: -1, Daily: -1},
+		limits:  &hubspot.Limits{PerWindow: 1_000_000, Window: time.Second, SearchPerSecond: 1_000_000}})
 	const nEvents, nMsgs, nUsers = 1_000, 200, 30
 	contactIDs := r.seedUsers(nUsers)
 	w := genWorkload(nEvents, nMsgs, nUsers, true)
@@ -327,7 +336,10 @@ func TestActivityRedeliveryUnderFaults(t *testing.T) {
 	r.hs.SetFault(hubspottest.EndpointAll, hubspottest.Fault{Rate5xx: 0.10, Rate429: 0.05, RateDrop: 0.05})
 
 	invocations, cancelled := 0, 0
-	deadline := time.Now().Add(50 * time.Second)
+	// Bounded, but with room for a loaded 2-core machine under -race, where
+	// every moto SQS call (about 12 per invocation) and every retry wait is
+	// slow: the loop ends as soon as the queue is drained.
+	deadline := time.Now().Add(redeliveryDrainLimit)
 	for time.Now().Before(deadline) {
 		msgs := r.receive(r.queueURL, 40, false)
 		if len(msgs) == 0 {

@@ -137,9 +137,17 @@ func TestMeasuredResumesAcrossInvocations(t *testing.T) {
 			t.Errorf("contact of %s holds %v", id, rec.Properties)
 		}
 	}
-	// A follow-up after the pass is complete does nothing.
+	// A follow-up after the pass is complete does nothing, cheaply: the
+	// template's follow-up schedule sends it every 15 minutes all day.
+	hsBefore := len(r.hs.Requests())
 	res, err := r.handler(at, budget, ws).Handle(r.ctx, MeasuredInput{Action: MeasuredActionContinue})
 	if err != nil || res.Status != measured.StatusIdle {
 		t.Errorf("continue after completion: %v %v, want idle", res.Status, err)
+	}
+	if n := len(r.hs.Requests()) - hsBefore; n != 0 {
+		t.Errorf("idle continue made %d HubSpot requests, want none", n)
+	}
+	if got := res.Counts[measured.CountStoreReads]; got > 1 {
+		t.Errorf("idle continue read %d store items, want at most the checkpoint", got)
 	}
 }

@@ -162,6 +162,7 @@ func (h *Poll) Handle(ctx context.Context, in PollInput) (PollResult, error) {
 	defer cancel()
 	rep, err := h.inbound.Run(ctx, mode)
 	if err != nil {
+		h.alerts.Unstarted(ctx, inbound.JobInbound, err) // a DynamoDB outage is emailed at once
 		return PollResult{}, fmt.Errorf("poll: %s: %w", action, err)
 	}
 	h.alerts.Inbound(ctx, rep)

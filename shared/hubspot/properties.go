@@ -80,8 +80,8 @@ func (c *Client) ListProperties(ctx context.Context, objectType string) ([]Prope
 
 // CreateProperty creates a property and returns it as HubSpot stored it.
 func (c *Client) CreateProperty(ctx context.Context, objectType string, p Property) (*Property, error) {
-	in := propertyJSON{Name: p.Name, Label: p.Label, Type: p.Type, FieldType: p.FieldType, Description: p.Description,
-		GroupName: p.GroupName, Options: p.Options, HasUniqueValue: p.HasUniqueValue}
+	in := propertyInputJSON{Name: p.Name, Label: p.Label, Type: p.Type, FieldType: p.FieldType, Description: p.Description,
+		GroupName: p.GroupName, Options: optionInputs(p.Options), HasUniqueValue: p.HasUniqueValue}
 	var out propertyJSON
 	if _, err := c.do(ctx, &request{endpoint: "properties", method: http.MethodPost, path: apiPath(c.version, "properties", objectType), body: in}, &out); err != nil {
 		return nil, fmt.Errorf("hubspot: create %s property %s: %w", objectType, p.Name, err)

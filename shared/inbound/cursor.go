@@ -55,3 +55,18 @@ func cursorName(o Object) string { return "inbound:" + o.name() + ":" + o.HubSpo
 // leaseName is the inbound job's lease: one for all object types, so two
 // overlapping invocations never both work.
 const leaseName = "inbound"
+
+// lag returns where the checkpoint stands (during a full sync, where the
+// incremental walk resumes after it) and how many seconds that is before
+// now; zero values when it stands nowhere yet.
+func (c cursorState) lag(now time.Time) (time.Time, float64) {
+	ms := c.SinceMS
+	if c.Full != nil {
+		ms = c.Full.ResumeMS
+	}
+	if ms <= 0 {
+		return time.Time{}, 0
+	}
+	at := time.UnixMilli(ms).UTC()
+	return at, max(now.Sub(at), 0).Round(time.Millisecond).Seconds()
+}

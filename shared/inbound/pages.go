@@ -39,6 +39,7 @@ func (r *run) object(ctx context.Context, obj Object, mode Mode) (ObjectReport, 
 		err = r.incremental(ctx, obj, &cur, &or)
 	}
 	or.Complete = err == nil
+	or.CursorAt, or.CursorLagSeconds = cur.lag(r.now()) // cursor.go
 	return or, err
 }
 

@@ -87,6 +87,15 @@ type ObjectReport struct {
 	// where it was made, so a report decoded from JSON or a run record keeps
 	// it without matching error text. Empty when it did not stop on an error.
 	Cause string `json:"cause,omitempty"`
+	// CursorAt is where the object type's checkpoint stands after the run:
+	// every HubSpot change before it has been read (during a full sync, where
+	// the incremental walk resumes once it is done). Zero when the checkpoint
+	// could not be read.
+	CursorAt time.Time `json:"cursor_at,omitzero"`
+	// CursorLagSeconds is how far CursorAt is behind the run's end: how late
+	// a HubSpot change may reach Userpilot. It is never below the search
+	// overlap (schedule.search_overlap), which is re-read on every poll.
+	CursorLagSeconds float64 `json:"cursor_lag_seconds,omitempty"`
 }
 
 // Failure is one profile whose Userpilot write failed.

@@ -48,6 +48,9 @@ const (
 	RateLimited          = "RateLimited"
 	RunFailed            = "RunFailed"
 	DurationMS           = "DurationMs"
+	// CursorLagSeconds is how far the inbound checkpoint furthest behind
+	// stands before the run's end (inbound.ObjectReport.CursorLagSeconds).
+	CursorLagSeconds = "CursorLagSeconds"
 )
 
 // Emitter writes EMF lines. A nil *Emitter writes nothing. Safe for
@@ -77,7 +80,7 @@ func Default() *Emitter {
 }
 
 // Emit writes one EMF line for a run of job with values (metric name →
-// count; "Ms"-suffixed names are milliseconds) and the Lambda request id
+// count; "Ms"-suffixed names are milliseconds, "Seconds"-suffixed seconds) and the Lambda request id
 // when ctx carries one.
 func (e *Emitter) Emit(ctx context.Context, job string, values map[string]float64) {
 	if e == nil || len(values) == 0 {
@@ -91,8 +94,11 @@ func (e *Emitter) Emit(ctx context.Context, job string, values map[string]float6
 	line := map[string]any{"Function": e.function, "Job": job}
 	for i, n := range names {
 		unit := "Count"
-		if strings.HasSuffix(n, "Ms") {
+		switch {
+		case strings.HasSuffix(n, "Ms"):
 			unit = "Milliseconds"
+		case strings.HasSuffix(n, "Seconds"):
+			unit = "Seconds"
 		}
 		defs[i] = map[string]string{"Name": n, "Unit": unit}
 		line[n] = values[n]
@@ -143,6 +149,11 @@ func (e *Emitter) Inbound(ctx context.Context, rep *inbound.Report) {
 		}
 	}
 	v[APICalls], v[RateLimited] = calls, limited
+	for _, o := range rep.Objects {
+		if !o.CursorAt.IsZero() {
+			v[CursorLagSeconds] = max(v[CursorLagSeconds], o.CursorLagSeconds)
+		}
+	}
 	e.Emit(ctx, inbound.JobInbound, v)
 }
 

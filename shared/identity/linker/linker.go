@@ -195,6 +195,9 @@ func Set(p *store.Profile, id, object, match string) bool {
 	if p.HubSpotID == id && p.HubSpotObject == object && p.LinkMatch == match {
 		return false
 	}
+	if id != "" && (id != p.HubSpotID || object != p.HubSpotObject) {
+		newRecord(p) // sent.go
+	}
 	p.HubSpotID, p.HubSpotObject, p.LinkMatch = id, object, match
 	return true
 }
