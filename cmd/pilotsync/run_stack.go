@@ -19,10 +19,8 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/pilotsync/pilotsync/shared/config"
-	"github.com/pilotsync/pilotsync/shared/forward"
 	"github.com/pilotsync/pilotsync/shared/handler"
 	"github.com/pilotsync/pilotsync/shared/hubspot/hubspottest"
-	"github.com/pilotsync/pilotsync/shared/inbound"
 	"github.com/pilotsync/pilotsync/shared/store"
 	"github.com/pilotsync/pilotsync/shared/userpilot/userpilottest"
 	"github.com/pilotsync/pilotsync/shared/wire"
@@ -199,25 +197,23 @@ func firstSet(vs ...string) string {
 	return ""
 }
 
-// buildHandlers builds the handlers exactly as the functions do; a part whose
-// engine cannot be built is reported and skipped, the rest still runs.
+// buildHandlers builds the handlers with the functions' own constructors
+// (shared/wire); a part that cannot be built is reported and skipped (poll
+// and daily answer not_configured), the rest still runs.
 func (r *runner) buildHandlers() {
 	d := r.deps
-	in, err := handler.InboundFromConfig(d.Config, d.Store, d.HubSpot, d.Userpilot, inbound.WithLogger(d.Log))
+	p, err := wire.NewPoll(d)
 	if err != nil {
 		r.say("poll: inbound engine not available (%v): poll answers not_configured", err)
-		r.poll = handler.NewPoll(nil, handler.WithPollLogger(d.Log))
-	} else {
-		r.poll = handler.NewPoll(in, handler.WithPollImports(d.Store, d.Config), handler.WithPollLogger(d.Log),
-			handler.WithPollAlerts(d.Alerts))
+		p = handler.NewPoll(nil, handler.WithPollLogger(d.Log))
 	}
-	fwd, err := forward.NewFromDeps(forward.Deps{Config: d.Config, Store: d.Store, HubSpot: d.HubSpot, Userpilot: d.Userpilot, SQS: d.SQS, DLQURL: d.DLQURL, Logger: d.Log})
-	if err != nil {
+	r.poll = p
+	if a, err := wire.NewActivity(d); err != nil {
 		r.say("activity: forwarder not available (%v): the queue is not drained", err)
 	} else {
-		r.activity = handler.NewActivity(fwd, d.Log, handler.WithActivityAlerts(d.Alerts))
+		r.activity = a
 	}
-	if m, err := handler.NewMeasuredFromDeps(d.Config, d.Store, d.HubSpot, d.Notifier, d.Log); err != nil {
+	if m, err := wire.NewDailyMeasured(d); err != nil {
 		r.say("daily: measured engine not available (%v): the daily job answers not_configured", err)
 		r.measured = handler.NewMeasured(d.Config, nil, d.Log)
 	} else {

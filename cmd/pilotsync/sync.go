@@ -49,8 +49,7 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "pilotsync sync: %v\n", err)
 		return exitFailure
 	}
-	h, err := handler.NewPollFromDeps(deps.Config, deps.Store, deps.HubSpot, deps.Userpilot, deps.Log,
-		handler.WithPollAlerts(deps.Alerts))
+	h, err := wire.NewPoll(deps)
 	if err != nil {
 		fmt.Fprintf(stderr, "pilotsync sync: %v\n", err)
 		return exitFailure

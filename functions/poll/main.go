@@ -1,8 +1,9 @@
 // Command poll is the pilotsync poll Lambda function: the 5-minute inbound
 // poll followed by the outbound custom properties push, and the manual
 // {"action":"sync"} (sync now), {"action":"setup"} and {"action":"import"}
-// invocations. It only wires: the behaviour lives in shared/handler and the
-// engines behind it.
+// invocations. It only wires: shared/wire builds the handler (the same
+// constructor the local runner uses), the behaviour lives in shared/handler
+// and the engines behind it.
 package main
 
 import (
@@ -11,19 +12,12 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/pilotsync/pilotsync/shared/handler"
 	"github.com/pilotsync/pilotsync/shared/wire"
 )
 
 func main() {
 	log := wire.Logger()
-	deps, err := wire.Build(context.Background(), wire.WithLogger(log))
-	if err != nil {
-		log.Error("poll: start-up failed", "err", err)
-		os.Exit(1)
-	}
-	h, err := handler.NewPollFromDeps(deps.Config, deps.Store, deps.HubSpot, deps.Userpilot, deps.Log,
-		handler.WithPollAlerts(deps.Alerts))
+	h, err := wire.Poll(context.Background(), wire.WithLogger(log))
 	if err != nil {
 		log.Error("poll: start-up failed", "err", err)
 		os.Exit(1)

@@ -21,6 +21,7 @@ import (
 	"github.com/pilotsync/pilotsync/shared/store/storetest"
 	"github.com/pilotsync/pilotsync/shared/userpilot"
 	"github.com/pilotsync/pilotsync/shared/userpilot/userpilottest"
+	"github.com/pilotsync/pilotsync/shared/wire"
 )
 
 var discard = slog.New(slog.DiscardHandler)
@@ -76,7 +77,7 @@ func newStack(t *testing.T, searchLag time.Duration) *stack {
 // handler builds the real poll handler over st (the store, or a wrapper).
 func (s *stack) handler(st inbound.InboundStore) *handler.Poll {
 	s.t.Helper()
-	in, err := handler.InboundFromConfig(s.cfg, st, s.hsc, s.upc, inbound.WithClock(s.clk.Now), inbound.WithLogger(discard))
+	in, err := wire.Inbound(s.cfg, st, s.hsc, s.upc, inbound.WithClock(s.clk.Now), inbound.WithLogger(discard))
 	if err != nil {
 		s.t.Fatal(err)
 	}

@@ -19,10 +19,11 @@ import (
 	"github.com/pilotsync/pilotsync/shared/store"
 	"github.com/pilotsync/pilotsync/shared/userpilot"
 	"github.com/pilotsync/pilotsync/shared/userpilot/userpilottest"
+	"github.com/pilotsync/pilotsync/shared/wire"
 )
 
 // pushRig is the poll function built the way functions/poll builds it
-// (handler.NewPollFromDeps) over DynamoDB Local and the sandboxes on the real
+// (wire.NewPoll) over DynamoDB Local and the sandboxes on the real
 // clock, with failure notifications recorded.
 type pushRig struct {
 	t        *testing.T
@@ -86,7 +87,7 @@ func newPushRig(t *testing.T, cfg *config.Config) *pushRig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.h, err = handler.NewPollFromDeps(cfg, r.st, r.hsc, upc, discard,
+	r.h, err = wire.NewPoll(&wire.Deps{Config: cfg, Store: r.st, HubSpot: r.hsc, Userpilot: upc, Log: discard},
 		handler.WithPollAlerts(alert.New(r.problems, r.st, r.env)))
 	if err != nil {
 		t.Fatal(err)

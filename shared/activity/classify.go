@@ -11,8 +11,7 @@ import (
 	"github.com/pilotsync/pilotsync/shared/config"
 )
 
-// Category is an activity category pilotsync forwards (USERPILOT.md, "Activity
-// categories the integration forwards").
+// Category is an activity category pilotsync forwards (README "Activity categories and statuses").
 type Category string
 
 // The activity categories.
@@ -29,7 +28,7 @@ const (
 	Forms         Category = "forms"
 )
 
-// Categories lists every category, in the order of USERPILOT.md.
+// Categories lists every category, in the order of the README table.
 var Categories = []Category{FeatureTags, TrackedEvents, LabeledEvents, TaggedPages, Checklists, Flows, MobileContent, NPS, Surveys, Forms}
 
 // singular is the category's word in event names (userpilot_flow_completed).

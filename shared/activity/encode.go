@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// HubSpot custom event limits (HUBSPOT.md, "Custom events").
+// HubSpot custom event limits (https://developers.hubspot.com/docs/api/analytics/events, "Limits").
 const (
 	// MaxPropertyValueLen is the longest property value HubSpot keeps.
 	MaxPropertyValueLen = 256

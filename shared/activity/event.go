@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// Userpilot event types (USERPILOT.md, "Event record").
+// Userpilot event types (https://docs.userpilot.com/data-sync/event-schema).
 const (
 	TypeIdentifyUser    = "identify_user"
 	TypeIdentifyCompany = "identify_company"
@@ -28,7 +28,7 @@ var knownTypes = map[string]bool{
 // never echoed back.
 const SourceHubSpot = "backend-hubspot"
 
-// StagingTokenPrefix starts every staging environment token (USERPILOT.md, "Environments").
+// StagingTokenPrefix starts every staging environment token (https://docs.userpilot.com/api-references/http-api).
 const StagingTokenPrefix = "STG-"
 
 // Userpilot environments, as in config.EnvProduction and config.EnvStaging.

@@ -410,7 +410,7 @@ func badTextFields(messageID string, idx int, raw json.RawMessage) []*Error {
 }
 
 // decodeIdentifyMetadata decodes identify metadata, which holds primitives only
-// (USERPILOT.md, "Write API"). A null value removes the property.
+// (https://docs.userpilot.com/api-references/real-time/identify-user). A null value removes the property.
 func decodeIdentifyMetadata(m []byte) (map[string]any, string) {
 	var props map[string]any
 	if err := json.Unmarshal(m, &props); err != nil {

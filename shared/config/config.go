@@ -56,7 +56,7 @@ const (
 	MetricLastSeen         = "last_seen"
 )
 
-// Activity categories (USERPILOT.md "Activity categories the integration forwards").
+// Activity categories (README "Activity categories and statuses").
 const (
 	CategoryFeatureTags   = "feature_tags"
 	CategoryTrackedEvents = "tracked_events"

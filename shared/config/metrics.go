@@ -1,7 +1,7 @@
 package config
 
-// Auto properties: the latest context of a profile's activity (USERPILOT.md,
-// event record context fields), sent daily with the measured metrics.
+// Auto properties: the latest context of a profile's activity (the event
+// record's context fields, https://docs.userpilot.com/data-sync/event-schema), sent daily with the measured metrics.
 const (
 	MetricCountryCode     = "country_code"
 	MetricBrowser         = "browser"

@@ -24,7 +24,7 @@ const (
 	// about 30 minutes; 20 minutes leaves room for a slow receive.
 	maxUnmatchedGrace = 20 * time.Minute
 	// maxSearchOverlap keeps the re-read window small; HubSpot search lags writes
-	// by "a few moments" (HUBSPOT.md).
+	// by "a few moments" (https://developers.hubspot.com/docs/api/crm/search).
 	maxSearchOverlap = time.Hour
 	// maxEventNamePrefix leaves room in HubSpot's event name for
 	// "_<category>_<status>" (the longest is "_mobile_content_completed").
@@ -53,8 +53,7 @@ var enums = map[string][]string{
 }
 
 // categoryTable lists the activity categories and their built-in statuses
-// (USERPILOT.md "Activity categories the integration forwards"; "ask later"
-// is written ask_later).
+// (README "Activity categories and statuses"; "ask later" is written ask_later).
 var categoryTable = []struct {
 	name     string
 	statuses []string
@@ -149,8 +148,8 @@ func PrimaryObject(objectType string) string {
 }
 
 // sinkTargets says which HubSpot objects each activity sink can deliver to
-// (HUBSPOT.md: timeline and app events attach to contacts, companies, deals and
-// tickets; custom events also to custom objects).
+// (timeline and app events attach to contacts, companies, deals and tickets,
+// custom events also to custom objects: https://developers.hubspot.com/docs/api/analytics/events).
 func sinkAccepts(sink, objectType string) bool {
 	if _, ok := standardObjects[objectType]; ok {
 		return true
@@ -515,7 +514,8 @@ func sinkLabel(sink string) string {
 }
 
 // targetField is an activity field mapping "<category>_<status>" to the ids a
-// sink addresses HubSpot by (HUBSPOT.md "Timeline events and app events").
+// sink addresses HubSpot by (https://developers.hubspot.com/docs/api/crm/timeline,
+// https://developers.hubspot.com/docs/apps/developer-platform/add-features/app-events/overview).
 type targetField struct {
 	sink string                           // the only sink that uses the field
 	key  string                           // yaml key under activity

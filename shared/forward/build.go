@@ -43,12 +43,12 @@ func NewFromDeps(d Deps) (*Forwarder, error) {
 	if !ok {
 		return nil, fmt.Errorf("forward: the store cannot hold links (%T)", d.Store)
 	}
-	lk, err := linker.New(linker.Options{Env: cfg.Userpilot.Environment, Store: ls, HubSpot: d.HubSpot,
-		Objects: linker.ObjectsFromConfig(cfg), Logger: d.Logger})
-	if err == nil && d.Userpilot != nil {
-		lk, err = linker.New(linker.Options{Env: cfg.Userpilot.Environment, Store: ls, HubSpot: d.HubSpot,
-			Objects: linker.ObjectsFromConfig(cfg), Userpilot: d.Userpilot, Logger: d.Logger})
+	lo := linker.Options{Env: cfg.Userpilot.Environment, Store: ls, HubSpot: d.HubSpot,
+		Objects: linker.ObjectsFromConfig(cfg), Logger: d.Logger}
+	if d.Userpilot != nil { // a nil *userpilot.Client must not become a non-nil interface
+		lo.Userpilot = d.Userpilot
 	}
+	lk, err := linker.New(lo)
 	if err != nil {
 		return nil, fmt.Errorf("forward: %w", err)
 	}

@@ -15,8 +15,9 @@ import (
 
 const (
 	// DefaultLedgerTTL is how long delivered event ids are kept: a year and a
-	// day, as long as HubSpot keeps custom event uuids (HUBSPOT.md, "Custom
-	// events"). The queue keeps messages 4 days and the DLQ 14, but a redrive
+	// day, as long as HubSpot keeps custom event uuids
+	// (https://developers.hubspot.com/docs/api/analytics/events). The queue
+	// keeps messages 4 days and the DLQ 14, but a redrive
 	// from the DLQ enqueues a message afresh (and our own dead-letters are new
 	// messages), so a message can come back any number of times: no TTL tied
 	// to the queues covers that. Instead the ledger outlives HubSpot's own
@@ -130,7 +131,9 @@ type Forwarder struct {
 	enabledAt time.Time
 }
 
-// New validates the options and builds a Forwarder.
+// New validates the options and builds a Forwarder. o.Config has its
+// defaults applied (config.Load, config.Parse or config.Defaults): New does
+// not apply them again.
 func New(o Options) (*Forwarder, error) {
 	if o.Config == nil || o.Store == nil {
 		return nil, errors.New("forward: config and store are required")
@@ -159,9 +162,6 @@ func New(o Options) (*Forwarder, error) {
 		matchCo:     cfg.Mapping.Companies.Match.Userpilot,
 		misses:      newMissCache(o.CacheSize),
 	}
-	if f.env == "" {
-		f.env = config.EnvProduction
-	}
 	if f.log == nil {
 		f.log = slog.Default()
 	}
@@ -177,12 +177,6 @@ func New(o Options) (*Forwarder, error) {
 	f.maxEventAge = f.ledgerTTL - ledgerSlack
 	if f.maxEventAge <= 0 {
 		f.maxEventAge = f.ledgerTTL
-	}
-	if f.usersObject == "" {
-		f.usersObject = "contacts"
-	}
-	if f.matchUP == "" {
-		f.matchUP = "email"
 	}
 	f.idMatch = f.matchUP == "user_id" || f.matchUP == "id"
 	if cfg.Activity.Sink == config.SinkNone {

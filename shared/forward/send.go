@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pilotsync/pilotsync/shared/activity"
+	"github.com/pilotsync/pilotsync/shared/internal/bisect"
 )
 
 // forward classifies, de-duplicates against the ledger, resolves and sends
@@ -235,7 +236,8 @@ type rejection struct {
 }
 
 // send delivers one chunk. A permanent error on a chunk of several items is
-// split in halves to find the items HubSpot refuses; the rest still go.
+// split in halves (shared/internal/bisect, the one batch bisection) to find
+// the items HubSpot refuses; the rest still go.
 func (b *batch) send(ctx context.Context, items []Item) (delivered, failed []Item, rejected []rejection) {
 	b.c.add(CountSendCalls, 1)
 	err := b.f.sink.Send(ctx, items)
@@ -253,8 +255,12 @@ func (b *batch) send(ctx context.Context, items []Item) (delivered, failed []Ite
 	case len(items) == 1:
 		return nil, nil, []rejection{{items[0], truncateReason(err.Error(), 300)}}
 	}
-	mid := len(items) / 2
-	d1, f1, r1 := b.send(ctx, items[:mid])
-	d2, f2, r2 := b.send(ctx, items[mid:])
-	return append(d1, d2...), append(f1, f2...), append(r1, r2...)
+	// Each half is sent (and bisected again) whatever the other's outcome:
+	// send reports per item and never fails the bisection.
+	_, _ = bisect.Halves(items, func(part []Item) error {
+		d, f, r := b.send(ctx, part)
+		delivered, failed, rejected = append(delivered, d...), append(failed, f...), append(rejected, r...)
+		return nil
+	})
+	return delivered, failed, rejected
 }

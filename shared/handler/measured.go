@@ -7,12 +7,9 @@ import (
 	"time"
 
 	"github.com/pilotsync/pilotsync/shared/config"
-	"github.com/pilotsync/pilotsync/shared/hubspot"
-	"github.com/pilotsync/pilotsync/shared/identity/linker"
 	"github.com/pilotsync/pilotsync/shared/measured"
 	"github.com/pilotsync/pilotsync/shared/metrics"
 	"github.com/pilotsync/pilotsync/shared/notify"
-	"github.com/pilotsync/pilotsync/shared/store"
 )
 
 // Manual actions of the daily-measured function.
@@ -99,38 +96,11 @@ func (h *Measured) WithNotifier(n MeasuredNotifier) *Measured {
 	return &c
 }
 
-// NewMeasuredFromDeps builds the daily handler from the cold-start
-// dependencies: the identity linker, the measured engine over the config's
-// measured mappings, and the notifier. With no measured mapping it answers
-// "not_configured". Each run also audits the links (linker.Audit).
-func NewMeasuredFromDeps(cfg *config.Config, st *store.Store, hs *hubspot.Client, n *notify.Notifier, log *slog.Logger) (*Measured, error) {
-	if log == nil {
-		log = slog.Default()
-	}
-	targets := measured.TargetsFrom(cfg)
-	h := NewMeasured(cfg, nil, log)
-	if n != nil && n.Enabled() {
-		h.notify = n
-	}
-	if len(targets) == 0 {
-		return h, nil
-	}
-	lk, err := linker.New(linker.Options{Env: cfg.Userpilot.Environment, Store: st, HubSpot: hs,
-		Objects: linker.ObjectsFromConfig(cfg), Logger: log})
-	if err != nil {
-		return nil, fmt.Errorf("measured: %w", err)
-	}
-	// The daily link audit (identity): repairs links of records deleted or
-	// merged in HubSpot without any event, its call cost in the run record.
-	audit := func(ctx context.Context, kind store.Kind) (map[string]int64, error) {
-		rep, err := lk.Audit(ctx, kind)
-		return rep.Counts(), err
-	}
-	h.engine = measured.New(st, hs, lk, audit, measured.Options{
-		Env: cfg.Userpilot.Environment, PeriodDays: cfg.Measured.PeriodDays, Targets: targets, Log: log,
-		APIStats: func() map[string]int64 { return hs.Stats().Calls },
-	})
-	return h, nil
+// WithEngine returns h running the daily job with e (shared/wire builds it).
+func (h *Measured) WithEngine(e MeasuredRunner) *Measured {
+	c := *h
+	c.engine = e
+	return &c
 }
 
 // Handle validates in and runs the daily job.
@@ -192,8 +162,8 @@ func (h *Measured) alert(ctx context.Context, rep *measured.Report, runErr error
 	if h.notify == nil {
 		return
 	}
-	env := config.DefaultEnvironment
-	if h.cfg != nil && h.cfg.Userpilot.Environment != "" {
+	env := config.DefaultEnvironment // a handler built without a config
+	if h.cfg != nil {
 		env = h.cfg.Userpilot.Environment
 	}
 	var problems []notify.Problem

@@ -86,7 +86,7 @@ func newMeasuredRig(t *testing.T, periodDays int) *measuredRig {
 	return &measuredRig{t: t, ctx: ctx, st: st, hs: hs, hc: hc, cfg: cfg, audits: map[store.Kind]int{}}
 }
 
-// handler builds the daily handler as NewMeasuredFromDeps does, with a test
+// handler builds the daily handler as wire.NewDailyMeasured does, with a test
 // budget and page size, a fake link audit, and the run time at.
 func (r *measuredRig) handler(at time.Time, budget time.Duration, st measured.Store) *Measured {
 	r.t.Helper()

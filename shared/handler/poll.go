@@ -10,13 +10,11 @@ import (
 	"github.com/pilotsync/pilotsync/shared/alert"
 	"github.com/pilotsync/pilotsync/shared/config"
 	"github.com/pilotsync/pilotsync/shared/deadline"
-	"github.com/pilotsync/pilotsync/shared/hubspot"
 	"github.com/pilotsync/pilotsync/shared/inbound"
 	"github.com/pilotsync/pilotsync/shared/metrics"
 	"github.com/pilotsync/pilotsync/shared/outbound"
 	"github.com/pilotsync/pilotsync/shared/profileimport"
 	"github.com/pilotsync/pilotsync/shared/store"
-	"github.com/pilotsync/pilotsync/shared/userpilot"
 )
 
 // Poll actions accepted by the poll function.
@@ -209,7 +207,8 @@ func (h *Poll) importFile(ctx context.Context, in PollInput) (PollResult, error)
 }
 
 // ImportOptions returns the import options for kind ("users" or "companies",
-// also "user" / "company") from the mapping in cfg.
+// also "user" / "company") from the mapping in cfg (defaults applied by
+// config.Load).
 func ImportOptions(cfg *config.Config, kind string) (profileimport.Options, error) {
 	var m config.ObjectMapping
 	opts := profileimport.Options{Env: cfg.Userpilot.Environment}
@@ -221,9 +220,6 @@ func ImportOptions(cfg *config.Config, kind string) (profileimport.Options, erro
 	default:
 		return opts, fmt.Errorf("unknown kind %q (want users or companies)", kind)
 	}
-	if opts.Env == "" {
-		opts.Env = config.DefaultEnvironment
-	}
 	opts.MatchProperty = m.Match.Userpilot
 	for _, o := range m.Outbound {
 		name := o.Userpilot
@@ -233,54 +229,4 @@ func ImportOptions(cfg *config.Config, kind string) (profileimport.Options, erro
 		opts.Outbound = append(opts.Outbound, name)
 	}
 	return opts, nil
-}
-
-// InboundFromConfig builds the inbound poll from integration.yaml and the
-// clients.
-func InboundFromConfig(cfg *config.Config, st inbound.InboundStore, hs inbound.HubSpotReader, up inbound.UserpilotWriter, opts ...inbound.InboundOption) (*inbound.Inbound, error) {
-	objs, err := inbound.ObjectsFromConfig(cfg)
-	if err != nil {
-		return nil, err
-	}
-	env := cfg.Userpilot.Environment
-	if env == "" {
-		env = config.DefaultEnvironment
-	}
-	overlap := cfg.Schedule.SearchOverlap.D()
-	if overlap == 0 {
-		overlap = config.DefaultSearchOverlap
-	}
-	return inbound.NewInbound(st, hs, up, inbound.InboundConfig{Env: env, Objects: objs, Overlap: overlap}, opts...)
-}
-
-// NewPollFromDeps builds the poll handler the function and the CLI run: the
-// inbound poll over the real clients (run records count their API calls) and
-// imports into st. opts add to (or override) those; pass
-// WithPollAlerts(alert.New(deps.Notifier, deps.Store, deps.Env)) for failure
-// notifications.
-func NewPollFromDeps(cfg *config.Config, st *store.Store, hs *hubspot.Client, up *userpilot.Client, log *slog.Logger, opts ...PollOption) (*Poll, error) {
-	if log == nil {
-		log = slog.Default()
-	}
-	in, err := InboundFromConfig(cfg, st, hs, up, inbound.WithLogger(log), inbound.WithAPIStats(func() map[string]int64 {
-		calls := map[string]int64{}
-		hss, ups := hs.Stats(), up.Stats()
-		for k, v := range hss.Calls {
-			calls["hubspot."+k] = v
-		}
-		for k, v := range ups.Calls {
-			calls["userpilot."+k] = v
-		}
-		// 429 answers, for the RateLimited metric (not API calls: metrics.go).
-		calls["hubspot"+metrics.RateLimitSuffix], calls["userpilot"+metrics.RateLimitSuffix] = hss.RateLimited, ups.RateLimited
-		return calls
-	}))
-	if err != nil {
-		return nil, fmt.Errorf("poll: %w", err)
-	}
-	push, err := pushOptions(cfg, st, hs, log)
-	if err != nil {
-		return nil, fmt.Errorf("poll: %w", err)
-	}
-	return NewPoll(in, append(append([]PollOption{WithPollImports(st, cfg), WithPollLogger(log)}, push...), opts...)...), nil
 }

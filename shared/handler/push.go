@@ -4,13 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 
-	"github.com/pilotsync/pilotsync/shared/config"
-	"github.com/pilotsync/pilotsync/shared/hubspot"
-	"github.com/pilotsync/pilotsync/shared/identity/linker"
 	"github.com/pilotsync/pilotsync/shared/outbound"
-	"github.com/pilotsync/pilotsync/shared/store"
 )
 
 // OutboundRunner runs the outbound custom properties push (outbound.Push).
@@ -101,53 +96,4 @@ func (h *Poll) runSetup(ctx context.Context, in PollInput) (PollResult, error) {
 		}
 	}
 	return PollResult{Status: "ok", Action: PollActionSetup, Setup: rep, Counts: map[string]int64{"properties": int64(len(rep.Properties)), "created": created}}, nil
-}
-
-// PushFromConfig builds the outbound push from integration.yaml; nil when no
-// kind has outbound mappings.
-func PushFromConfig(cfg *config.Config, st outbound.Store, hs outbound.HubSpot, linker outbound.Linker, opts ...outbound.Option) (*outbound.Push, error) {
-	oc, err := outbound.ConfigFrom(cfg)
-	if err != nil || len(oc.Objects) == 0 {
-		return nil, err
-	}
-	return outbound.New(st, hs, linker, oc, opts...)
-}
-
-// SetupFromConfig binds outbound.Setup to cfg and the HubSpot client.
-func SetupFromConfig(cfg *config.Config, hs outbound.PropertyAdmin) PropertySetup {
-	return func(ctx context.Context, dryRun bool) (*outbound.SetupReport, error) {
-		return outbound.Setup(ctx, cfg, hs, dryRun)
-	}
-}
-
-// hubspotCalls is the HubSpot client's call counters, prefixed for run records.
-func hubspotCalls(hs *hubspot.Client) map[string]int64 {
-	calls := map[string]int64{}
-	for k, v := range hs.Stats().Calls {
-		calls["hubspot."+k] = v
-	}
-	return calls
-}
-
-// pushOptions builds the outbound push (through the identity linker) and
-// setup over the real clients (run records count their HubSpot calls).
-func pushOptions(cfg *config.Config, st *store.Store, hs *hubspot.Client, log *slog.Logger) ([]PollOption, error) {
-	opts := []PollOption{WithPollSetup(SetupFromConfig(cfg, hs))}
-	env := cfg.Userpilot.Environment
-	if env == "" {
-		env = config.DefaultEnvironment
-	}
-	lk, err := linker.New(linker.Options{Env: env, Store: st, HubSpot: hs, Objects: linker.ObjectsFromConfig(cfg), Logger: log})
-	if err != nil {
-		return nil, err
-	}
-	push, err := PushFromConfig(cfg, st, hs, lk, outbound.WithLogger(log),
-		outbound.WithAPIStats(func() map[string]int64 { return hubspotCalls(hs) }))
-	if err != nil {
-		return nil, err
-	}
-	if push != nil {
-		opts = append(opts, WithPollPush(push))
-	}
-	return opts, nil
 }

@@ -184,7 +184,8 @@ func (c *Client) updateChunk(ctx context.Context, objectType string, chunk []Upd
 			res.Failed = append(res.Failed, RecordError{ID: u.ID, Category: e.Category, Message: redactEmails(e.Message), Property: e.property()})
 			continue
 		}
-		// A 2xx that does not return the record wrote nothing for it (HUBSPOT.md).
+		// A 2xx that does not return the record wrote nothing for it
+		// (https://developers.hubspot.com/docs/api-reference/2026-03/crm/objects/batch-update).
 		res.Failed = append(res.Failed, RecordError{ID: u.ID, Category: CategoryNotWritten, Message: "hubspot answered 2xx without this record", Retryable: true})
 	}
 	return nil

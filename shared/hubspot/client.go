@@ -3,7 +3,9 @@
 // and app events. It paces itself to the account's limits (token buckets for the 10-second
 // window, search's 5 per second and the daily budget, tightened from HubSpot's rate headers),
 // retries transient failures with jittered backoff, and returns typed errors. The facts it relies
-// on are in HUBSPOT.md; the codec (EncodeValue, DecodeValue) converts Go values to and from
+// on are cited beside each constant from HubSpot's developer docs (limits:
+// https://developers.hubspot.com/docs/api/usage-details); the codec
+// (EncodeValue, DecodeValue) converts Go values to and from
 // HubSpot's string property formats.
 package hubspot
 
@@ -26,7 +28,7 @@ import (
 	"time"
 )
 
-// API versions (HUBSPOT.md path table).
+// API versions (https://developers.hubspot.com/docs/api-reference/2026-03/overview).
 const (
 	APIVersion202603 = "2026-03"
 	APIVersionV3     = "v3"
@@ -184,7 +186,7 @@ func NewClient(opts ...Option) (*Client, error) {
 // APIVersion reports the configured API version.
 func (c *Client) APIVersion() string { return c.version }
 
-// apiPath is the one path builder for both version families (HUBSPOT.md path table).
+// apiPath is the one path builder for both version families (https://developers.hubspot.com/docs/api-reference/2026-03/overview).
 // family: "objects", "properties" (CRM), "events", "timeline".
 func apiPath(version, family string, rest ...string) string {
 	var p string

@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-// HubSpot property types (HUBSPOT.md "Properties and value formats").
+// HubSpot property types (https://developers.hubspot.com/docs/api-reference/crm-properties-v3/guide#property-type-and-fieldtype-values).
 const (
 	TypeBool        = "bool"
 	TypeDate        = "date"

@@ -22,7 +22,7 @@ var ErrDailyLimit = errors.New("hubspot: daily api limit reached")
 // ErrBodyTooLarge is returned before sending a search whose body would exceed HubSpot's limit.
 var ErrBodyTooLarge = errors.New("hubspot: search body too large")
 
-// Rate-limit policy names found in 429 bodies (HUBSPOT.md "Rate limits").
+// Rate-limit policy names found in 429 bodies (https://developers.hubspot.com/docs/api/usage-details).
 const (
 	PolicyTenSecondly = "TEN_SECONDLY_ROLLING"
 	PolicySecondly    = "SECONDLY"
@@ -101,7 +101,7 @@ func (e *RateLimitError) Is(target error) bool {
 	return target == ErrDailyLimit && e.Policy == PolicyDaily
 }
 
-// retryableStatus lists the statuses HubSpot documents as transient (HUBSPOT.md "Rate limits").
+// retryableStatus lists the statuses HubSpot documents as transient (https://developers.hubspot.com/docs/api/usage-details).
 var retryableStatus = map[int]bool{423: true, 429: true, 477: true, 500: true, 502: true, 503: true, 504: true, 521: true, 523: true, 524: true}
 
 // IsRetryable reports whether err is transient: a non-daily rate limit, a transient status, a

@@ -16,7 +16,8 @@ import (
 	"github.com/pilotsync/pilotsync/shared/identity"
 )
 
-// HubSpot CRM limits (HUBSPOT.md "Search", "Batch read / update").
+// HubSpot CRM limits (https://developers.hubspot.com/docs/api/crm/search; batch read and update:
+// https://developers.hubspot.com/docs/api-reference/crm-objects-v3/basic/post-crm-v3-objects-objectType-batch-read).
 const (
 	// MaxBatchInputs is the most inputs one batch read or update takes.
 	MaxBatchInputs = 100

@@ -13,7 +13,7 @@ import (
 	"github.com/pilotsync/pilotsync/shared/internal/sleep"
 )
 
-// HubSpot's published limits (HUBSPOT.md "Rate limits", HubSpot "API usage guidelines", 2026).
+// HubSpot's published limits ("API usage guidelines", https://developers.hubspot.com/docs/api/usage-details, 2026).
 const (
 	// DefaultWindow is the length of HubSpot's rolling burst window.
 	DefaultWindow = 10 * time.Second

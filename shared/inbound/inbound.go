@@ -20,13 +20,16 @@ const (
 	// BulkIdentifyThreshold is the number of profiles to write in one page
 	// from which one bulk identify job is used instead of single identify
 	// calls. Single calls share Userpilot's 600 requests/minute limit
-	// (USERPILOT.md "Limits"): 20 of them take about 2 s; a bulk job costs
-	// one submission plus a few status polls whatever its size.
+	// (https://docs.userpilot.com/article/195-identify-users-and-track-api):
+	// 20 of them take about 2 s; a bulk job costs one submission plus a few
+	// status polls whatever its size.
 	BulkIdentifyThreshold = 20
 	// maxBulkRows is the most records one bulk identify request takes
-	// (USERPILOT.md: "Up to 10,000 records per request").
+	// ("Up to 10,000 records per request",
+	// https://docs.userpilot.com/api-references/bulk-updates/users).
 	maxBulkRows = 10000
-	// listPageSize is the list endpoint's largest page (HUBSPOT.md: limit=100).
+	// listPageSize is the list endpoint's largest page (limit=100,
+	// https://developers.hubspot.com/docs/guides/crm/using-object-apis).
 	listPageSize = 100
 	// DefaultDeadlineMargin is how long before the invocation's deadline the
 	// poll stops starting new pages: enough for one page's lookups, Userpilot

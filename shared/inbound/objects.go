@@ -10,8 +10,7 @@ import (
 	"github.com/pilotsync/pilotsync/shared/store"
 )
 
-// Userpilot metadata keys inbound writes with every linked record (DESIGN.md
-// "What it does", 2).
+// Userpilot metadata keys inbound writes with every linked record (README "How the inbound poll links and writes").
 const (
 	KeyObjectType = identity.KeyObjectType
 	KeyUserID     = identity.KeyUserID

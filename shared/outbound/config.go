@@ -44,10 +44,7 @@ type Config struct {
 // ConfigFrom builds the push's config from integration.yaml (defaults
 // applied): the enabled kinds with at least one outbound mapping.
 func ConfigFrom(cfg *config.Config) (Config, error) {
-	out := Config{Env: cfg.Userpilot.Environment}
-	if out.Env == "" {
-		out.Env = config.DefaultEnvironment
-	}
+	out := Config{Env: cfg.Userpilot.Environment} // config.Load applied the default
 	for _, k := range []struct {
 		kind store.Kind
 		m    config.ObjectMapping

@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	ctxsleep "github.com/pilotsync/pilotsync/shared/internal/sleep"
 )
 
 // DynamoDB limits the store works within. Source: "Service, account, and table
@@ -222,15 +224,7 @@ func sleep(ctx context.Context, attempt int) error {
 	if d > backoffCap {
 		d = backoffCap
 	}
-	d = d/2 + rand.N(d/2+1)
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return ctxsleep.For(ctx, d/2+rand.N(d/2+1))
 }
 
 // parallel runs fn(0..n-1) with at most batchConcurrency at once and returns

@@ -20,8 +20,8 @@ const (
 	ContextPage = "page"
 )
 
-// ActivityContext is the auto-captured context of one event (USERPILOT.md,
-// event record).
+// ActivityContext is the auto-captured context of one event (the event
+// record, https://docs.userpilot.com/data-sync/event-schema).
 type ActivityContext struct {
 	Hostname, Pathname, CountryCode, Browser, OperatingSystem, DeviceType string
 }

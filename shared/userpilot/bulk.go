@@ -9,9 +9,11 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/pilotsync/pilotsync/shared/internal/sleep"
 )
 
-// Bulk job statuses (USERPILOT.md).
+// Bulk job statuses (https://docs.userpilot.com/api-references/endpoints/jobs/job-id).
 const (
 	JobQueued         = "queued"
 	JobValidating     = "validating"
@@ -172,7 +174,7 @@ func (c *Client) submit(ctx context.Context, endpoint, path string, body any) (*
 			noJob++
 			d := c.backoff(noJob)
 			c.stats.retry(d)
-			if err := sleep(ctx, d); err != nil {
+			if err := sleep.For(ctx, d); err != nil {
 				return nil, fmt.Errorf("userpilot: %s: %w", endpoint, err)
 			}
 			continue
@@ -184,7 +186,7 @@ func (c *Client) submit(ctx context.Context, endpoint, path string, body any) (*
 			c.logger.LogAttrs(ctx, slog.LevelInfo, "userpilot: another bulk job is running, waiting",
 				slog.String("endpoint", endpoint), slog.Duration("delay", interval))
 			t0 := time.Now()
-			if err := sleep(ctx, interval); err != nil {
+			if err := sleep.For(ctx, interval); err != nil {
 				return nil, fmt.Errorf("userpilot: %s: waiting for another bulk job: %w", endpoint, err)
 			}
 			c.stats.jobWait(time.Since(t0))
@@ -201,7 +203,7 @@ func (c *Client) waitJob(ctx context.Context, j *Job) (*Job, error) {
 	interval := c.pollMin
 	for !j.Done() {
 		t0 := time.Now()
-		if err := sleep(ctx, interval); err != nil {
+		if err := sleep.For(ctx, interval); err != nil {
 			return nil, fmt.Errorf("userpilot: waiting for bulk job %s: %w", j.ID, err)
 		}
 		c.stats.jobWait(time.Since(t0))

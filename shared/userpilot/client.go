@@ -9,7 +9,7 @@
 // landed is harmless. Errors are typed: *APIError, *RateLimitError,
 // *ValidationError, *JobError; IsRetryable and IsPermanent classify them.
 //
-// Userpilot has no read API for user or company properties (USERPILOT.md).
+// Userpilot has no read API for user or company properties (https://docs.userpilot.com/api-references/http-api).
 package userpilot
 
 import (
@@ -31,9 +31,12 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/pilotsync/pilotsync/shared/internal/sleep"
 )
 
-// Userpilot API facts (USERPILOT.md, from Userpilot's public API docs).
+// Userpilot API facts, from Userpilot's public API docs (https://docs.userpilot.com/api-references/http-api;
+// limits: https://docs.userpilot.com/article/195-identify-users-and-track-api).
 const (
 	// APIVersion is sent as X-API-Version on every call.
 	APIVersion = "2020-09-22"
@@ -284,7 +287,7 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 func (c *Client) Environment() string { return KeyEnvironment(c.key) }
 
 // KeyEnvironment reports the environment an API key belongs to: EnvStaging
-// for keys starting with "STG-" (USERPILOT.md), else EnvProduction.
+// for keys starting with "STG-" (https://docs.userpilot.com/api-references/http-api), else EnvProduction.
 func KeyEnvironment(apiKey string) string {
 	if strings.HasPrefix(apiKey, StagingKeyPrefix) {
 		return EnvStaging
@@ -372,7 +375,7 @@ func (p *pacer) acquire(ctx context.Context) (time.Duration, error) {
 			// would pass ctx's deadline, which callers could not tell from
 			// a real failure.
 			r := p.limiter.Reserve()
-			if err := sleep(ctx, r.Delay()); err != nil {
+			if err := sleep.For(ctx, r.Delay()); err != nil {
 				r.Cancel()
 				p.release()
 				return time.Since(start), err
@@ -472,7 +475,7 @@ func (c *Client) do(ctx context.Context, cl call, out any) error {
 		c.logger.LogAttrs(ctx, slog.LevelWarn, "userpilot: retrying",
 			slog.String("endpoint", cl.endpoint), slog.Int("attempt", attempt+1),
 			slog.Duration("delay", delay), slog.String("error", err.Error()))
-		if err := sleep(ctx, delay); err != nil {
+		if err := sleep.For(ctx, delay); err != nil {
 			return fmt.Errorf("userpilot: %s: %w", cl.endpoint, context.Cause(ctx))
 		}
 	}
@@ -568,18 +571,4 @@ func (c *Client) backoff(attempt int) time.Duration {
 		return ceil
 	}
 	return floor + rand.N(ceil-floor)
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

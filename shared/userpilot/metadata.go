@@ -13,8 +13,8 @@ import (
 // are, time.Time as an ISO 8601 UTC string, nil (or a nil pointer) as
 // clear (JSON null, or "" under ClearEmptyString: see WithClearValue).
 // Nested maps, slices, arrays and structs are refused with a
-// *ValidationError naming the key (USERPILOT.md: "Metadata values:
-// primitives only"). where prefixes the field path.
+// *ValidationError naming the key (metadata values are primitives only:
+// https://docs.userpilot.com/api-references/real-time/identify-user). where prefixes the field path.
 func encodeMetadata(where string, md map[string]any, clear any) (map[string]any, error) {
 	if len(md) == 0 {
 		return nil, nil

@@ -3,7 +3,7 @@
 // config, the HubSpot and Userpilot clients with their credentials, the store,
 // the SQS client and queue URLs, the notifier and the logger.
 //
-// Environment (see CONTRACTS.md):
+// Environment (README "Configuration" and "Deploy with SAM"):
 //
 //	PILOTSYNC_CONFIG       integration.yaml (default ./integration.yaml, then /var/task/integration.yaml)
 //	PILOTSYNC_TABLE        DynamoDB table (required)

@@ -3,7 +3,7 @@
 // It speaks HubSpot's REST API over raw HTTP/JSON (it deliberately does not import
 // shared/hubspot, so it tests that client independently and the client's tests can
 // import it) on both the numbered (v3) and date-based (2026-03) paths, and
-// reproduces the behaviour documented in shared/HUBSPOT.md: search filters, one
+// reproduces the behaviour HubSpot's developer docs describe: search filters, one
 // sort, paging, the 10,000-result cap, the 3,000-character body limit, search lag,
 // batch limits and 207 partial results, property validation, merges (a new id;
 // old ids answer with it), hs_additional_emails, last-modified stamps, custom
@@ -46,7 +46,8 @@ import (
 	"github.com/pilotsync/pilotsync/shared/internal/sleep"
 )
 
-// Limits and defaults, with where the numbers come from (shared/HUBSPOT.md unless noted).
+// Limits and defaults, with where the numbers come from (https://developers.hubspot.com/docs/api/usage-details and
+// https://developers.hubspot.com/docs/api/crm/search unless noted).
 const (
 	// DefaultPerTenSeconds is the Professional private-app / service-key limit per 10 s.
 	DefaultPerTenSeconds = 190

@@ -143,7 +143,7 @@ func (s *Server) write429(w http.ResponseWriter, policy string) {
 		CorrelationID: s.correlationID(), PolicyName: policy})
 }
 
-// Tier limits from HUBSPOT.md's rate-limit table.
+// Tier limits from HubSpot's rate-limit table (https://developers.hubspot.com/docs/api/usage-details).
 const (
 	freePerTenSeconds       = 100     // private app / service key, Free or Starter
 	freeDaily               = 250000  // account-wide

@@ -87,7 +87,7 @@ func (o *objectStore) classify(name string) (kind valueKind, ptype string, numer
 }
 
 // parseFilterValue reads a filter value: a number, or for dates epoch
-// milliseconds only (HUBSPOT.md), so a client sending ISO dates is caught.
+// milliseconds only (https://developers.hubspot.com/docs/api/crm/search), so a client sending ISO dates is caught.
 func parseFilterValue(ptype, v string) (float64, bool) {
 	if ptype == "date" || ptype == "datetime" {
 		n, err := strconv.ParseInt(v, 10, 64)

@@ -2,7 +2,7 @@
 // whole batch because of items it does not name, the batch is halved and each
 // half sent on its own, until the refused items stand alone. It is a leaf
 // package (it imports nothing of pilotsync), used by the HubSpot client's
-// batch update and timeline sends and open to the activity forwarder.
+// batch update and timeline sends and by the activity forwarder's sends.
 package bisect
 
 // Halves splits items in two halves and calls send on each, first half first.

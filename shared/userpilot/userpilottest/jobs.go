@@ -2,7 +2,8 @@ package userpilottest
 
 import "time"
 
-// Bulk job statuses (USERPILOT.md). The sandbox goes queued → validating →
+// Bulk job statuses (https://docs.userpilot.com/api-references/endpoints/jobs/job-id).
+// The sandbox goes queued → validating →
 // processing → completed (or failed); pending_refresh is not used.
 const (
 	statusQueued     = "queued"

@@ -1,6 +1,6 @@
 // Package userpilottest is an in-memory Userpilot write API for tests and
 // the local run. It implements every endpoint shared/userpilot calls, with
-// Userpilot's documented behaviour (USERPILOT.md): token auth, the
+// Userpilot's documented behaviour (https://docs.userpilot.com/api-references/http-api): token auth, the
 // X-API-Version header, body validation with the documented error body,
 // property merges where null removes (or, with Options.NullIgnored, is
 // ignored), identify linking a user to a
@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"github.com/pilotsync/pilotsync/shared/internal/sandbox"
+	"github.com/pilotsync/pilotsync/shared/internal/sleep"
 )
 
 // Stable endpoint names, used by Count, SetFault and Request.Endpoint. They
@@ -46,7 +47,7 @@ const (
 	EndpointUnknown = "unknown"
 )
 
-// Defaults and Userpilot facts (USERPILOT.md).
+// Defaults and Userpilot facts (https://docs.userpilot.com/api-references/http-api).
 const (
 	// DefaultAPIKey is the production token accepted when Options.APIKey is empty.
 	DefaultAPIKey = "up-sandbox-key"
@@ -313,12 +314,8 @@ func (s *Server) serve(w *sandbox.StatusWriter, r *http.Request, endpoint string
 
 	f := s.drawFault(endpoint)
 	if f.slow > 0 {
-		t := time.NewTimer(f.slow)
-		select {
-		case <-r.Context().Done():
-			t.Stop()
+		if sleep.For(r.Context(), f.slow) != nil {
 			return
-		case <-t.C:
 		}
 	}
 	switch f.kind {

@@ -1,7 +1,8 @@
-package handler
+package wire
 
 import (
 	"context"
+	"github.com/pilotsync/pilotsync/shared/handler"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -38,13 +39,13 @@ func TestPollAnswersBeforeDeadlineWhenDynamoDBHangs(t *testing.T) {
 	t.Cleanup(front.Close)
 	w.hs.URL = front.URL
 	n := notify.New(awstest.SES(t), w.st, awstest.UniqueName("pilotsync-deadline")+"@example.com", []string{"admin@example.com"})
-	h := w.handler(t, hubspottest.DefaultToken, WithPollAlerts(alert.New(n, w.st, w.cfg.Userpilot.Environment)))
+	h := w.pollHandler(t, hubspottest.DefaultToken, handler.WithPollAlerts(alert.New(n, w.st, w.cfg.Userpilot.Environment)))
 
 	const invocation = 9 * time.Second
 	ctx, cancel := context.WithTimeout(context.Background(), invocation)
 	defer cancel()
 	start := time.Now()
-	res, err := h.Handle(ctx, PollInput{Action: PollActionPoll})
+	res, err := h.Handle(ctx, handler.PollInput{Action: handler.PollActionPoll})
 	took := time.Since(start)
 	t.Logf("answered after %s: %s %v", took.Round(time.Millisecond), res.Status, err)
 	if took >= invocation-500*time.Millisecond {

@@ -1,9 +1,10 @@
-package handler
+package wire
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/pilotsync/pilotsync/shared/handler"
 	"net/http"
 	"strings"
 	"testing"
@@ -86,18 +87,18 @@ mapping:
 	if err != nil {
 		t.Fatal(err)
 	}
-	poll := func(token string) PollResult {
+	poll := func(token string) handler.PollResult {
 		t.Helper()
 		hsc, err := hubspot.NewClient(hubspot.WithBaseURL(hs.URL), hubspot.WithToken(token))
 		if err != nil {
 			t.Fatal(err)
 		}
-		h, err := NewPollFromDeps(cfg, st, hsc, upc, nil, WithPollAlerts(alerts))
+		h, err := NewPoll(&Deps{Config: cfg, Store: st, HubSpot: hsc, Userpilot: upc}, handler.WithPollAlerts(alerts))
 		if err != nil {
 			t.Fatal(err)
 		}
-		res, err := h.Handle(ctx, PollInput{Action: PollActionPoll})
-		if err != nil && !errors.Is(err, ErrRunFailed) {
+		res, err := h.Handle(ctx, handler.PollInput{Action: handler.PollActionPoll})
+		if err != nil && !errors.Is(err, handler.ErrRunFailed) {
 			t.Fatalf("poll: %v", err)
 		}
 		return res

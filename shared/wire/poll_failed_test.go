@@ -1,8 +1,9 @@
-package handler
+package wire
 
 import (
 	"context"
 	"errors"
+	"github.com/pilotsync/pilotsync/shared/handler"
 	"log/slog"
 	"strings"
 	"testing"
@@ -53,13 +54,13 @@ func newPollWorld(t *testing.T, db *dynamodb.Client) *pollWorld {
 	return w
 }
 
-func (w *pollWorld) handler(t *testing.T, token string, opts ...PollOption) *Poll {
+func (w *pollWorld) pollHandler(t *testing.T, token string, opts ...handler.PollOption) *handler.Poll {
 	t.Helper()
 	hsc, err := hubspot.NewClient(hubspot.WithBaseURL(w.hs.URL), hubspot.WithToken(token))
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := NewPollFromDeps(w.cfg, w.st, hsc, w.up, slog.New(slog.DiscardHandler), opts...)
+	h, err := NewPoll(&Deps{Config: w.cfg, Store: w.st, HubSpot: hsc, Userpilot: w.up, Log: slog.New(slog.DiscardHandler)}, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,8 +75,8 @@ func TestPollFailedRunReturnsError(t *testing.T) {
 	ctx := context.Background()
 	w := newPollWorld(t, awstest.DynamoDB(t))
 
-	res, err := w.handler(t, "revoked-token").Handle(ctx, PollInput{Action: PollActionPoll})
-	if !errors.Is(err, ErrRunFailed) {
+	res, err := w.pollHandler(t, "revoked-token").Handle(ctx, handler.PollInput{Action: handler.PollActionPoll})
+	if !errors.Is(err, handler.ErrRunFailed) {
 		t.Fatalf("failed poll: err = %v, want ErrRunFailed", err)
 	}
 	if res.Status != inbound.StatusFailed || res.Inbound == nil || !strings.Contains(err.Error(), res.Inbound.Error) {
@@ -98,14 +99,14 @@ func TestPollFailedRunReturnsError(t *testing.T) {
 	if err := w.st.AcquireLease(ctx, w.cfg.Userpilot.Environment, inbound.JobInbound, "someone-else", time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	res, err = w.handler(t, hubspottest.DefaultToken).Handle(ctx, PollInput{Action: PollActionPoll})
+	res, err = w.pollHandler(t, hubspottest.DefaultToken).Handle(ctx, handler.PollInput{Action: handler.PollActionPoll})
 	if err != nil || res.Status != inbound.StatusLeaseHeld {
 		t.Fatalf("lease held: %s, %v; want lease_held without an error", res.Status, err)
 	}
 	if err := w.st.ReleaseLease(ctx, w.cfg.Userpilot.Environment, inbound.JobInbound, "someone-else"); err != nil {
 		t.Fatal(err)
 	}
-	res, err = w.handler(t, hubspottest.DefaultToken).Handle(ctx, PollInput{Action: PollActionPoll})
+	res, err = w.pollHandler(t, hubspottest.DefaultToken).Handle(ctx, handler.PollInput{Action: handler.PollActionPoll})
 	if err != nil || res.Status != inbound.StatusComplete {
 		t.Fatalf("clean poll: %s, %v; want complete without an error", res.Status, err)
 	}

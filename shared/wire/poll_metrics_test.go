@@ -1,10 +1,11 @@
-package handler
+package wire
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/pilotsync/pilotsync/shared/handler"
 	"strings"
 	"testing"
 
@@ -52,10 +53,10 @@ func TestPollPrintsEMF(t *testing.T) {
 
 	// One 429 the client retries (the first run is a full sync: it lists).
 	w.hs.FailNext(hubspottest.EndpointList, 429)
-	if _, err := w.handler(t, hubspottest.DefaultToken, WithPollMetrics(em)).Handle(ctx, PollInput{Action: PollActionPoll}); err != nil {
+	if _, err := w.pollHandler(t, hubspottest.DefaultToken, handler.WithPollMetrics(em)).Handle(ctx, handler.PollInput{Action: handler.PollActionPoll}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.handler(t, "revoked-token", WithPollMetrics(em)).Handle(ctx, PollInput{Action: PollActionPoll}); !errors.Is(err, ErrRunFailed) {
+	if _, err := w.pollHandler(t, "revoked-token", handler.WithPollMetrics(em)).Handle(ctx, handler.PollInput{Action: handler.PollActionPoll}); !errors.Is(err, handler.ErrRunFailed) {
 		t.Fatalf("failed run: %v", err)
 	}
 	lines := emfLines(t, out.String())
