@@ -1,4 +1,4 @@
-package handler
+package wire
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 
 	"github.com/pilotsync/pilotsync/shared/alert"
 	"github.com/pilotsync/pilotsync/shared/awstest"
+	"github.com/pilotsync/pilotsync/shared/handler"
 	"github.com/pilotsync/pilotsync/shared/hubspot/hubspottest"
 	"github.com/pilotsync/pilotsync/shared/notify"
 )
@@ -22,14 +23,14 @@ func TestPollEmailsWhenDynamoDBUnreachable(t *testing.T) {
 	w := newPollWorld(t, db)
 	sender := awstest.UniqueName("pilotsync-unreachable") + "@example.com"
 	n := notify.New(awstest.SES(t), w.st, sender, []string{"admin@example.com"})
-	h := w.handler(t, hubspottest.DefaultToken, WithPollAlerts(alert.New(n, w.st, w.cfg.Userpilot.Environment)))
+	h := w.pollHandler(t, hubspottest.DefaultToken, handler.WithPollAlerts(alert.New(n, w.st, w.cfg.Userpilot.Environment)))
 	proxy.Stall()
 
-	const invocation = PollReserve + 5*time.Second
+	const invocation = handler.PollReserve + 5*time.Second
 	for i := range 2 {
 		ctx, cancel := context.WithTimeout(context.Background(), invocation)
 		start := time.Now()
-		res, err := h.Handle(ctx, PollInput{Action: PollActionPoll})
+		res, err := h.Handle(ctx, handler.PollInput{Action: handler.PollActionPoll})
 		took := time.Since(start)
 		cancel()
 		t.Logf("poll %d answered after %s: %q %v", i, took.Round(time.Millisecond), res.Status, err)

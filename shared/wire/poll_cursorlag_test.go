@@ -1,4 +1,4 @@
-package handler
+package wire
 
 import (
 	"bytes"
@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pilotsync/pilotsync/shared/awstest"
+	"github.com/pilotsync/pilotsync/shared/handler"
 	"github.com/pilotsync/pilotsync/shared/hubspot/hubspottest"
 	"github.com/pilotsync/pilotsync/shared/metrics"
 )
@@ -26,7 +27,7 @@ func TestPollEmitsCursorLag(t *testing.T) {
 	ctx := context.Background()
 	overlap := w.cfg.Schedule.SearchOverlap.D().Seconds()
 
-	res, err := w.handler(t, hubspottest.DefaultToken, WithPollMetrics(em)).Handle(ctx, PollInput{Action: PollActionPoll})
+	res, err := w.pollHandler(t, hubspottest.DefaultToken, handler.WithPollMetrics(em)).Handle(ctx, handler.PollInput{Action: handler.PollActionPoll})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,8 +45,8 @@ func TestPollEmitsCursorLag(t *testing.T) {
 	if err := w.st.PutCursor(ctx, w.cfg.Userpilot.Environment, "inbound:users:contacts", fmt.Sprintf(`{"since_ms":%d}`, hourAgo)); err != nil {
 		t.Fatal(err)
 	}
-	res, err = w.handler(t, "revoked-token", WithPollMetrics(em)).Handle(ctx, PollInput{Action: PollActionPoll})
-	if !errors.Is(err, ErrRunFailed) {
+	res, err = w.pollHandler(t, "revoked-token", handler.WithPollMetrics(em)).Handle(ctx, handler.PollInput{Action: handler.PollActionPoll})
+	if !errors.Is(err, handler.ErrRunFailed) {
 		t.Fatalf("revoked token: %v", err)
 	}
 	stuck := res.Inbound.Objects[0].CursorLagSeconds
