@@ -14,6 +14,7 @@ import (
 	"github.com/pilotsync/pilotsync/shared/inbound"
 	"github.com/pilotsync/pilotsync/shared/metrics"
 	"github.com/pilotsync/pilotsync/shared/outbound"
+	"github.com/pilotsync/pilotsync/shared/preview"
 	"github.com/pilotsync/pilotsync/shared/profileimport"
 	"github.com/pilotsync/pilotsync/shared/store"
 	"github.com/pilotsync/pilotsync/shared/userpilot"
@@ -25,7 +26,7 @@ const (
 	PollActionPoll = "poll"
 	// PollActionSync is the manual "sync now": a full inbound sync.
 	PollActionSync = "sync"
-	// PollActionPreview is the read-only preview (not wired yet).
+	// PollActionPreview is the read-only preview (preview.go).
 	PollActionPreview = "preview"
 	// PollActionImport imports a Userpilot export file into the profiles.
 	PollActionImport = "import"
@@ -77,6 +78,8 @@ type PollResult struct {
 	Outbound *outbound.Report `json:"outbound,omitempty"`
 	// Setup is the setup action's outcome.
 	Setup *outbound.SetupReport `json:"setup,omitempty"`
+	// Preview is the preview action's report (preview.go).
+	Preview *preview.Report `json:"preview,omitempty"`
 }
 
 // InboundRunner runs the inbound poll (inbound.Inbound).
@@ -95,6 +98,7 @@ type Poll struct {
 	push    OutboundRunner   // push.go
 	setup   PropertySetup    // push.go
 	metrics *metrics.Emitter // metrics.go
+	preview Previewer        // preview.go
 }
 
 // PollOption configures a Poll.
@@ -144,7 +148,7 @@ func (h *Poll) Handle(ctx context.Context, in PollInput) (PollResult, error) {
 		if len(in.Users) == 0 && len(in.Companies) == 0 {
 			return PollResult{}, fmt.Errorf("poll: preview needs users or companies")
 		}
-		return PollResult{Status: "not_configured", Action: action, Message: "preview is not wired yet"}, nil
+		return h.runPreview(ctx, in) // preview.go
 	default:
 		return PollResult{}, fmt.Errorf("poll: unknown action %q (want poll, sync, import, preview, setup or a scheduled event)", in.Action)
 	}
@@ -281,5 +285,9 @@ func NewPollFromDeps(cfg *config.Config, st *store.Store, hs *hubspot.Client, up
 	if err != nil {
 		return nil, fmt.Errorf("poll: %w", err)
 	}
-	return NewPoll(in, append(append([]PollOption{WithPollImports(st, cfg), WithPollLogger(log)}, push...), opts...)...), nil
+	pv, err := previewOption(cfg, st, hs, log) // preview.go
+	if err != nil {
+		return nil, fmt.Errorf("poll: %w", err)
+	}
+	return NewPoll(in, append(append([]PollOption{WithPollImports(st, cfg), WithPollLogger(log), pv}, push...), opts...)...), nil
 }
