@@ -15,7 +15,7 @@ import (
 func init() {
 	register(command{
 		name:    "sync",
-		summary: "sync now: run the inbound sync (HubSpot -> Userpilot) once with the poll function's handler",
+		summary: "sync now: the full inbound sync (HubSpot -> Userpilot) and the outbound push, with progress",
 		run:     runSync,
 	})
 }
@@ -31,7 +31,9 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	setUsage(fs, "pilotsync sync [--incremental] [--timeout 5m] [--config FILE]",
 		"Runs the poll function's handler once on this machine: a full sync of every enabled",
 		"object type (the manual \"sync now\"), or with --incremental the 5-minute poll from the",
-		"last checkpoint. Prints the run report as JSON; exits 1 when the run failed.",
+		"last checkpoint; then the outbound push (Userpilot -> HubSpot). Progress goes to stderr",
+		"(records done of total, rate, calls, time left), at most once a second; the final report",
+		"is printed as JSON, the same a deployed {\"action\":\"sync\"} returns; exits 1 when the run failed.",
 		"Needs PILOTSYNC_TABLE and the credentials pilotsync run uses (see shared/wire).")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
@@ -49,8 +51,9 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "pilotsync sync: %v\n", err)
 		return exitFailure
 	}
+	progress := newProgressPrinter(stderr, nil) // sync_progress.go
 	h, err := handler.NewPollFromDeps(deps.Config, deps.Store, deps.HubSpot, deps.Userpilot, deps.Log,
-		handler.WithPollAlerts(deps.Alerts))
+		handler.WithPollAlerts(deps.Alerts), handler.WithPollProgress(progress.report))
 	if err != nil {
 		fmt.Fprintf(stderr, "pilotsync sync: %v\n", err)
 		return exitFailure
@@ -64,6 +67,7 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		ctx, cancel = context.WithTimeout(ctx, *timeout)
 		defer cancel()
 	}
+	defer progress.flush()
 	return printPollResult(ctx, h, in, stdout, stderr, "sync")
 }
 

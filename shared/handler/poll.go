@@ -99,6 +99,9 @@ type Poll struct {
 	setup   PropertySetup    // push.go
 	metrics *metrics.Emitter // metrics.go
 	preview Previewer        // preview.go
+
+	// progress is told how a poll or sync goes (progress.go).
+	progress func(Progress)
 }
 
 // PollOption configures a Poll.
@@ -265,7 +268,8 @@ func NewPollFromDeps(cfg *config.Config, st *store.Store, hs *hubspot.Client, up
 	if log == nil {
 		log = slog.Default()
 	}
-	in, err := InboundFromConfig(cfg, st, hs, up, inbound.WithLogger(log), inbound.WithAPIStats(func() map[string]int64 {
+	relay := &progressRelay{} // progress.go
+	in, err := InboundFromConfig(cfg, st, hs, up, inbound.WithLogger(log), inbound.WithProgress(relay.inbound), inbound.WithAPIStats(func() map[string]int64 {
 		calls := map[string]int64{}
 		hss, ups := hs.Stats(), up.Stats()
 		for k, v := range hss.Calls {
@@ -281,7 +285,7 @@ func NewPollFromDeps(cfg *config.Config, st *store.Store, hs *hubspot.Client, up
 	if err != nil {
 		return nil, fmt.Errorf("poll: %w", err)
 	}
-	push, err := pushOptions(cfg, st, hs, log)
+	push, err := pushOptions(cfg, st, hs, log, relay)
 	if err != nil {
 		return nil, fmt.Errorf("poll: %w", err)
 	}
@@ -289,5 +293,6 @@ func NewPollFromDeps(cfg *config.Config, st *store.Store, hs *hubspot.Client, up
 	if err != nil {
 		return nil, fmt.Errorf("poll: %w", err)
 	}
-	return NewPoll(in, append(append([]PollOption{WithPollImports(st, cfg), WithPollLogger(log), pv}, push...), opts...)...), nil
+	relay.h = NewPoll(in, append(append([]PollOption{WithPollImports(st, cfg), WithPollLogger(log), pv}, push...), opts...)...)
+	return relay.h, nil
 }

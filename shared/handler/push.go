@@ -131,7 +131,7 @@ func hubspotCalls(hs *hubspot.Client) map[string]int64 {
 
 // pushOptions builds the outbound push (through the identity linker) and
 // setup over the real clients (run records count their HubSpot calls).
-func pushOptions(cfg *config.Config, st *store.Store, hs *hubspot.Client, log *slog.Logger) ([]PollOption, error) {
+func pushOptions(cfg *config.Config, st *store.Store, hs *hubspot.Client, log *slog.Logger, relay *progressRelay) ([]PollOption, error) {
 	opts := []PollOption{WithPollSetup(SetupFromConfig(cfg, hs))}
 	env := cfg.Userpilot.Environment
 	if env == "" {
@@ -141,7 +141,7 @@ func pushOptions(cfg *config.Config, st *store.Store, hs *hubspot.Client, log *s
 	if err != nil {
 		return nil, err
 	}
-	push, err := PushFromConfig(cfg, st, hs, lk, outbound.WithLogger(log),
+	push, err := PushFromConfig(cfg, st, hs, lk, outbound.WithLogger(log), outbound.WithProgress(relay.outbound),
 		outbound.WithAPIStats(func() map[string]int64 { return hubspotCalls(hs) }))
 	if err != nil {
 		return nil, err
