@@ -268,8 +268,8 @@ func NewPollFromDeps(cfg *config.Config, st *store.Store, hs *hubspot.Client, up
 	if log == nil {
 		log = slog.Default()
 	}
-	relay := &progressRelay{} // progress.go
-	in, err := InboundFromConfig(cfg, st, hs, up, inbound.WithLogger(log), inbound.WithProgress(relay.inbound), inbound.WithAPIStats(func() map[string]int64 {
+	relay := progressFrom(opts) // progress.go
+	in, err := InboundFromConfig(cfg, st, hs, up, append(relay.inboundOptions(), inbound.WithLogger(log), inbound.WithAPIStats(func() map[string]int64 {
 		calls := map[string]int64{}
 		hss, ups := hs.Stats(), up.Stats()
 		for k, v := range hss.Calls {
@@ -281,7 +281,7 @@ func NewPollFromDeps(cfg *config.Config, st *store.Store, hs *hubspot.Client, up
 		// 429 answers, for the RateLimited metric (not API calls: metrics.go).
 		calls["hubspot"+metrics.RateLimitSuffix], calls["userpilot"+metrics.RateLimitSuffix] = hss.RateLimited, ups.RateLimited
 		return calls
-	}))
+	}))...)
 	if err != nil {
 		return nil, fmt.Errorf("poll: %w", err)
 	}
@@ -293,6 +293,5 @@ func NewPollFromDeps(cfg *config.Config, st *store.Store, hs *hubspot.Client, up
 	if err != nil {
 		return nil, fmt.Errorf("poll: %w", err)
 	}
-	relay.h = NewPoll(in, append(append([]PollOption{WithPollImports(st, cfg), WithPollLogger(log), pv}, push...), opts...)...)
-	return relay.h, nil
+	return NewPoll(in, append(append([]PollOption{WithPollImports(st, cfg), WithPollLogger(log), pv}, push...), opts...)...), nil
 }

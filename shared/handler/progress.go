@@ -28,23 +28,42 @@ type Progress struct {
 
 // WithPollProgress calls f as a poll or sync goes (the CLI prints it); nil
 // (the default) reports nothing. It takes effect for the engines
-// NewPollFromDeps builds.
+// NewPollFromDeps builds, when passed to it.
 func WithPollProgress(f func(Progress)) PollOption { return func(h *Poll) { h.progress = f } }
 
-// progressRelay forwards the engines' progress to the handler's callback,
-// which the options set after the engines are built.
-type progressRelay struct{ h *Poll }
+// progressRelay turns the engines' progress into the handler's.
+type progressRelay struct{ f func(Progress) }
 
-func (r *progressRelay) report(p Progress) {
-	if r.h != nil && r.h.progress != nil {
-		r.h.progress(p)
+// progressFrom returns the relay for the progress callback opts set, nil
+// when they set none (the engines then count nothing extra: the inbound
+// engine's record count is a search call).
+func progressFrom(opts []PollOption) *progressRelay {
+	probe := &Poll{}
+	for _, o := range opts {
+		o(probe) // options only set fields
 	}
+	if probe.progress == nil {
+		return nil
+	}
+	return &progressRelay{f: probe.progress}
 }
 
-func (r *progressRelay) inbound(p inbound.Progress) {
-	r.report(Progress{Direction: DirectionInbound, Object: p.Object, Done: p.Done, Total: p.Total, Calls: p.Calls})
+// inboundOptions are the inbound engine's options for the relay.
+func (r *progressRelay) inboundOptions() []inbound.InboundOption {
+	if r == nil {
+		return nil
+	}
+	return []inbound.InboundOption{inbound.WithProgress(func(p inbound.Progress) {
+		r.f(Progress{Direction: DirectionInbound, Object: p.Object, Done: p.Done, Total: p.Total, Calls: p.Calls})
+	})}
 }
 
-func (r *progressRelay) outbound(p outbound.Progress) {
-	r.report(Progress{Direction: DirectionOutbound, Object: p.Object, Done: p.Done, Sent: p.Sent, Calls: p.Calls})
+// outboundOptions are the push's options for the relay.
+func (r *progressRelay) outboundOptions() []outbound.Option {
+	if r == nil {
+		return nil
+	}
+	return []outbound.Option{outbound.WithProgress(func(p outbound.Progress) {
+		r.f(Progress{Direction: DirectionOutbound, Object: p.Object, Done: p.Done, Sent: p.Sent, Calls: p.Calls})
+	})}
 }

@@ -141,8 +141,8 @@ func pushOptions(cfg *config.Config, st *store.Store, hs *hubspot.Client, log *s
 	if err != nil {
 		return nil, err
 	}
-	push, err := PushFromConfig(cfg, st, hs, lk, outbound.WithLogger(log), outbound.WithProgress(relay.outbound),
-		outbound.WithAPIStats(func() map[string]int64 { return hubspotCalls(hs) }))
+	push, err := PushFromConfig(cfg, st, hs, lk, append(relay.outboundOptions(), outbound.WithLogger(log),
+		outbound.WithAPIStats(func() map[string]int64 { return hubspotCalls(hs) }))...)
 	if err != nil {
 		return nil, err
 	}
