@@ -67,14 +67,15 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		ctx, cancel = context.WithTimeout(ctx, *timeout)
 		defer cancel()
 	}
-	defer progress.flush()
-	return printPollResult(ctx, h, in, stdout, stderr, "sync")
+	return printPollResult(ctx, h, in, stdout, stderr, "sync", progress.flush)
 }
 
-// printPollResult runs the handler and prints its result as indented JSON.
-func printPollResult(ctx context.Context, h *handler.Poll, in handler.PollInput, stdout, stderr io.Writer, name string) int {
+// printPollResult runs the handler and prints its result as indented JSON;
+// done runs when the handler returns (the last progress line).
+func printPollResult(ctx context.Context, h *handler.Poll, in handler.PollInput, stdout, stderr io.Writer, name string, done func()) int {
 	start := time.Now()
 	res, err := h.Handle(ctx, in)
+	done()
 	if err != nil && !errors.Is(err, handler.ErrRunFailed) { // a failed run still prints its report
 		fmt.Fprintf(stderr, "pilotsync %s: %v\n", name, err)
 		return exitFailure
