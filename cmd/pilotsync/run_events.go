@@ -107,6 +107,9 @@ func (r *runner) runPoll(ctx context.Context, now time.Time) {
 	if res.Inbound != nil {
 		r.cycle.read, r.cycle.written = res.Inbound.Totals.Read, res.Inbound.Totals.Written
 	}
+	if res.Outbound != nil {
+		r.cycle.pushed = res.Outbound.Totals.Sent
+	}
 	line := fmt.Sprintf("poll: %s", res.Status)
 	if res.Message != "" {
 		line += " (" + res.Message + ")"

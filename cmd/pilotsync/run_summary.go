@@ -34,6 +34,10 @@ func (r *runner) summary(ctx context.Context) {
 	if v, err := r.queueAttr(ctx, r.queueURL, sqstypes.QueueAttributeNameApproximateNumberOfMessages); err == nil {
 		r.say("queue: %s message(s) waiting", v)
 	}
+	for _, l := range r.directions() { // run_demo_both.go
+		r.say("%s", l)
+	}
+	r.say("where to look: %s (runs, cursors, queue, problems); pilotsync preview --user ID shows one user", r.statusHint())
 }
 
 // cycleStats is what one cycle of the local runner did.
@@ -42,6 +46,7 @@ type cycleStats struct {
 	polled, daily               bool
 	poll                        string // the poll's status
 	read, written               int64  // inbound totals
+	pushed                      int64  // records the outbound push sent
 	received, delivered, failed int    // activity messages
 }
 
@@ -59,7 +64,7 @@ func (r *runner) cycleSummary(ctx context.Context) {
 		parts = append(parts, fmt.Sprintf("%d event(s) posted", posted))
 	}
 	if c.polled {
-		parts = append(parts, fmt.Sprintf("poll %s (read %d, written %d)", c.poll, c.read, c.written))
+		parts = append(parts, fmt.Sprintf("poll %s (read %d, written %d to Userpilot; %d sent to HubSpot)", c.poll, c.read, c.written, c.pushed))
 	}
 	if c.received > 0 {
 		parts = append(parts, fmt.Sprintf("activity %d delivered, %d failed", c.delivered, c.failed))

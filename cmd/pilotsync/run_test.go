@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -30,6 +32,40 @@ func TestRunOnce(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, stderr.String())
 	}
+	t.Logf("stdout:\n%s", out)
+	r := demoRunner.get()
+	if r == nil || r.hubspot == nil || r.userpilot == nil {
+		t.Fatal("the demo seeders did not run")
+	}
+	// HubSpot -> Userpilot: the contacts' values and the link keys.
+	users := r.userpilot.Users()
+	if len(users) != 4 {
+		t.Errorf("userpilot holds %d users, want 4", len(users))
+	}
+	for id, u := range users {
+		if u.Metadata["jobtitle"] != "Engineer" || u.Metadata["hubspot_lifecycle_stage"] != "lead" || u.Metadata["__hubspot__user_id"] == nil {
+			t.Errorf("userpilot user %s = %v, want jobtitle, lifecycle stage and the contact id from HubSpot", id, u.Metadata)
+		}
+	}
+	// Userpilot -> HubSpot: custom (the push) and measured (the daily job).
+	contacts := r.hubspot.Records("contacts")
+	for _, c := range contacts {
+		if !slices.Contains([]string{"free", "pro", "enterprise"}, c.Properties["userpilot_plan"]) || c.Properties["userpilot_role"] != "admin" {
+			t.Errorf("contact %s custom values %v, want plan and role from Userpilot", c.ID, c.Properties)
+		}
+		if c.Properties["userpilot_sessions"] == "" || c.Properties["userpilot_last_seen"] == "" {
+			t.Errorf("contact %s measured values %v, want sessions and last seen", c.ID, c.Properties)
+		}
+	}
+	for _, c := range r.hubspot.Records("companies") {
+		if c.Properties["userpilot_plan"] != "pro" || c.Properties["userpilot_active_days"] == "" {
+			t.Errorf("company %s = %v, want plan pro and active days", c.ID, c.Properties)
+		}
+	}
+	// Activity: the flow completions and tracked events, within the cycle.
+	if n := len(r.hubspot.Events()); n != 8 {
+		t.Errorf("HubSpot received %d custom events, want 8 (2 per user)", n)
+	}
 	for _, want := range []string{
 		"run: table " + table + " ready",
 		"HubSpot: in-memory sandbox at http://127.0.0.1:",
@@ -41,6 +77,14 @@ func TestRunOnce(t *testing.T) {
 		"queue: 0 message(s) waiting",
 		"run: cycle 1: poll ",
 		"activity 14 delivered, 0 failed, daily job ran, DLQ 0; details: pilotsync status --local --table " + table,
+		// The forwarder links the demo users at identify time but, as in the
+		// Lambda (whose role cannot read the Userpilot key), writes nothing to
+		// Userpilot: the poll writes all six linked records.
+		"(read 6, written 6 to Userpilot; 6 sent to HubSpot)",
+		"HubSpot -> Userpilot: 4 users and 2 companies carry HubSpot values",
+		"Userpilot -> HubSpot (custom): 4 contacts and 2 companies carry userpilot_plan",
+		"Userpilot -> HubSpot (measured): 4 contacts and 2 companies carry",
+		"where to look: pilotsync status --local --table " + table,
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
@@ -101,4 +145,28 @@ func setRunEnv(t *testing.T) string {
 		_, _ = db.DeleteTable(context.WithoutCancel(ctx), &dynamodb.DeleteTableInput{TableName: aws.String(table)})
 	})
 	return table
+}
+
+// demoRunner is the runner of the last demo, captured by a demo seeder so
+// TestRunOnce can look into its sandboxes.
+var demoRunner capturedRunner
+
+type capturedRunner struct {
+	mu sync.Mutex
+	r  *runner
+}
+
+func (c *capturedRunner) get() *runner {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.r
+}
+
+func init() {
+	registerDemoSeeder("test-capture", func(_ context.Context, r *runner) error {
+		demoRunner.mu.Lock()
+		defer demoRunner.mu.Unlock()
+		demoRunner.r = r
+		return nil
+	})
 }

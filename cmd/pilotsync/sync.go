@@ -15,7 +15,7 @@ import (
 func init() {
 	register(command{
 		name:    "sync",
-		summary: "sync now: run the inbound sync (HubSpot -> Userpilot) once with the poll function's handler",
+		summary: "sync now: the full inbound sync (HubSpot -> Userpilot) and the outbound push, with progress",
 		run:     runSync,
 	})
 }
@@ -31,7 +31,9 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	setUsage(fs, "pilotsync sync [--incremental] [--timeout 5m] [--config FILE]",
 		"Runs the poll function's handler once on this machine: a full sync of every enabled",
 		"object type (the manual \"sync now\"), or with --incremental the 5-minute poll from the",
-		"last checkpoint. Prints the run report as JSON; exits 1 when the run failed.",
+		"last checkpoint; then the outbound push (Userpilot -> HubSpot). Progress goes to stderr",
+		"(records done of total, rate, calls, time left), at most once a second; the final report",
+		"is printed as JSON, the same a deployed {\"action\":\"sync\"} returns; exits 1 when the run failed.",
 		"Needs PILOTSYNC_TABLE and the credentials pilotsync run uses (see shared/wire).")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
@@ -49,7 +51,8 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "pilotsync sync: %v\n", err)
 		return exitFailure
 	}
-	h, err := wire.NewPoll(deps)
+	progress := newProgressPrinter(stderr, nil) // sync_progress.go
+	h, err := wire.NewPoll(deps, handler.WithPollProgress(progress.report))
 	if err != nil {
 		fmt.Fprintf(stderr, "pilotsync sync: %v\n", err)
 		return exitFailure
@@ -63,13 +66,15 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		ctx, cancel = context.WithTimeout(ctx, *timeout)
 		defer cancel()
 	}
-	return printPollResult(ctx, h, in, stdout, stderr, "sync")
+	return printPollResult(ctx, h, in, stdout, stderr, "sync", progress.flush)
 }
 
-// printPollResult runs the handler and prints its result as indented JSON.
-func printPollResult(ctx context.Context, h *handler.Poll, in handler.PollInput, stdout, stderr io.Writer, name string) int {
+// printPollResult runs the handler and prints its result as indented JSON;
+// done runs when the handler returns (the last progress line).
+func printPollResult(ctx context.Context, h *handler.Poll, in handler.PollInput, stdout, stderr io.Writer, name string, done func()) int {
 	start := time.Now()
 	res, err := h.Handle(ctx, in)
+	done()
 	if err != nil && !errors.Is(err, handler.ErrRunFailed) { // a failed run still prints its report
 		fmt.Fprintf(stderr, "pilotsync %s: %v\n", name, err)
 		return exitFailure

@@ -91,6 +91,9 @@ func TestImportThenSync(t *testing.T) {
 	if res.Inbound.APICalls["hubspot.list"] != 1 || res.Inbound.APICalls["userpilot.identify"] != 2 {
 		t.Errorf("api calls %v, want 1 list and 2 identify", res.Inbound.APICalls)
 	}
+	if !strings.Contains(errOut, "inbound users: 2 of 2 records (100%)") {
+		t.Errorf("sync progress on stderr lacks the users' count:\n%s", errOut)
+	}
 	if u, ok := up.User("u2"); !ok || u.Metadata["first_name"] != "Bob" {
 		t.Errorf("userpilot u2 = %+v, want first_name Bob", u)
 	}

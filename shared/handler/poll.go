@@ -13,6 +13,7 @@ import (
 	"github.com/pilotsync/pilotsync/shared/inbound"
 	"github.com/pilotsync/pilotsync/shared/metrics"
 	"github.com/pilotsync/pilotsync/shared/outbound"
+	"github.com/pilotsync/pilotsync/shared/preview"
 	"github.com/pilotsync/pilotsync/shared/profileimport"
 	"github.com/pilotsync/pilotsync/shared/store"
 )
@@ -23,7 +24,7 @@ const (
 	PollActionPoll = "poll"
 	// PollActionSync is the manual "sync now": a full inbound sync.
 	PollActionSync = "sync"
-	// PollActionPreview is the read-only preview (not wired yet).
+	// PollActionPreview is the read-only preview (preview.go).
 	PollActionPreview = "preview"
 	// PollActionImport imports a Userpilot export file into the profiles.
 	PollActionImport = "import"
@@ -75,6 +76,8 @@ type PollResult struct {
 	Outbound *outbound.Report `json:"outbound,omitempty"`
 	// Setup is the setup action's outcome.
 	Setup *outbound.SetupReport `json:"setup,omitempty"`
+	// Preview is the preview action's report (preview.go).
+	Preview *preview.Report `json:"preview,omitempty"`
 }
 
 // InboundRunner runs the inbound poll (inbound.Inbound).
@@ -93,6 +96,10 @@ type Poll struct {
 	push    OutboundRunner   // push.go
 	setup   PropertySetup    // push.go
 	metrics *metrics.Emitter // metrics.go
+	preview Previewer        // preview.go
+
+	// progress is told how a poll or sync goes (progress.go).
+	progress func(Progress)
 }
 
 // PollOption configures a Poll.
@@ -142,7 +149,7 @@ func (h *Poll) Handle(ctx context.Context, in PollInput) (PollResult, error) {
 		if len(in.Users) == 0 && len(in.Companies) == 0 {
 			return PollResult{}, fmt.Errorf("poll: preview needs users or companies")
 		}
-		return PollResult{Status: "not_configured", Action: action, Message: "preview is not wired yet"}, nil
+		return h.runPreview(ctx, in) // preview.go
 	default:
 		return PollResult{}, fmt.Errorf("poll: unknown action %q (want poll, sync, import, preview, setup or a scheduled event)", in.Action)
 	}

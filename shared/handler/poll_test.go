@@ -67,7 +67,7 @@ func TestPollHandle(t *testing.T) {
 		{"import needs a known kind", `{"action":"import","kind":"deals","path":"` + export + `"}`, "", "", "unknown kind"},
 		{"import needs a path", `{"action":"import","kind":"users"}`, "", "", "needs a path"},
 		{"preview needs someone", `{"action":"preview"}`, "", "", "needs users or companies"},
-		{"preview is not wired yet", `{"action":"preview","users":["a@b.com"]}`, "", "not_configured", ""},
+		{"preview without a previewer", `{"action":"preview","users":["a@b.com"]}`, "", "not_configured", ""},
 		{"unknown input", `{}`, "", "", "unknown action"},
 	}
 	for _, tt := range tests {

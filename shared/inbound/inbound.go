@@ -74,6 +74,7 @@ type Inbound struct {
 	now      func() time.Time
 	log      *slog.Logger
 	stats    func() map[string]int64
+	progress func(Progress) // progress.go
 }
 
 // InboundOption configures an Inbound.
@@ -139,6 +140,9 @@ type run struct {
 	mark     time.Time
 	mu       sync.Mutex
 	calls    map[string]int64
+	totals   map[string]int64 // records per object, for progress (progress.go)
+	// statsBefore are the clients' counters at the start (progress.go).
+	statsBefore map[string]int64
 	// valueTypes caches the HubSpot property types for this run (values.go).
 	valueTypes propertyTypes
 }
@@ -199,6 +203,7 @@ func (in *Inbound) Run(ctx context.Context, mode Mode) (*Report, error) {
 	var before map[string]int64
 	if in.stats != nil {
 		before = in.stats()
+		r.statsBefore = before
 	}
 	taken := time.Now() // the lease lasts at least leaseTTL from here
 	err := in.store.AcquireLease(ctx, in.env, leaseName, r.id, in.leaseTTL)

@@ -186,5 +186,6 @@ func (r *run) pages(ctx context.Context, obj Object, src pageSource, or *ObjectR
 		if err := checkpoint(f.in.next); err != nil {
 			return err
 		}
+		r.reportProgress(ctx, obj, or) // progress.go
 	}
 }

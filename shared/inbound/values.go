@@ -70,25 +70,38 @@ func (r *run) typeValues(ctx context.Context, obj Object, changes []*change) err
 	if err != nil || types == nil {
 		return err
 	}
+	for _, c := range changes {
+		for _, p := range TypeMeta(obj, types, c.meta) {
+			r.log.WarnContext(ctx, "inbound: value does not read as its hubspot type, sent as text",
+				"object", obj.name(), "property", p, "type", types[p])
+		}
+	}
+	return nil
+}
+
+// TypeMeta types the HubSpot strings of meta (Userpilot key -> value, as
+// planned for one profile) in place with hubspot.JSONValue, by the HubSpot
+// property type in types of the inbound mapping each key comes from. It
+// returns the HubSpot properties whose value does not read as its type (left
+// as text). The link keys and clears (nil) are left as they are. It is pure:
+// the run and the preview type values the same way.
+func TypeMeta(obj Object, types map[string]string, meta map[string]any) (untyped []string) {
 	hsProp := make(map[string]string, len(obj.Inbound))
 	for _, m := range obj.Inbound {
 		hsProp[m.Userpilot] = m.HubSpot
 	}
-	for _, c := range changes {
-		for k, v := range c.meta {
-			s, ok := v.(string)
-			p, mapped := hsProp[k]
-			if !ok || !mapped {
-				continue // a clear already, or a link key
-			}
-			typed, err := hubspot.JSONValue(types[p], s)
-			if err != nil {
-				r.log.WarnContext(ctx, "inbound: value does not read as its hubspot type, sent as text",
-					"object", obj.name(), "property", p, "type", types[p])
-				continue
-			}
-			c.meta[k] = typed
+	for k, v := range meta {
+		s, ok := v.(string)
+		p, mapped := hsProp[k]
+		if !ok || !mapped {
+			continue // a clear already, or a link key
 		}
+		typed, err := hubspot.JSONValue(types[p], s)
+		if err != nil {
+			untyped = append(untyped, p)
+			continue
+		}
+		meta[k] = typed
 	}
-	return nil
+	return untyped
 }

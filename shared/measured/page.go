@@ -55,17 +55,7 @@ func (c *propertyCache) mappings(ctx context.Context, t Target) ([]mapping, erro
 	}
 	var out []mapping
 	for _, mm := range t.Mappings {
-		spec, _ := config.Metric(mm.Metric)
-		p, ok := props[mm.HubSpot]
-		why := ""
-		switch {
-		case !ok:
-			why = fmt.Sprintf("the %s property %q does not exist (run pilotsync setup)", t.Object, mm.HubSpot)
-		case !p.Writable():
-			why = fmt.Sprintf("the %s property %q is read-only or calculated", t.Object, mm.HubSpot)
-		case !slices.Contains(spec.Accepts, p.Type):
-			why = fmt.Sprintf("the %s property %q has type %s, but metric %s needs %s", t.Object, mm.HubSpot, p.Type, mm.Metric, strings.Join(spec.Accepts, " or "))
-		}
+		m, why := checkMapping(t, props, mm)
 		key := "measured/" + t.Object + "/property/" + mm.HubSpot
 		if why != "" {
 			c.rep.Failures = append(c.rep.Failures, store.Failure{Field: mm.HubSpot, Reason: why})
@@ -75,10 +65,49 @@ func (c *propertyCache) mappings(ctx context.Context, t Target) ([]mapping, erro
 			continue
 		}
 		c.rep.Clean = append(c.rep.Clean, key)
-		out = append(out, mapping{metric: mm.Metric, prop: mm.HubSpot, propType: p.Type})
+		out = append(out, m)
 	}
 	c.checked[t.Object] = out
 	return out, nil
+}
+
+// checkMapping checks measured mapping mm of t against the object's HubSpot
+// properties: why is "" when its value can be sent.
+func checkMapping(t Target, props map[string]hubspot.Property, mm config.MeasuredMapping) (m mapping, why string) {
+	spec, _ := config.Metric(mm.Metric)
+	p, ok := props[mm.HubSpot]
+	switch {
+	case !ok:
+		why = fmt.Sprintf("the %s property %q does not exist (run pilotsync setup)", t.Object, mm.HubSpot)
+	case !p.Writable():
+		why = fmt.Sprintf("the %s property %q is read-only or calculated", t.Object, mm.HubSpot)
+	case !slices.Contains(spec.Accepts, p.Type):
+		why = fmt.Sprintf("the %s property %q has type %s, but metric %s needs %s", t.Object, mm.HubSpot, p.Type, mm.Metric, strings.Join(spec.Accepts, " or "))
+	}
+	return mapping{metric: mm.Metric, prop: mm.HubSpot, propType: p.Type}, why
+}
+
+// encodeChanged encodes the computed values of ms and returns those that
+// differ from sent (what was last sent to the linked record), and the
+// mappings whose value the codec cannot encode (property -> error).
+func encodeChanged(ms []mapping, values map[string]any, sent map[string]string) (changed map[string]string, invalid map[string]error) {
+	changed, invalid = map[string]string{}, map[string]error{}
+	for _, m := range ms {
+		v, ok := values[m.metric]
+		if !ok {
+			continue
+		}
+		enc, err := hubspot.EncodeValue(m.propType, v)
+		if err != nil {
+			invalid[m.prop] = err
+			continue
+		}
+		if old, ok := sent[m.prop]; ok && (old == enc || old == quarantineMark+enc) {
+			continue
+		}
+		changed[m.prop] = enc
+	}
+	return changed, invalid
 }
 
 // pending is one profile's update.
@@ -146,22 +175,14 @@ func (e *Engine) page(ctx context.Context, t Target, p Period, props *propertyCa
 				w.sent[k] = v
 			}
 		}
-		for _, m := range ms {
-			v, ok := values[m.metric]
-			if !ok {
-				continue
-			}
-			enc, err := hubspot.EncodeValue(m.propType, v)
-			if err != nil {
+		changed, invalid := encodeChanged(ms, values, w.sent)
+		for _, m := range ms { // in mapping order, as before
+			if err, bad := invalid[m.prop]; bad {
 				rep.Counts[CountInvalid]++
 				rep.Failures = append(rep.Failures, store.Failure{Record: s.ID, Field: m.prop, Reason: err.Error()})
-				continue
 			}
-			if old, ok := w.sent[m.prop]; ok && (old == enc || old == quarantineMark+enc) {
-				continue
-			}
-			w.changed[m.prop] = enc
 		}
+		w.changed = changed
 		if len(w.changed) == 0 {
 			rep.Counts[CountUnchanged]++
 			continue

@@ -43,6 +43,7 @@ type Push struct {
 	margin   time.Duration
 	leaseTTL time.Duration
 	stats    func() map[string]int64
+	progress func(Progress) // progress.go
 	// wall is the real clock the time budget is measured on (tests move it).
 	wall func() time.Time
 }
@@ -90,6 +91,8 @@ type run struct {
 	*Push
 	id     string
 	budget time.Time // stop starting batches at this real time (zero: none)
+	// statsBefore are the client's counters at the start (progress.go).
+	statsBefore map[string]int64
 }
 
 func (r *run) outOfTime() bool { return !r.budget.IsZero() && !r.wall().Before(r.budget) }
@@ -110,6 +113,7 @@ func (p *Push) Run(ctx context.Context) (*Report, error) {
 	var before map[string]int64
 	if p.stats != nil {
 		before = p.stats()
+		r.statsBefore = before
 	}
 	taken := time.Now()
 	err := p.store.AcquireLease(ctx, p.cfg.Env, leaseName, r.id, p.leaseTTL)
@@ -245,6 +249,7 @@ func (r *run) object(ctx context.Context, obj Object, or *ObjectReport) error {
 		}
 		err := r.batch(ctx, obj, cat, buf, or)
 		buf = buf[:0]
+		r.reportProgress(or) // progress.go
 		return err
 	}
 	for p, err := range r.store.DirtyProfiles(ctx, r.cfg.Env, obj.Kind) {

@@ -11,6 +11,7 @@ import (
 	"github.com/pilotsync/pilotsync/shared/inbound"
 	"github.com/pilotsync/pilotsync/shared/metrics"
 	"github.com/pilotsync/pilotsync/shared/outbound"
+	"github.com/pilotsync/pilotsync/shared/preview"
 	"github.com/pilotsync/pilotsync/shared/store"
 	"github.com/pilotsync/pilotsync/shared/userpilot"
 )
@@ -23,8 +24,13 @@ import (
 // action is one more option in the list below.
 func NewPoll(d *Deps, opts ...handler.PollOption) (*handler.Poll, error) {
 	d = d.withLogger()
-	in, err := Inbound(d.Config, d.Store, d.HubSpot, d.Userpilot, inbound.WithLogger(d.Log),
-		inbound.WithAPIStats(func() map[string]int64 { return apiCalls(d.HubSpot, d.Userpilot) }))
+	relay := handler.ProgressFrom(opts) // reported by the engines, when opts ask for it
+	in, err := Inbound(d.Config, d.Store, d.HubSpot, d.Userpilot, append(relay.InboundOptions(), inbound.WithLogger(d.Log),
+		inbound.WithAPIStats(func() map[string]int64 { return apiCalls(d.HubSpot, d.Userpilot) }))...)
+	if err != nil {
+		return nil, fmt.Errorf("wire: poll: %w", err)
+	}
+	pv, err := Preview(d)
 	if err != nil {
 		return nil, fmt.Errorf("wire: poll: %w", err)
 	}
@@ -33,8 +39,9 @@ func NewPoll(d *Deps, opts ...handler.PollOption) (*handler.Poll, error) {
 		handler.WithPollLogger(d.Log),
 		handler.WithPollAlerts(d.Alerts),
 		handler.WithPollSetup(Setup(d.Config, d.HubSpot)),
+		handler.WithPollPreview(pv),
 	}
-	push, err := pushFromDeps(d)
+	push, err := pushFromDeps(d, relay.OutboundOptions()...)
 	if err != nil {
 		return nil, fmt.Errorf("wire: poll: %w", err)
 	}
@@ -75,14 +82,26 @@ func Setup(cfg *config.Config, hs outbound.PropertyAdmin) handler.PropertySetup 
 // pushFromDeps builds the outbound push over the identity linker and the
 // real HubSpot client (run records count its calls); nil when nothing is
 // pushed.
-func pushFromDeps(d *Deps) (*outbound.Push, error) {
+func pushFromDeps(d *Deps, opts ...outbound.Option) (*outbound.Push, error) {
 	lk, err := linker.New(linker.Options{Env: d.Config.Userpilot.Environment, Store: d.Store, HubSpot: d.HubSpot,
 		Objects: linker.ObjectsFromConfig(d.Config), Logger: d.Log})
 	if err != nil {
 		return nil, err
 	}
-	return Push(d.Config, d.Store, d.HubSpot, lk, outbound.WithLogger(d.Log),
-		outbound.WithAPIStats(func() map[string]int64 { return hubspotCalls(d.HubSpot) }))
+	return Push(d.Config, d.Store, d.HubSpot, lk, append(opts, outbound.WithLogger(d.Log),
+		outbound.WithAPIStats(func() map[string]int64 { return hubspotCalls(d.HubSpot) }))...)
+}
+
+// Preview builds the read-only preview over the real store and HubSpot
+// client: the linker is used only for its read-only Find (it is given no
+// Userpilot client, and Find stores nothing).
+func Preview(d *Deps) (*preview.Preview, error) {
+	lk, err := linker.New(linker.Options{Env: d.Config.Userpilot.Environment, Store: d.Store, HubSpot: d.HubSpot,
+		Objects: linker.ObjectsFromConfig(d.Config), Logger: d.Log})
+	if err != nil {
+		return nil, fmt.Errorf("preview: %w", err)
+	}
+	return preview.New(d.Config, d.Store, d.HubSpot, lk, preview.Options{Limits: d.HubSpot.Limits()})
 }
 
 // apiCalls is the clients' call counters for run records: "hubspot.<endpoint>"
