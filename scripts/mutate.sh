@@ -26,6 +26,15 @@ declare -A EXCLUDE=(
 	[shared/store]='(^|/)storetest/'
 )
 
+# Tests left out of the mutation runs (go test -skip, through GOFLAGS):
+# TestTimeBudget runs invocations of 30 ms and fails on a loaded machine
+# (gremlins runs at nice 19), which would stop gremlins or count a mutant
+# as killed by chance. The budget code stays under
+# TestBudgetKeepsRoomForASlowPage and TestBudgetSpentBeforeAnObjectIsPartialNotFailed.
+declare -A SKIP=(
+	[shared/inbound]='^TestTimeBudget$'
+)
+
 # Mutators: gremlins' defaults (arithmetic, conditionals boundary and
 # negation, increment/decrement, invert negatives) plus && <-> ||,
 # break <-> continue, x op= y -> x = y, and += <-> -=: the bugs issue 14 names.
@@ -44,8 +53,12 @@ for p in "${pkgs[@]}"; do
 	# gremlins first runs the package's tests for coverage and stops when
 	# they fail; a few tests measure time and can fail on a loaded machine,
 	# so that run is tried up to three times.
+	goflags=${GOFLAGS:-}
+	if [ -n "${SKIP[$p]:-}" ]; then
+		goflags="$goflags -skip=${SKIP[$p]}"
+	fi
 	for try in 1 2 3; do
-		if nice -n 19 "$GREMLINS" "${args[@]}" "./$p" >"$OUT/$name.log" 2>&1; then
+		if GOFLAGS="$goflags" nice -n 19 "$GREMLINS" "${args[@]}" "./$p" >"$OUT/$name.log" 2>&1; then
 			break
 		fi
 		if [ "$try" = 3 ] || ! grep -q 'failed to gather coverage' "$OUT/$name.log"; then
