@@ -17,6 +17,11 @@
 #                   the 100k-contact sandbox benchmarks, the 200,000-profile daily
 #                   measured pass (needs the stack)
 #   make lint       vet, format check, cfn-lint
+#   make mutate     mutation testing (not in make test or CI): installs gremlins at
+#                   GREMLINS_VERSION and runs it over the engine packages one at a
+#                   time, one worker, printing each package's score (scripts/mutate.sh,
+#                   scripts/mutscore); MUTATE_PKGS=shared/inbound for some. The store
+#                   and hubspot packages need the stack and take hours
 #   make schema     regenerate integration.schema.json from the config types
 #
 # sam build runs `make build-<LogicalId> ARTIFACTS_DIR=...` for each function
@@ -48,7 +53,7 @@ TEST_TIMEOUT ?= 12m
 RUN_ARGS ?=
 
 .PHONY: build build-PollFunction build-DailyMeasuredFunction build-ActivityFunction \
-	test test-on-stack vet fmt-check cfn-lint lint run bench soak schema stack-up stack-down stack-status clean
+	test test-on-stack vet fmt-check cfn-lint lint run bench soak mutate schema stack-up stack-down stack-status clean
 
 # build_function builds ./functions/$(1) as $(ARTIFACTS_DIR)/bootstrap for Lambda
 # (arm64, no cgo, no RPC shim) and packages the integration config next to it.
@@ -126,6 +131,15 @@ soak:
 	$(GO) test -run '^$$' -bench . -benchmem -timeout 20m ./shared/hubspot/hubspottest
 	scripts/with-stack.sh env $(EMULATOR_ENV) PILOTSYNC_REQUIRE_EMULATORS=1 PILOTSYNC_SOAK=1 \
 		$(GO) test -race -count 1 -timeout 30m -run '^TestMeasuredResumesAcrossInvocations$$' -v ./shared/handler
+
+# mutate installs the pinned gremlins into bin/tools (never committed) and
+# runs scripts/mutate.sh against the local stack (the store's tests need it).
+GREMLINS_VERSION ?= v0.6.0
+MUTATE_PKGS ?=
+mutate:
+	GOBIN="$(CURDIR)/bin/tools" $(GO) install github.com/go-gremlins/gremlins/cmd/gremlins@$(GREMLINS_VERSION)
+	scripts/with-stack.sh env $(EMULATOR_ENV) PILOTSYNC_REQUIRE_EMULATORS=1 \
+		GREMLINS="$(CURDIR)/bin/tools/gremlins" scripts/mutate.sh $(MUTATE_PKGS)
 
 schema:
 	@if [ -d shared/config/cmd/genschema ]; then $(GO) generate ./shared/config && echo "wrote integration.schema.json"; \

@@ -13,7 +13,9 @@ import (
 
 type renewFunc func() error
 
-func (f renewFunc) RenewLease(context.Context, string, string, string, time.Duration) error { return f() }
+func (f renewFunc) RenewLease(context.Context, string, string, string, time.Duration) error {
+	return f()
+}
 
 // TestKeepRenewsUntilStopped: a held lease is renewed every third of its TTL
 // and nothing is cancelled while renewals succeed.
