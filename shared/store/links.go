@@ -34,18 +34,6 @@ func (s *Store) LinkedProfiles(ctx context.Context, env string, kind Kind) iter.
 				":sk":     str(skProfile),
 			},
 		})
-		for p.HasMorePages() {
-			page, err := p.NextPage(ctx)
-			if err != nil {
-				yield(nil, fmt.Errorf("store: list linked %s profiles: %w", kind, err))
-				return
-			}
-			for _, item := range page.Items {
-				prof, err := decodeProfile(item)
-				if !yield(prof, err) || err != nil {
-					return
-				}
-			}
-		}
+		yieldProfiles(ctx, p.HasMorePages, scanPages(p), "list linked "+string(kind)+" profiles", yield)
 	}
 }

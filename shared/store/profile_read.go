@@ -141,19 +141,49 @@ func (s *Store) DirtyProfiles(ctx context.Context, env string, kind Kind) iter.S
 				ExpressionAttributeNames:  map[string]string{"#pk": attrGSI1PK},
 				ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(dirtyPK(env, kind, shard))},
 			})
-			for p.HasMorePages() {
+			next := func(ctx context.Context) ([]map[string]types.AttributeValue, error) {
 				page, err := p.NextPage(ctx)
 				if err != nil {
-					yield(nil, fmt.Errorf("store: list dirty %s profiles: %w", kind, err))
-					return
+					return nil, err
 				}
-				for _, item := range page.Items {
-					prof, err := decodeProfile(item)
-					if !yield(prof, err) || err != nil {
-						return
-					}
-				}
+				return page.Items, nil
+			}
+			if !yieldProfiles(ctx, p.HasMorePages, next, "list dirty "+string(kind)+" profiles", yield) {
+				return
 			}
 		}
+	}
+}
+
+// yieldProfiles decodes the profile items of every page a Query or Scan
+// paginator gives (more, next) and yields them, an error naming what was
+// listed. It reports whether the caller may go on (no error, and yield did
+// not stop).
+func yieldProfiles(ctx context.Context, more func() bool, next func(context.Context) ([]map[string]types.AttributeValue, error),
+	what string, yield func(*Profile, error) bool) bool {
+	for more() {
+		items, err := next(ctx)
+		if err != nil {
+			yield(nil, fmt.Errorf("store: %s: %w", what, err))
+			return false
+		}
+		for _, item := range items {
+			prof, err := decodeProfile(item)
+			if !yield(prof, err) || err != nil {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// scanPages adapts a Scan paginator to yieldProfiles.
+func scanPages(p *dynamodb.ScanPaginator) func(context.Context) ([]map[string]types.AttributeValue, error) {
+	return func(ctx context.Context) ([]map[string]types.AttributeValue, error) {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return page.Items, nil
 	}
 }

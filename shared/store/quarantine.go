@@ -26,12 +26,6 @@ import (
 // units; a bigger table gets a partial summary saying how far it read.
 const DefaultQuarantineScan = 10000
 
-// scanAPI is the Scan call the quarantine reads need (the SDK client has it;
-// the store's other calls never scan).
-type scanAPI interface {
-	Scan(context.Context, *dynamodb.ScanInput, ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
-}
-
 // QuarantineSummary counts quarantined properties by profile kind and reason.
 type QuarantineSummary struct {
 	// ByReason maps kind -> reason -> number of profiles with a property
@@ -44,8 +38,6 @@ type QuarantineSummary struct {
 	Scanned  int
 	Complete bool
 }
-
-func (s *Store) scanner() (scanAPI, error) { return s.db, nil }
 
 func quarantineScan(table, env string, kind Kind) *dynamodb.ScanInput {
 	in := &dynamodb.ScanInput{
@@ -71,10 +63,7 @@ func (s *Store) QuarantineSummary(ctx context.Context, env string, maxItems int)
 	if err := checkEnv(env); err != nil {
 		return sum, err
 	}
-	sc, err := s.scanner()
-	if err != nil {
-		return sum, err
-	}
+	sc := s.db
 	if maxItems <= 0 {
 		maxItems = DefaultQuarantineScan
 	}
@@ -128,25 +117,8 @@ func (s *Store) QuarantinedProfiles(ctx context.Context, env string, kind Kind) 
 			yield(nil, fmt.Errorf("%w: kind %q", ErrInvalid, kind))
 			return
 		}
-		sc, err := s.scanner()
-		if err != nil {
-			yield(nil, err)
-			return
-		}
-		p := dynamodb.NewScanPaginator(sc, quarantineScan(s.table, env, kind))
-		for p.HasMorePages() {
-			page, err := p.NextPage(ctx)
-			if err != nil {
-				yield(nil, fmt.Errorf("store: scan for quarantined %s profiles: %w", kind, err))
-				return
-			}
-			for _, item := range page.Items {
-				prof, err := decodeProfile(item)
-				if !yield(prof, err) || err != nil {
-					return
-				}
-			}
-		}
+		p := dynamodb.NewScanPaginator(s.db, quarantineScan(s.table, env, kind))
+		yieldProfiles(ctx, p.HasMorePages, scanPages(p), "scan for quarantined "+string(kind)+" profiles", yield)
 	}
 }
 
