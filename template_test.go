@@ -624,9 +624,9 @@ func neededGrants(t *testing.T, c *cfn, fn string) []grant {
 		}
 	}
 	// shared/wire reads the HubSpot secret always, the Userpilot one unless
-	// the function's main opts out.
+	// the function opts out (its main, or the wire constructor it calls).
 	out = append(out, grant{"secretsmanager:GetSecretValue", ref("HubSpotSecret")})
-	if !strings.Contains(main, "wire.WithoutUserpilot()") {
+	if !withoutUserpilot(t, main) {
 		out = append(out, grant{"secretsmanager:GetSecretValue", ref("UserpilotSecret")})
 	}
 	if regexp.MustCompile(`\.SendEmail\(`).MatchString(goSources(t, "shared/notify")) {
@@ -960,4 +960,27 @@ func TestTemplateDashboard(t *testing.T) {
 			t.Errorf("metric %s is printed but not on the dashboard", n)
 		}
 	}
+}
+
+// withoutUserpilot reports whether the function whose main is main builds
+// its dependencies without the Userpilot client: the main passes
+// wire.WithoutUserpilot(), or the wire constructor it calls adds it.
+func withoutUserpilot(t *testing.T, main string) bool {
+	t.Helper()
+	if strings.Contains(main, "wire.WithoutUserpilot()") {
+		return true
+	}
+	m := regexp.MustCompile(`wire\.([A-Z]\w*)\(context\.`).FindStringSubmatch(main)
+	if m == nil {
+		t.Fatalf("the function's main calls no wire constructor")
+	}
+	src, err := os.ReadFile("shared/wire/functions.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := regexp.MustCompile(`(?s)\nfunc `+m[1]+`\(.*?\n}\n`).Find(src)
+	if body == nil {
+		t.Fatalf("wire.%s is not in shared/wire/functions.go", m[1])
+	}
+	return strings.Contains(string(body), "WithoutUserpilot()")
 }
