@@ -978,7 +978,7 @@ func withoutUserpilot(t *testing.T, main string) bool {
 	if err != nil {
 		t.Fatal(err)
 	}
-	body := regexp.MustCompile(`(?s)\nfunc `+m[1]+`\(.*?\n}\n`).Find(src)
+	body := regexp.MustCompile(`(?s)\nfunc ` + m[1] + `\(.*?\n}\n`).Find(src)
 	if body == nil {
 		t.Fatalf("wire.%s is not in shared/wire/functions.go", m[1])
 	}
