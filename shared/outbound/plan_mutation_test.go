@@ -98,6 +98,7 @@ func TestConfigFrom(t *testing.T) {
 		Companies: config.ObjectMapping{HubSpotObject: "companies",
 			Outbound: []config.PropertyMapping{{HubSpot: "tier", Userpilot: "tier"}}},
 	}}
+	cfg.Userpilot.Environment = config.DefaultEnvironment // config.Load applies the defaults once
 	got, err := ConfigFrom(cfg)
 	if err != nil {
 		t.Fatal(err)
