@@ -270,10 +270,13 @@ func TestTimeBudget(t *testing.T) {
 	e := newEnv(t)
 	e.seed(30)
 	e.in.margin = time.Hour            // capped at a quarter of the time left
-	e.hs.delay = 20 * time.Millisecond // each page takes 20 ms of a 30 ms invocation
+	// Each page takes 200 ms of a 300 ms invocation: long enough that a page's
+	// own store and Userpilot calls (which honour the deadline) fit in what
+	// is left on a loaded machine under -race.
+	e.hs.delay = 200 * time.Millisecond
 	var pages, runs int
 	for i := 0; i < 20; i++ {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 		rep, err := e.in.Run(ctx, ModeIncremental)
 		cancel()
 		if err != nil {
