@@ -269,7 +269,7 @@ func TestBulkOrSingle(t *testing.T) {
 func TestTimeBudget(t *testing.T) {
 	e := newEnv(t)
 	e.seed(30)
-	e.in.margin = time.Hour            // capped at a quarter of the time left
+	e.in.margin = time.Hour // capped at a quarter of the time left
 	// Each page takes 200 ms of a 300 ms invocation: long enough that a page's
 	// own store and Userpilot calls (which honour the deadline) fit in what
 	// is left on a loaded machine under -race.
