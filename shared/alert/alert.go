@@ -20,7 +20,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/pilotsync/pilotsync/shared/config"
 	"github.com/pilotsync/pilotsync/shared/deadline"
 	"github.com/pilotsync/pilotsync/shared/forward"
 	"github.com/pilotsync/pilotsync/shared/inbound"
@@ -95,8 +94,9 @@ func WithThresholds(th Thresholds) Option { return func(a *Alerter) { a.th = th 
 // and reads activity history (default DefaultActivityInterval; 0 = every batch).
 func WithActivityInterval(d time.Duration) Option { return func(a *Alerter) { a.actEvery = max(d, 0) } }
 
-// New returns an alerter for env reporting through n and reading run records
-// from runs. It returns nil (alerting off) when n is nil or a notifier that
+// New returns an alerter for env (userpilot.environment as config.Load gives
+// it: run records are kept per environment) reporting through n and reading
+// run records from runs. It returns nil (alerting off) when n is nil or a notifier that
 // sends nothing (no sender or recipients configured): tracking problems
 // nobody is told about would only cost store writes.
 func New(n Notifier, runs RunLister, env string, opts ...Option) *Alerter {
@@ -105,9 +105,6 @@ func New(n Notifier, runs RunLister, env string, opts ...Option) *Alerter {
 	}
 	if nn, ok := n.(*notify.Notifier); ok && (nn == nil || !nn.Enabled()) {
 		return nil
-	}
-	if env == "" {
-		env = config.DefaultEnvironment
 	}
 	a := &Alerter{n: n, runs: runs, env: env, log: slog.Default(), now: time.Now, actEvery: DefaultActivityInterval}
 	for _, o := range opts {

@@ -174,6 +174,18 @@ type ObjectMapping struct {
 // IsEnabled reports whether this kind is synced.
 func (m ObjectMapping) IsEnabled() bool { return m.Enabled == nil || *m.Enabled }
 
+// ClearsOnUnlink reports clear_on_unlink (default true).
+func (m ObjectMapping) ClearsOnUnlink() bool { return m.ClearOnUnlink == nil || *m.ClearOnUnlink }
+
+// MatchesAdditionalEmails reports match.additional_emails (default: on when
+// match.hubspot is email).
+func (m ObjectMapping) MatchesAdditionalEmails() bool {
+	if m.Match.AdditionalEmails != nil {
+		return *m.Match.AdditionalEmails
+	}
+	return m.Match.HubSpot == "email"
+}
+
 // Match is the pair of properties that links a Userpilot record to a HubSpot one.
 type Match struct {
 	// Userpilot is the Userpilot property: "email" (a metadata key; the default

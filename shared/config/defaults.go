@@ -71,15 +71,9 @@ func applyDefaults(c *Config) {
 	setString(&co.HubSpotObject, DefaultCompaniesObject)
 	setString(&co.Match.Userpilot, DefaultCompaniesMatch)
 	for _, m := range []*ObjectMapping{u, co} {
-		if m.Enabled == nil {
-			m.Enabled = new(true)
-		}
-		if m.ClearOnUnlink == nil {
-			m.ClearOnUnlink = new(true)
-		}
-		if m.Match.AdditionalEmails == nil {
-			m.Match.AdditionalEmails = new(m.Match.HubSpot == "email")
-		}
+		m.Enabled = new(m.IsEnabled())
+		m.ClearOnUnlink = new(m.ClearsOnUnlink())
+		m.Match.AdditionalEmails = new(m.MatchesAdditionalEmails())
 		for _, list := range [][]PropertyMapping{m.Inbound, m.Outbound} {
 			for i := range list {
 				setString(&list[i].HubSpot, list[i].Userpilot)

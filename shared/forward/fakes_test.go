@@ -173,7 +173,7 @@ func (f *fakeFinder) FindByEmails(_ context.Context, _ string, emails []string, 
 // newFakeLinker is the real linker over the fakes.
 func newFakeLinker(t testing.TB, cfg *config.Config, st *memStore, f *fakeFinder) *linker.Linker {
 	t.Helper()
-	lk, err := linker.New(linker.Options{Store: st, HubSpot: f, Objects: linker.ObjectsFromConfig(cfg), Logger: slog.New(slog.DiscardHandler)})
+	lk, err := linker.New(linker.Options{Env: cfg.Userpilot.Environment, Store: st, HubSpot: f, Objects: linker.ObjectsFromConfig(cfg), Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -272,16 +273,32 @@ func TestApplyWrittenKeepsNewerUserpilotValues(t *testing.T) {
 	}
 }
 
+// TestObjectsFromConfig: the inbound objects come from the config as
+// config.Parse gives it (defaults applied once there); a hand-built config
+// naming a reserved Userpilot property or leaving a match empty is refused.
 func TestObjectsFromConfig(t *testing.T) {
-	off := false
-	cfg := &config.Config{Mapping: config.Mapping{
-		Users:     config.ObjectMapping{Inbound: []config.PropertyMapping{{HubSpot: "firstname"}, {Userpilot: "plan"}, {HubSpot: "x", Userpilot: "__hubspot__user_id"}}},
-		Companies: config.ObjectMapping{Enabled: &off},
-	}}
-	if _, err := ObjectsFromConfig(cfg); err == nil {
-		t.Fatal("reserved userpilot property accepted, want an error")
+	cfg, err := config.Parse("integration.yaml", []byte(`
+mapping:
+  users:
+    inbound:
+      - hubspot: firstname
+      - userpilot: plan
+  companies:
+    enabled: false
+`))
+	if err != nil {
+		t.Fatal(err)
 	}
-	cfg.Mapping.Users.Inbound = cfg.Mapping.Users.Inbound[:2]
+	reserved := *cfg
+	reserved.Mapping.Users.Inbound = append(slices.Clone(cfg.Mapping.Users.Inbound), config.PropertyMapping{HubSpot: "x", Userpilot: "__hubspot__user_id"})
+	if _, err := ObjectsFromConfig(&reserved); err == nil || !strings.Contains(err.Error(), "mapping.users.inbound[2]") {
+		t.Fatalf("reserved userpilot property: %v, want an error naming mapping.users.inbound[2]", err)
+	}
+	empty := *cfg
+	empty.Mapping.Users.Match.HubSpot = ""
+	if _, err := ObjectsFromConfig(&empty); err == nil || !strings.Contains(err.Error(), "mapping.users") {
+		t.Fatalf("empty match: %v, want an error naming mapping.users", err)
+	}
 	objs, err := ObjectsFromConfig(cfg)
 	if err != nil {
 		t.Fatal(err)

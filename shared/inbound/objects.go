@@ -92,60 +92,46 @@ func (o Object) properties() []string {
 }
 
 // ObjectsFromConfig derives the inbound configuration of every enabled kind
-// from integration.yaml, filling what the config leaves empty with the
-// config package's defaults (users ↔ contacts matched by email, companies ↔
-// companies matched on company_id; a company's HubSpot match property has no
-// default).
+// from integration.yaml as config.Load gives it (its defaults applied, so
+// users are contacts matched by email unless the file says otherwise). A
+// hand-built config that leaves a match or property name empty is refused,
+// naming the setting.
 func ObjectsFromConfig(cfg *config.Config) ([]Object, error) {
 	var out []Object
 	var errs []error
 	for _, k := range []struct {
-		kind       store.Kind
-		m          config.ObjectMapping
-		defObject  string
-		defMatchHS string
-		defMatchUP string
-		path       string
+		kind store.Kind
+		m    config.ObjectMapping
+		path string
 	}{
-		{store.KindUser, cfg.Mapping.Users, config.DefaultUsersObject, config.DefaultUsersMatch, config.DefaultUsersMatch, "mapping.users"},
-		{store.KindCompany, cfg.Mapping.Companies, config.DefaultCompaniesObject, "", config.DefaultCompaniesMatch, "mapping.companies"},
+		{store.KindUser, cfg.Mapping.Users, "mapping.users"},
+		{store.KindCompany, cfg.Mapping.Companies, "mapping.companies"},
 	} {
 		if !k.m.IsEnabled() {
 			continue
 		}
 		o := Object{
-			Kind:           k.kind,
-			HubSpotObject:  orDefault(k.m.HubSpotObject, k.defObject),
-			MatchHubSpot:   orDefault(k.m.Match.HubSpot, k.defMatchHS),
-			MatchUserpilot: orDefault(k.m.Match.Userpilot, k.defMatchUP),
+			Kind:             k.kind,
+			HubSpotObject:    k.m.HubSpotObject,
+			MatchHubSpot:     k.m.Match.HubSpot,
+			MatchUserpilot:   k.m.Match.Userpilot,
+			ClearOnUnlink:    k.m.ClearsOnUnlink(),
+			AdditionalEmails: k.m.MatchesAdditionalEmails(),
 		}
-		if o.MatchHubSpot == "" {
-			errs = append(errs, fmt.Errorf("%s.match.hubspot: no hubspot property to match on", k.path))
+		if o.MatchHubSpot == "" || o.MatchUserpilot == "" || o.HubSpotObject == "" {
+			errs = append(errs, fmt.Errorf("%s: no hubspot object, hubspot or userpilot property to match on", k.path))
 			continue
 		}
-		o.ClearOnUnlink = k.m.ClearOnUnlink == nil || *k.m.ClearOnUnlink
-		if k.m.Match.AdditionalEmails != nil {
-			o.AdditionalEmails = *k.m.Match.AdditionalEmails
-		} else {
-			o.AdditionalEmails = o.MatchHubSpot == "email"
-		}
 		for i, p := range k.m.Inbound {
-			hs, up := strings.TrimSpace(p.HubSpot), strings.TrimSpace(p.Userpilot)
-			if hs == "" {
-				hs = up
-			}
-			if up == "" {
-				up = hs
-			}
-			if hs == "" {
+			if p.HubSpot == "" || p.Userpilot == "" {
 				errs = append(errs, fmt.Errorf("%s.inbound[%d]: no property named", k.path, i))
 				continue
 			}
-			if strings.HasPrefix(up, "__hubspot__") {
-				errs = append(errs, fmt.Errorf("%s.inbound[%d]: userpilot property %q is reserved for the link", k.path, i, up))
+			if strings.HasPrefix(p.Userpilot, "__hubspot__") {
+				errs = append(errs, fmt.Errorf("%s.inbound[%d]: userpilot property %q is reserved for the link", k.path, i, p.Userpilot))
 				continue
 			}
-			o.Inbound = append(o.Inbound, config.PropertyMapping{HubSpot: hs, Userpilot: up})
+			o.Inbound = append(o.Inbound, config.PropertyMapping{HubSpot: p.HubSpot, Userpilot: p.Userpilot})
 		}
 		out = append(out, o)
 	}
@@ -153,11 +139,4 @@ func ObjectsFromConfig(cfg *config.Config) ([]Object, error) {
 		return nil, fmt.Errorf("inbound: inbound mapping: %w", errors.Join(errs...))
 	}
 	return out, nil
-}
-
-func orDefault(v, def string) string {
-	if v = strings.TrimSpace(v); v != "" {
-		return v
-	}
-	return def
 }

@@ -97,7 +97,8 @@ func TargetsFrom(cfg *config.Config) []Target {
 type Options struct {
 	// Env is the Userpilot environment.
 	Env string
-	// PeriodDays is measured.period_days.
+	// PeriodDays is measured.period_days (required: config.Load applies its
+	// default).
 	PeriodDays int
 	Targets    []Target
 	// Budget bounds one invocation (default DefaultBudget); the invocation's
@@ -136,9 +137,6 @@ func New(st Store, hs HubSpot, lk Linker, audit AuditFunc, o Options) *Engine {
 	}
 	if o.Log == nil {
 		o.Log = slog.Default()
-	}
-	if o.PeriodDays <= 0 {
-		o.PeriodDays = config.DefaultPeriodDays
 	}
 	return &Engine{st: st, hs: hs, lk: lk, audit: audit, o: o}
 }
@@ -183,6 +181,9 @@ func newID() string {
 // ModeContinue it only continues. It stops between pages when the budget is
 // spent (StatusIncomplete) and always writes a run record.
 func (e *Engine) Run(ctx context.Context, at time.Time, mode Mode) (*Report, error) {
+	if e.o.PeriodDays < 1 {
+		return nil, fmt.Errorf("measured: period of %d days: measured.period_days must be at least 1", e.o.PeriodDays)
+	}
 	started := e.o.Now()
 	var statsBefore map[string]int64
 	if e.o.APIStats != nil {

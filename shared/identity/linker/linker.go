@@ -79,56 +79,35 @@ func (o Object) IDMatch(kind store.Kind) bool {
 }
 
 // ObjectsFromConfig returns the link configuration of every enabled kind of
-// integration.yaml, with the config package's defaults for what it leaves
-// empty. A kind without a HubSpot match property is left out.
+// integration.yaml as config.Load gives it (its defaults applied). A kind
+// without a HubSpot match property is left out.
 func ObjectsFromConfig(cfg *config.Config) map[store.Kind]Object {
 	out := map[store.Kind]Object{}
-	for _, k := range []struct {
-		kind                    store.Kind
-		m                       config.ObjectMapping
-		defObject, defHS, defUP string
-	}{
-		{store.KindUser, cfg.Mapping.Users, config.DefaultUsersObject, config.DefaultUsersMatch, config.DefaultUsersMatch},
-		{store.KindCompany, cfg.Mapping.Companies, config.DefaultCompaniesObject, "", config.DefaultCompaniesMatch},
-	} {
-		if !k.m.IsEnabled() {
+	for kind, m := range map[store.Kind]config.ObjectMapping{store.KindUser: cfg.Mapping.Users, store.KindCompany: cfg.Mapping.Companies} {
+		if !m.IsEnabled() || m.Match.HubSpot == "" {
 			continue
 		}
 		o := Object{
-			HubSpotObject:  orDefault(k.m.HubSpotObject, k.defObject),
-			MatchHubSpot:   orDefault(k.m.Match.HubSpot, k.defHS),
-			MatchUserpilot: orDefault(k.m.Match.Userpilot, k.defUP),
+			HubSpotObject:    m.HubSpotObject,
+			MatchHubSpot:     m.Match.HubSpot,
+			MatchUserpilot:   m.Match.Userpilot,
+			ClearOnUnlink:    m.ClearsOnUnlink(),
+			AdditionalEmails: m.MatchesAdditionalEmails(),
 		}
-		if o.MatchHubSpot == "" {
-			continue
-		}
-		o.ClearOnUnlink = k.m.ClearOnUnlink == nil || *k.m.ClearOnUnlink
-		for _, pm := range k.m.Inbound {
-			hs, up := orDefault(pm.HubSpot, pm.Userpilot), orDefault(pm.Userpilot, pm.HubSpot)
-			if hs != "" && !strings.HasPrefix(up, "__hubspot__") {
-				o.Inbound = append(o.Inbound, config.PropertyMapping{HubSpot: hs, Userpilot: up})
+		for _, pm := range m.Inbound {
+			if pm.HubSpot != "" && !strings.HasPrefix(pm.Userpilot, "__hubspot__") {
+				o.Inbound = append(o.Inbound, config.PropertyMapping{HubSpot: pm.HubSpot, Userpilot: pm.Userpilot})
 			}
 		}
-		if k.m.Match.AdditionalEmails != nil {
-			o.AdditionalEmails = *k.m.Match.AdditionalEmails
-		} else {
-			o.AdditionalEmails = o.MatchHubSpot == "email"
-		}
-		out[k.kind] = o
+		out[kind] = o
 	}
 	return out
 }
 
-func orDefault(v, def string) string {
-	if v = strings.TrimSpace(v); v != "" {
-		return v
-	}
-	return def
-}
-
 // Options configures a Linker.
 type Options struct {
-	// Env is the Userpilot environment the profiles belong to.
+	// Env is the Userpilot environment the profiles belong to (required:
+	// userpilot.environment as config.Load gives it).
 	Env     string
 	Store   Store
 	HubSpot HubSpot
@@ -157,7 +136,7 @@ func New(o Options) (*Linker, error) {
 		return nil, errors.New("linker: store and HubSpot client are required")
 	}
 	if o.Env == "" {
-		o.Env = config.EnvProduction
+		return nil, errors.New("linker: no Userpilot environment (userpilot.environment)")
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()

@@ -10,12 +10,20 @@ import (
 )
 
 // TestObjectsFromConfig: the link configuration read from integration.yaml
-// decides which HubSpot object and property a profile is matched on, so a
-// wrong default or a dropped setting links profiles to the wrong records.
+// (through config.Parse, which applies the defaults once) decides which
+// HubSpot object and property a profile is matched on, so a wrong default or
+// a dropped setting links profiles to the wrong records.
 func TestObjectsFromConfig(t *testing.T) {
-	no, yes := false, true
+	parse := func(t *testing.T, src string) *config.Config {
+		t.Helper()
+		cfg, err := config.Parse("integration.yaml", []byte(src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cfg
+	}
 	t.Run("defaults", func(t *testing.T) {
-		got := linker.ObjectsFromConfig(&config.Config{})
+		got := linker.ObjectsFromConfig(config.Defaults())
 		want := map[store.Kind]linker.Object{
 			// Companies have no default HubSpot match property: left out.
 			store.KindUser: {HubSpotObject: "contacts", MatchHubSpot: "email", MatchUserpilot: "email", AdditionalEmails: true, ClearOnUnlink: true},
@@ -25,40 +33,56 @@ func TestObjectsFromConfig(t *testing.T) {
 		}
 	})
 	t.Run("custom", func(t *testing.T) {
-		cfg := &config.Config{Mapping: config.Mapping{
-			Users: config.ObjectMapping{
-				HubSpotObject: " p_members ", Match: config.Match{HubSpot: "member_id", Userpilot: "user_id"},
-				ClearOnUnlink: &no,
-				Inbound: []config.PropertyMapping{
-					{HubSpot: "firstname"}, // Userpilot side takes the HubSpot name
-					{Userpilot: "plan"},    // and the other way round
-					{HubSpot: "hs_object_id", Userpilot: "__hubspot__user_id"}, // reserved: pilotsync writes it
-					{HubSpot: "lifecyclestage", Userpilot: "stage"},
-				},
-			},
-			Companies: config.ObjectMapping{Match: config.Match{HubSpot: "domain", AdditionalEmails: &yes}},
-		}}
+		cfg := parse(t, `
+mapping:
+  users:
+    hubspot_object: p_members
+    match: {hubspot: member_id, userpilot: user_id}
+    clear_on_unlink: false
+    inbound:
+      - hubspot: firstname   # the Userpilot side takes the HubSpot name
+      - userpilot: plan      # and the other way round
+      - {hubspot: lifecyclestage, userpilot: stage}
+  companies:
+    match: {hubspot: domain}
+`)
 		got := linker.ObjectsFromConfig(cfg)
 		want := map[store.Kind]linker.Object{
 			store.KindUser: {HubSpotObject: "p_members", MatchHubSpot: "member_id", MatchUserpilot: "user_id",
 				Inbound: []config.PropertyMapping{{HubSpot: "firstname", Userpilot: "firstname"}, {HubSpot: "plan", Userpilot: "plan"}, {HubSpot: "lifecyclestage", Userpilot: "stage"}}},
-			store.KindCompany: {HubSpotObject: "companies", MatchHubSpot: "domain", MatchUserpilot: "company_id", AdditionalEmails: true, ClearOnUnlink: true},
+			store.KindCompany: {HubSpotObject: "companies", MatchHubSpot: "domain", MatchUserpilot: "company_id", ClearOnUnlink: true},
 		}
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("got  %+v\nwant %+v", got, want)
 		}
 	})
 	t.Run("email without additional emails, users disabled", func(t *testing.T) {
-		cfg := &config.Config{Mapping: config.Mapping{
-			Users:     config.ObjectMapping{Enabled: &no},
-			Companies: config.ObjectMapping{Match: config.Match{HubSpot: "email", AdditionalEmails: &no}, ClearOnUnlink: &yes},
-		}}
+		cfg := parse(t, `
+mapping:
+  users:
+    enabled: false
+  companies:
+    match: {hubspot: email, additional_emails: false}
+    clear_on_unlink: true
+activity:
+  sink: none
+`)
 		got := linker.ObjectsFromConfig(cfg)
 		want := map[store.Kind]linker.Object{
 			store.KindCompany: {HubSpotObject: "companies", MatchHubSpot: "email", MatchUserpilot: "company_id", ClearOnUnlink: true},
 		}
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("got  %+v\nwant %+v", got, want)
+		}
+	})
+	t.Run("reserved property in a hand-built config", func(t *testing.T) {
+		// config.Parse refuses a __hubspot__ target; a config built in code
+		// is not validated, and the linker still never lists one.
+		cfg := config.Defaults()
+		cfg.Mapping.Users.Inbound = []config.PropertyMapping{{HubSpot: "hs_object_id", Userpilot: "__hubspot__user_id"}, {HubSpot: "firstname", Userpilot: "first_name"}}
+		got := linker.ObjectsFromConfig(cfg)[store.KindUser].Inbound
+		if want := []config.PropertyMapping{{HubSpot: "firstname", Userpilot: "first_name"}}; !reflect.DeepEqual(got, want) {
+			t.Errorf("inbound %+v, want %+v", got, want)
 		}
 	})
 }
