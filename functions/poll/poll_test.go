@@ -266,6 +266,7 @@ func (c *crashingStore) PutProfiles(ctx context.Context, ps []*store.Profile) er
 
 // TestInboundEndToEnd is issue 4's done-when, through the real handler.
 func TestInboundEndToEnd(t *testing.T) {
+	t.Parallel()
 	s := newStack(t, 30*time.Second)
 	start := time.Now()
 	w := s.seed()

@@ -194,6 +194,7 @@ func emailOf(id string) string { return id + "@example.com" }
 // values in 12 batch-update calls plus at most one batch read per 100 dirty profiles for the unlinked; the
 // following poll sends nothing; an older identify is refused.
 func TestOutboundPushEndToEnd(t *testing.T) {
+	t.Parallel()
 	r := newPushRig(t, pushConfig())
 	if res := r.invoke(handler.PollInput{Action: handler.PollActionSetup}); res.Status != "ok" {
 		t.Fatalf("setup: %+v", res)

@@ -35,6 +35,7 @@ func (r *pushRig) seedLinked(n int, at time.Time, props func(i int) map[string]a
 // with HubSpot's reason and reported once; their other values and every
 // other record arrive, and the next poll sends nothing.
 func TestOutboundQuarantine(t *testing.T) {
+	t.Parallel()
 	cfg := pushConfig()
 	cfg.Mapping.Users.Outbound = []config.PropertyMapping{
 		{Userpilot: "plan", HubSpot: "userpilot_plan"},

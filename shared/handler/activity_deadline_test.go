@@ -15,6 +15,7 @@ import (
 // before its deadline, every message reported for redelivery, instead of
 // using all of its time: Lambda never cuts it off, and SQS redelivers.
 func TestActivityStopsBeforeDeadlineWhenDynamoDBHangs(t *testing.T) {
+	t.Parallel()
 	db, proxy := awstest.DynamoDBVia(t)
 	r := newActivityRig(t, rigOptions{db: db, margin: forward.DefaultDeadlineMargin})
 	r.hs.AddRecords("contacts", []hubspottest.SeedRecord{{Properties: map[string]string{"email": "ada@example.com"}}})

@@ -219,6 +219,7 @@ func checkDelivered(t *testing.T, hs *hubspottest.Server, w workload, contactIDs
 // calls, each exactly once and right; invalid messages are in the DLQ with
 // reasons; nothing else is lost.
 func TestActivityScale(t *testing.T) {
+	t.Parallel()
 	var mu sync.Mutex
 	var start time.Time
 	r := newActivityRig(t, rigOptions{stepHook: func(_ context.Context, step string) error {
@@ -299,6 +300,7 @@ func TestActivityScale(t *testing.T) {
 const redeliveryDrainLimit = 3 * time.Minute
 
 func TestActivityRedeliveryUnderFaults(t *testing.T) {
+	t.Parallel()
 	rng := rand.New(rand.NewPCG(5, 27))
 	var mu sync.Mutex
 	kills := map[string]int{}

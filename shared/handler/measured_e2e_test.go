@@ -227,6 +227,7 @@ func expectMeasured(evs []genEvent, at time.Time, periodDays int, timeout time.D
 // the real handler gives HubSpot exactly the independently computed values,
 // and a second run the same day sends nothing.
 func TestMeasuredDailyRun(t *testing.T) {
+	t.Parallel()
 	const users, companies, period = 2000, 200, 30
 	r := newMeasuredRig(t, period)
 	t0 := time.Now()

@@ -71,6 +71,7 @@ func (p *problemLog) Resolved(_ context.Context, _, key string) error {
 // again; a user whose contact was deleted is unmatched; a mistyped target is
 // reported once and skipped.
 func TestMeasuredFailures(t *testing.T) {
+	t.Parallel()
 	const users = 60
 	r := newMeasuredRig(t, 30)
 	// up_device is mistyped: a number property cannot hold a device type.

@@ -38,6 +38,7 @@ func (w *watchedStore) GetProfiles(ctx context.Context, env string, kind store.K
 // invocations ({"action":"continue"}), processing every profile exactly
 // once. 20,000 profiles here; 200,000 with PILOTSYNC_SOAK=1 (make soak).
 func TestMeasuredResumesAcrossInvocations(t *testing.T) {
+	t.Parallel()
 	n := 20_000
 	if os.Getenv("PILOTSYNC_SOAK") != "" {
 		n = 200_000

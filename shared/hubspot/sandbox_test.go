@@ -201,6 +201,7 @@ func TestSandboxEndpoints(t *testing.T) {
 // into the same-millisecond block each cost at most one partly filled page plus the records
 // re-read at the seam; the walk must stay within 5% of the minimum.
 func TestSandboxWalk(t *testing.T) {
+	t.Parallel()
 	const total, blockSize = 25_000, 12_000
 	sb := hubspottest.NewTestServer(t, fast(hubspottest.Options{}))
 	base := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)

@@ -78,6 +78,7 @@ func (o *walkOrder) check(r hubspot.Record) {
 // query: every record once, ascending, and a request count within 5% of what the tie blocks
 // force (one page per 200 records, plus one id-sorted query per block that crosses a page).
 func TestSandboxWalkUnstableTies(t *testing.T) {
+	t.Parallel()
 	const total, blockSize = 25_000, 12_000
 	sb := hubspottest.NewTestServer(t, fast(hubspottest.Options{UnstableTies: true}))
 	base := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
@@ -137,6 +138,7 @@ func sumInts(xs []int) int {
 // every record untouched during the walk is yielded exactly once, every edited one at least
 // once and at most twice (before and after its edit), the last time with its new value.
 func TestSandboxWalkUnstableTiesWithWrites(t *testing.T) {
+	t.Parallel()
 	const total, blockSize = 25_000, 12_000
 	base := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	clk := hubspottest.NewManualClock(base.Add(time.Hour))

@@ -27,6 +27,7 @@ import (
 // user ids that differ only in lone surrogate escapes are refused rather than
 // collapsed into one event; a valid event beside them is sent.
 func TestBoundedInputUnderEmulator(t *testing.T) {
+	t.Parallel()
 	env := stackEnv(t)
 	hs := hubspottest.NewTestServer(t, hubspottest.Options{})
 	contact := hs.AddRecords("contacts", []hubspottest.SeedRecord{{Properties: map[string]string{"email": "ok@example.com"}}})[0]

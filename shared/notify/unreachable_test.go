@@ -17,6 +17,7 @@ import (
 // problem store, and leaves the invocation time to answer. Once the store is
 // back, the dedupe works through it again.
 func TestProblemEmailedWhenStoreUnreachable(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db, proxy := awstest.DynamoDBVia(t)
 	table := awstest.UniqueName("notifydown")

@@ -83,6 +83,7 @@ func depth(t *testing.T, q *sqs.Client, url string) int {
 }
 
 func TestDLQByReason(t *testing.T) {
+	t.Parallel()
 	q := awstest.SQS(t)
 	ctx := t.Context()
 	queue, dlq := newQueue(t, q, "rd-q"), newQueue(t, q, "rd-dlq")

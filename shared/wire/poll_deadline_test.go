@@ -24,6 +24,7 @@ import (
 // the invocation's deadline, with an error (it used to return after three
 // fresh 10 s cleanup timeouts).
 func TestPollAnswersBeforeDeadlineWhenDynamoDBHangs(t *testing.T) {
+	t.Parallel()
 	db, proxy := awstest.DynamoDBVia(t)
 	w := newPollWorld(t, db)
 	target, err := url.Parse(w.hs.URL)

@@ -46,6 +46,7 @@ func emfLines(t *testing.T, out string) []map[string]any {
 // TestPollPrintsEMF: every poll run prints one EMF line with its counts, API
 // calls and 429s, the failure flag and the Lambda request id.
 func TestPollPrintsEMF(t *testing.T) {
+	t.Parallel()
 	w := newPollWorld(t, awstest.DynamoDB(t))
 	var out bytes.Buffer
 	em := metrics.New(&out, "pilotsync-PollFunction")

@@ -19,6 +19,7 @@ import (
 // cause and saying the email went out without the problem store; the next
 // poll of the same process, DynamoDB still down, sends no second email.
 func TestPollEmailsWhenDynamoDBUnreachable(t *testing.T) {
+	t.Parallel()
 	db, proxy := awstest.DynamoDBVia(t)
 	w := newPollWorld(t, db)
 	sender := awstest.UniqueName("pilotsync-unreachable") + "@example.com"
