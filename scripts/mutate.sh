@@ -20,7 +20,7 @@ mkdir -p "$OUT"
 # The engine packages, fastest first. shared/hubspot is restricted to its
 # batch, walk and codec code: every other file of it (and its sandbox and
 # internal packages) is excluded from mutation, not from the tests.
-ALL=(shared/identity shared/outbound shared/inbound shared/forward shared/measured shared/store shared/hubspot)
+ALL=(shared/runreport shared/identity shared/outbound shared/inbound shared/forward shared/measured shared/store shared/hubspot)
 declare -A EXCLUDE=(
 	[shared/hubspot]='(^|/)(auth|client|errors|events|objects|pacing|properties|timeline)\.go$|(^|/)(hubspottest|internal)/'
 	[shared/store]='(^|/)storetest/'

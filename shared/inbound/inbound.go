@@ -12,6 +12,7 @@ import (
 
 	"github.com/pilotsync/pilotsync/shared/deadline"
 	"github.com/pilotsync/pilotsync/shared/lease"
+	"github.com/pilotsync/pilotsync/shared/runreport"
 	"github.com/pilotsync/pilotsync/shared/store"
 )
 
@@ -274,29 +275,15 @@ func (in *Inbound) Run(ctx context.Context, mode Mode) (*Report, error) {
 
 	rep.Finished = in.now()
 	rep.DurationMS = rep.Finished.Sub(started).Milliseconds()
-	rep.Complete = true
-	var errs []string
+	parts := make([]runreport.Part, 0, len(rep.Objects))
 	for _, o := range rep.Objects {
 		rep.Totals.Add(o.Counts)
-		if !o.Complete {
-			rep.Complete = false
-		}
-		if o.Error != "" {
-			errs = append(errs, o.Object+": "+o.Error)
-		}
+		parts = append(parts, runreport.Part{Object: o.Object, Complete: o.Complete, Error: o.Error})
 	}
-	switch {
-	case len(errs) > 0:
-		rep.Status = StatusFailed
-		rep.Error = joinCapped(errs)
-	case !rep.Complete:
-		rep.Status = StatusPartial
-		rep.Message = "stopped at a checkpoint before the invocation deadline: the next run continues"
-	default:
-		rep.Status = StatusComplete
-	}
+	out := runreport.Decide(parts, "stopped at a checkpoint before the invocation deadline: the next run continues")
+	rep.Status, rep.Complete, rep.Message, rep.Error = out.Status, out.Complete, out.Message, out.Error
 	if in.stats != nil {
-		rep.APICalls = diffCalls(before, in.stats())
+		rep.APICalls = runreport.Calls(before, in.stats())
 	} else {
 		rep.APICalls = maps.Clone(r.calls)
 	}

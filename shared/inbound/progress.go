@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/pilotsync/pilotsync/shared/hubspot"
+	"github.com/pilotsync/pilotsync/shared/runreport"
 )
 
 // Progress is how far a run is, reported after each checkpointed page.
@@ -58,7 +59,7 @@ func (r *run) reportProgress(ctx context.Context, obj Object, or *ObjectReport) 
 	r.mu.Unlock()
 	if r.stats != nil {
 		calls = 0
-		for k, n := range diffCalls(r.statsBefore, r.stats()) {
+		for k, n := range runreport.Calls(r.statsBefore, r.stats()) {
 			if !strings.HasSuffix(k, rateLimitedSuffix) {
 				calls += n
 			}

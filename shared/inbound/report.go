@@ -1,6 +1,10 @@
 package inbound
 
-import "time"
+import (
+	"time"
+
+	"github.com/pilotsync/pilotsync/shared/runreport"
+)
 
 // JobInbound names the inbound poll in run records and leases.
 const JobInbound = "inbound"
@@ -19,19 +23,19 @@ const (
 	ModeFull Mode = "full"
 )
 
-// Run statuses.
+// Run statuses (runreport's, shared with the outbound push).
 const (
 	// StatusComplete: every object type caught up.
-	StatusComplete = "complete"
+	StatusComplete = runreport.StatusComplete
 	// StatusPartial: the time budget stopped the run after a checkpoint;
 	// the next run continues.
-	StatusPartial = "partial"
+	StatusPartial = runreport.StatusPartial
 	// StatusFailed: at least one object type stopped on an error; it
 	// resumes from its last checkpoint on the next run.
-	StatusFailed = "failed"
+	StatusFailed = runreport.StatusFailed
 	// StatusLeaseHeld: another inbound run holds the lease; this one did
 	// nothing.
-	StatusLeaseHeld = "lease_held"
+	StatusLeaseHeld = runreport.StatusLeaseHeld
 )
 
 // Report is the outcome of one inbound run, returned by the poll function as

@@ -43,31 +43,6 @@ func (c Counts) fields() map[string]int64 {
 	}
 }
 
-func diffCalls(before, after map[string]int64) map[string]int64 {
-	out := map[string]int64{}
-	for k, v := range after {
-		if d := v - before[k]; d != 0 {
-			out[k] = d
-		}
-	}
-	return out
-}
-
-func joinCapped(errs []string) string {
-	const maxLen = 2000
-	s := ""
-	for i, e := range errs {
-		if i > 0 {
-			s += "; "
-		}
-		s += e
-	}
-	if len(s) > maxLen {
-		s = s[:maxLen] + "…"
-	}
-	return s
-}
-
 func uniq(s []string) []string {
 	slices.Sort(s)
 	return slices.Compact(s)

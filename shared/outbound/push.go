@@ -8,7 +8,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pilotsync/pilotsync/shared/deadline"
 	"github.com/pilotsync/pilotsync/shared/lease"
+	"github.com/pilotsync/pilotsync/shared/runreport"
 
 	"github.com/pilotsync/pilotsync/shared/hubspot"
 	"github.com/pilotsync/pilotsync/shared/store"
@@ -173,36 +175,19 @@ func (p *Push) Run(ctx context.Context) (*Report, error) {
 
 	rep.Finished = p.now()
 	rep.DurationMS = rep.Finished.Sub(started).Milliseconds()
-	rep.Complete = true
-	var errs []string
+	parts := make([]runreport.Part, 0, len(rep.Objects))
 	for _, o := range rep.Objects {
 		rep.Totals.Add(o.Counts)
-		if !o.Complete {
-			rep.Complete = false
-		}
-		if o.Error != "" {
-			errs = append(errs, o.Object+": "+o.Error)
-		}
+		parts = append(parts, runreport.Part{Object: o.Object, Complete: o.Complete, Error: o.Error})
 	}
-	switch {
-	case len(errs) > 0:
-		rep.Status, rep.Error = StatusFailed, strings.Join(errs, "; ")
-	case !rep.Complete:
-		rep.Status, rep.Message = StatusPartial, "stopped before the invocation deadline: the next poll continues"
-	default:
-		rep.Status = StatusComplete
-	}
+	out := runreport.Decide(parts, "stopped before the invocation deadline: the next poll continues")
+	rep.Status, rep.Complete, rep.Message, rep.Error = out.Status, out.Complete, out.Message, out.Error
 	if p.stats != nil {
-		rep.APICalls = map[string]int64{}
-		for k, v := range p.stats() {
-			if d := v - before[k]; d != 0 {
-				rep.APICalls[k] = d
-			}
-		}
+		rep.APICalls = runreport.Calls(before, p.stats())
 	}
 	p.log.InfoContext(ctx, "outbound: run finished", "run", r.id, "status", rep.Status, "considered", rep.Totals.Considered,
 		"sent", rep.Totals.Sent, "quarantined", rep.Totals.Quarantined, "unmatched", rep.Totals.Unmatched, "duration_ms", rep.DurationMS)
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	sctx, cancel := deadline.Cleanup(ctx, 10*time.Second)
 	defer cancel()
 	if err := p.store.PutRun(sctx, runRecord(p.cfg.Env, rep)); err != nil {
 		p.log.ErrorContext(ctx, "outbound: save run record", "run", r.id, "err", err)

@@ -6,18 +6,19 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pilotsync/pilotsync/shared/runreport"
 	"github.com/pilotsync/pilotsync/shared/store"
 )
 
 // JobOutbound names the push in run records and its lease.
 const JobOutbound = "outbound"
 
-// Run statuses (as inbound's).
+// Run statuses (runreport's, shared with the inbound poll).
 const (
-	StatusComplete  = "complete"
-	StatusPartial   = "partial"
-	StatusFailed    = "failed"
-	StatusLeaseHeld = "lease_held"
+	StatusComplete  = runreport.StatusComplete
+	StatusPartial   = runreport.StatusPartial
+	StatusFailed    = runreport.StatusFailed
+	StatusLeaseHeld = runreport.StatusLeaseHeld
 )
 
 // Counts are what a run did to one kind's dirty profiles.
