@@ -62,14 +62,15 @@ func Decide(parts []Part, partial string) Outcome {
 			errs = append(errs, p.Object+": "+p.Error)
 		}
 	}
-	switch {
-	case len(errs) > 0:
+	if len(errs) > 0 {
 		out.Status, out.Error = StatusFailed, JoinCapped(errs)
-	case !out.Complete:
-		out.Status, out.Message = StatusPartial, partial
-	default:
-		out.Status = StatusComplete
+		return out
 	}
+	if !out.Complete {
+		out.Status, out.Message = StatusPartial, partial
+		return out
+	}
+	out.Status = StatusComplete
 	return out
 }
 
