@@ -328,13 +328,11 @@ func DecodeValue(propType, s string) (any, error) {
 		}
 		return f, nil
 	case TypeBool:
-		switch strings.ToLower(strings.TrimSpace(s)) {
-		case "true":
-			return true, nil
-		case "false":
-			return false, nil
+		b, err := parseBool(propType, s)
+		if err != nil {
+			return nil, err
 		}
-		return nil, invalid(propType, s, "not true or false")
+		return b, nil
 	case TypeDate:
 		t, err := parseDate(s)
 		if err != nil {

@@ -36,13 +36,11 @@ func JSONValue(propType, s string) (any, error) {
 		}
 		return json.Number(n), nil
 	case TypeBool:
-		switch strings.ToLower(strings.TrimSpace(s)) {
-		case "true":
-			return true, nil
-		case "false":
-			return false, nil
+		b, err := parseBool(propType, s)
+		if err != nil {
+			return nil, err
 		}
-		return nil, invalid(propType, s, "not true or false")
+		return b, nil
 	case TypeDate:
 		t, err := parseDate(s)
 		if err != nil {
@@ -58,4 +56,15 @@ func JSONValue(propType, s string) (any, error) {
 	default: // enumeration, string, phone_number, and types the codec does not know
 		return s, nil
 	}
+}
+
+// parseBool reads HubSpot's "true" / "false" (any case, spaces around).
+func parseBool(propType, s string) (bool, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "true":
+		return true, nil
+	case "false":
+		return false, nil
+	}
+	return false, invalid(propType, s, "not true or false")
 }
