@@ -1,17 +1,12 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/pilotsync/pilotsync/shared/awstest"
 	"github.com/pilotsync/pilotsync/shared/handler"
 	"github.com/pilotsync/pilotsync/shared/hubspot/hubspottest"
 	"github.com/pilotsync/pilotsync/shared/preview"
@@ -24,32 +19,14 @@ import (
 // first name; an unknown address is not found; only reads reach HubSpot and
 // nothing reaches Userpilot.
 func TestPreviewCommand(t *testing.T) {
-	ctx := context.Background()
 	table := storetest.FreshTable(t).Table()
 	hs := hubspottest.NewTestServer(t, hubspottest.Options{})
 	up := userpilottest.NewTestServer(t, userpilottest.Options{})
 	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "integration.yaml")
-	if err := os.WriteFile(cfgPath, []byte(syncTestConfig), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	export := filepath.Join(dir, "users.csv")
-	if err := os.WriteFile(export, []byte("user_id,email\nu1,Ann@example.com\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range map[string]string{
-		"PILOTSYNC_TABLE": table, "HUBSPOT_TOKEN": hubspottest.DefaultToken, "HUBSPOT_BASE_URL": hs.URL,
-		"USERPILOT_API_KEY": userpilottest.DefaultAPIKey, "USERPILOT_BASE_URL": up.URL,
-		"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_REGION": awstest.Region,
-		"HUBSPOT_SECRET_ARN": "", "USERPILOT_SECRET_ARN": "",
-	} {
-		t.Setenv(k, v)
-	}
-	run := func(args ...string) (int, string, string) {
-		var stdout, stderr bytes.Buffer
-		code := dispatch(ctx, args, &stdout, &stderr)
-		return code, stdout.String(), stderr.String()
-	}
+	cfgPath := writeTestFile(t, dir, "integration.yaml", syncTestConfig)
+	export := writeTestFile(t, dir, "users.csv", "user_id,email\nu1,Ann@example.com\n")
+	cliEnv(t, table, hs, up)
+	run := func(args ...string) (int, string, string) { return runCLI(t, args...) }
 	if code, _, errOut := run("import", export, "--kind", "users", "--config", cfgPath); code != exitOK {
 		t.Fatalf("import exit %d: %s", code, errOut)
 	}

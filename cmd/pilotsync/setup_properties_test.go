@@ -2,14 +2,10 @@ package main
 
 import (
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/pilotsync/pilotsync/shared/awstest"
 	"github.com/pilotsync/pilotsync/shared/hubspot/hubspottest"
-	"github.com/pilotsync/pilotsync/shared/userpilot/userpilottest"
 )
 
 const setupPropsConfig = `
@@ -37,17 +33,8 @@ activity:
 
 func setupEnv(t *testing.T, hs *hubspottest.Server) string {
 	t.Helper()
-	for k, v := range map[string]string{
-		"PILOTSYNC_TABLE": "unused", "HUBSPOT_TOKEN": hubspottest.DefaultToken, "HUBSPOT_BASE_URL": hs.URL,
-		"USERPILOT_API_KEY": userpilottest.DefaultAPIKey, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
-		"AWS_REGION": awstest.Region, "HUBSPOT_SECRET_ARN": "", "USERPILOT_SECRET_ARN": "",
-	} {
-		t.Setenv(k, v)
-	}
-	path := filepath.Join(t.TempDir(), "integration.yaml")
-	if err := os.WriteFile(path, []byte(setupPropsConfig), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cliEnv(t, "unused", hs, nil)
+	path := writeTestFile(t, t.TempDir(), "integration.yaml", setupPropsConfig)
 	return path
 }
 

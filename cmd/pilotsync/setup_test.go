@@ -1,17 +1,13 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/pilotsync/pilotsync/shared/awstest"
 	"github.com/pilotsync/pilotsync/shared/hubspot/hubspottest"
-	"github.com/pilotsync/pilotsync/shared/userpilot/userpilottest"
 )
 
 const setupTestConfig = `
@@ -34,18 +30,8 @@ func TestSetupCreatesDefinitions(t *testing.T) {
 	if err := os.WriteFile(cfgPath, []byte(setupTestConfig), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	for k, v := range map[string]string{
-		"PILOTSYNC_TABLE": "unused", "HUBSPOT_TOKEN": hubspottest.DefaultToken, "HUBSPOT_BASE_URL": hs.URL,
-		"USERPILOT_API_KEY": userpilottest.DefaultAPIKey, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
-		"AWS_REGION": awstest.Region, "HUBSPOT_SECRET_ARN": "", "USERPILOT_SECRET_ARN": "",
-	} {
-		t.Setenv(k, v)
-	}
-	run := func(args ...string) (int, string, string) {
-		var stdout, stderr bytes.Buffer
-		code := dispatch(context.Background(), args, &stdout, &stderr)
-		return code, stdout.String(), stderr.String()
-	}
+	cliEnv(t, "unused", hs, nil)
+	run := func(args ...string) (int, string, string) { return runCLI(t, args...) }
 
 	code, out, errOut := run("setup", "--dry-run", "--config", cfgPath)
 	if code != exitOK || len(hs.EventDefinitions()) != 0 {

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pilotsync/pilotsync/shared/awstest"
 	"github.com/pilotsync/pilotsync/shared/config"
 	"github.com/pilotsync/pilotsync/shared/hubspot/hubspottest"
 	"github.com/pilotsync/pilotsync/shared/store/storetest"
@@ -59,14 +58,7 @@ func TestCommandsSpeakHubSpotSpec(t *testing.T) {
 				return hubspottest.SeedRecord{Properties: map[string]string{"email": []string{"ann@example.com", "bob@example.com"}[i], "firstname": []string{"Ann", "Bob"}[i]},
 					ModifiedAt: time.Now().Add(-time.Hour)}
 			})
-			for k, v := range map[string]string{
-				"PILOTSYNC_TABLE": table, "HUBSPOT_TOKEN": hubspottest.DefaultToken, "HUBSPOT_BASE_URL": hs.URL,
-				"USERPILOT_API_KEY": userpilottest.DefaultAPIKey, "USERPILOT_BASE_URL": up.URL,
-				"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_REGION": awstest.Region,
-				"HUBSPOT_SECRET_ARN": "", "USERPILOT_SECRET_ARN": "",
-			} {
-				t.Setenv(k, v)
-			}
+			cliEnv(t, table, hs, up)
 			cfg := exampleConfigFor(t, version)
 			for _, args := range [][]string{
 				{"setup", "--config", cfg},

@@ -1,16 +1,11 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/pilotsync/pilotsync/shared/awstest"
 	"github.com/pilotsync/pilotsync/shared/handler"
 	"github.com/pilotsync/pilotsync/shared/hubspot/hubspottest"
 	"github.com/pilotsync/pilotsync/shared/inbound"
@@ -33,33 +28,15 @@ mapping:
 // "pilotsync sync" and "pilotsync sync --incremental" against DynamoDB Local
 // and the sandboxes.
 func TestImportThenSync(t *testing.T) {
-	ctx := context.Background()
 	table := storetest.FreshTable(t).Table()
 	hs := hubspottest.NewTestServer(t, hubspottest.Options{})
 	up := userpilottest.NewTestServer(t, userpilottest.Options{})
 	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "integration.yaml")
-	if err := os.WriteFile(cfgPath, []byte(syncTestConfig), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	export := filepath.Join(dir, "users.csv")
-	if err := os.WriteFile(export, []byte("user_id,email,plan\nu1,Ann@example.com,pro\nu2,bob@example.com,free\nu3,nobody@example.com,free\n,x@example.com,\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range map[string]string{
-		"PILOTSYNC_TABLE": table, "HUBSPOT_TOKEN": hubspottest.DefaultToken, "HUBSPOT_BASE_URL": hs.URL,
-		"USERPILOT_API_KEY": userpilottest.DefaultAPIKey, "USERPILOT_BASE_URL": up.URL,
-		"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_REGION": awstest.Region,
-		"HUBSPOT_SECRET_ARN": "", "USERPILOT_SECRET_ARN": "",
-	} {
-		t.Setenv(k, v)
-	}
+	cfgPath := writeTestFile(t, dir, "integration.yaml", syncTestConfig)
+	export := writeTestFile(t, dir, "users.csv", "user_id,email,plan\nu1,Ann@example.com,pro\nu2,bob@example.com,free\nu3,nobody@example.com,free\n,x@example.com,\n")
+	cliEnv(t, table, hs, up)
 
-	run := func(args ...string) (int, string, string) {
-		var stdout, stderr bytes.Buffer
-		code := dispatch(ctx, args, &stdout, &stderr)
-		return code, stdout.String(), stderr.String()
-	}
+	run := func(args ...string) (int, string, string) { return runCLI(t, args...) }
 
 	code, out, errOut := run("import", export, "--kind", "users", "--config", cfgPath, "--as-of", "2026-11-01T00:00:00Z")
 	if code != exitOK {
