@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
@@ -37,14 +36,9 @@ type opsStack struct {
 func newOpsStack(t *testing.T) *opsStack {
 	t.Helper()
 	ctx := t.Context()
-	db, q := awstest.DynamoDB(t), awstest.SQS(t)
-	s := &opsStack{table: awstest.UniqueName("ops"), sqs: q}
-	if err := store.CreateTable(ctx, db, s.table); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_, _ = db.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(s.table)})
-	})
+	db, table := awstest.Table(t, store.CreateTable)
+	q := awstest.SQS(t)
+	s := &opsStack{table: table, sqs: q}
 	s.store = store.New(db, s.table)
 	for _, u := range []*string{&s.queue, &s.dlq} {
 		out, err := q.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(awstest.UniqueName("ops-q"))})

@@ -66,11 +66,7 @@ func (r *recordedProblems) byPrefix(prefix string) []notify.Problem {
 
 func newPushRig(t *testing.T, cfg *config.Config) *pushRig {
 	t.Helper()
-	db := awstest.DynamoDB(t)
-	table := awstest.UniqueName("push")
-	if err := store.CreateTable(t.Context(), db, table); err != nil {
-		t.Fatal(err)
-	}
+	db, table := awstest.Table(t, store.CreateTable)
 	r := &pushRig{t: t, cfg: cfg, st: store.New(db, table), problems: &recordedProblems{}, env: cfg.Userpilot.Environment}
 	r.hs = hubspottest.NewTestServer(t, hubspottest.Options{PerTenSeconds: -1, SearchPerSecond: -1, Daily: -1})
 	r.hs.CheckSpec(t) // every request conforms to HubSpot's spec (issue 9)

@@ -8,9 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
 	"github.com/pilotsync/pilotsync/shared/awstest"
 	"github.com/pilotsync/pilotsync/shared/config"
 	"github.com/pilotsync/pilotsync/shared/hubspot"
@@ -55,14 +52,7 @@ type measuredRig struct {
 func newMeasuredRig(t *testing.T, periodDays int) *measuredRig {
 	t.Helper()
 	ctx := awstest.Context(t)
-	db := awstest.DynamoDB(t)
-	table := awstest.UniqueName("measured")
-	if err := store.CreateTable(ctx, db, table); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_, _ = db.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(table)})
-	})
+	db, table := awstest.Table(t, store.CreateTable)
 	hs := hubspottest.NewTestServer(t, hubspottest.Options{PerTenSeconds: -1, SearchPerSecond: -1, Daily: -1,
 		Logger: slog.New(slog.DiscardHandler)})
 	hc, err := hubspot.NewClient(hubspot.WithBaseURL(hs.URL), hubspot.WithToken(hs.Token()),

@@ -20,10 +20,7 @@ func TestProblemEmailedWhenStoreUnreachable(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db, proxy := awstest.DynamoDBVia(t)
-	table := awstest.UniqueName("notifydown")
-	if err := store.CreateTable(ctx, awstest.DynamoDB(t), table); err != nil {
-		t.Fatal(err)
-	}
+	_, table := awstest.Table(t, store.CreateTable)
 	st := store.New(db, table)
 	clk := &clock{t: time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)}
 	n, sender, _ := newNotifier(t, st, clk)

@@ -65,11 +65,7 @@ type rig struct {
 
 func newRig(t *testing.T, mappings ...Mapping) *rig {
 	t.Helper()
-	db := awstest.DynamoDB(t)
-	table := awstest.UniqueName("outbound")
-	if err := store.CreateTable(t.Context(), db, table); err != nil {
-		t.Fatal(err)
-	}
+	db, table := awstest.Table(t, store.CreateTable)
 	r := &rig{t: t, st: store.New(db, table), linker: &fakeLinker{byMatch: map[string]string{}}}
 	r.hs = hubspottest.NewTestServer(t, hubspottest.Options{PerTenSeconds: -1, SearchPerSecond: -1, Daily: -1})
 	r.hs.CreateProperty("contacts", hubspottest.Property{Name: "userpilot_plan", Label: "Plan", Type: "string", FieldType: "text", GroupName: "pilotsync"})

@@ -3,11 +3,12 @@ package wire
 import (
 	"context"
 	"errors"
-	"github.com/pilotsync/pilotsync/shared/handler"
 	"log/slog"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pilotsync/pilotsync/shared/handler"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
@@ -32,11 +33,7 @@ type pollWorld struct {
 
 func newPollWorld(t *testing.T, db *dynamodb.Client) *pollWorld {
 	t.Helper()
-	ctx := context.Background()
-	table := awstest.UniqueName("pollfail")
-	if err := store.CreateTable(ctx, awstest.DynamoDB(t), table); err != nil {
-		t.Fatal(err)
-	}
+	_, table := awstest.Table(t, store.CreateTable)
 	w := &pollWorld{st: store.New(db, table)}
 	w.hs = hubspottest.NewTestServer(t, hubspottest.Options{})
 	w.hs.SeedContacts(2, func(i int) hubspottest.SeedRecord {

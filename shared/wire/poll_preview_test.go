@@ -105,11 +105,7 @@ func TestPollPreviewReadOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db := awstest.DynamoDB(t)
-	table := awstest.UniqueName("preview")
-	if err := store.CreateTable(ctx, db, table); err != nil {
-		t.Fatal(err)
-	}
+	db, table := awstest.Table(t, store.CreateTable)
 	st := store.New(db, table)
 	hs := hubspottest.NewTestServer(t, hubspottest.Options{PerTenSeconds: -1, SearchPerSecond: -1, Daily: -1})
 	up := userpilottest.NewTestServer(t, userpilottest.Options{RateLimit: -1, JobDuration: -1})

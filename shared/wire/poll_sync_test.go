@@ -45,11 +45,7 @@ func TestPollSyncBothWays(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db := awstest.DynamoDB(t)
-	table := awstest.UniqueName("syncnow")
-	if err := store.CreateTable(ctx, db, table); err != nil {
-		t.Fatal(err)
-	}
+	db, table := awstest.Table(t, store.CreateTable)
 	st := store.New(db, table)
 	hs := hubspottest.NewTestServer(t, hubspottest.Options{PerTenSeconds: -1, SearchPerSecond: -1, Daily: -1})
 	up := userpilottest.NewTestServer(t, userpilottest.Options{RateLimit: -1, JobDuration: -1})

@@ -8,9 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
 	"github.com/pilotsync/pilotsync/shared/awstest"
 	"github.com/pilotsync/pilotsync/shared/config"
 	"github.com/pilotsync/pilotsync/shared/hubspot"
@@ -38,14 +35,7 @@ var emailUsers = linker.Object{HubSpotObject: "contacts", MatchHubSpot: "email",
 func newRig(t *testing.T, users linker.Object, hsOpts hubspottest.Options) *rig {
 	t.Helper()
 	ctx := awstest.Context(t)
-	db := awstest.DynamoDB(t)
-	table := awstest.UniqueName("linker")
-	if err := store.CreateTable(ctx, db, table); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_, _ = db.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(table)})
-	})
+	db, table := awstest.Table(t, store.CreateTable)
 	hsOpts.Logger = slog.New(slog.DiscardHandler)
 	if hsOpts.PerTenSeconds == 0 {
 		hsOpts.PerTenSeconds = -1
