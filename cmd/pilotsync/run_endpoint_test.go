@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -9,7 +8,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/pilotsync/pilotsync/shared/awstest"
+	"github.com/pilotsync/pilotsync/shared/lambdatest"
 )
 
 // TestEventsEndpoint posts records to the endpoint and checks what the queue
@@ -88,24 +87,6 @@ func TestEventsEndpoint(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for the runner writing while the test reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestRunAcceptsEvents runs `pilotsync run` as `make run` does (looping), posts
 // an event for a demo user to its endpoint, and waits for the cycle summary
 // saying it was posted and delivered, with the status command to run.
@@ -113,7 +94,7 @@ func TestRunAcceptsEvents(t *testing.T) {
 	setRunEnv(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
-	var stdout, stderr syncBuffer
+	var stdout, stderr lambdatest.SyncBuffer
 	done := make(chan int, 1)
 	go func() {
 		done <- dispatch(ctx, []string{"run", "--config", "../../integration.example.yaml", "--demo-users", "2",

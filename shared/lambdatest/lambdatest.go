@@ -194,7 +194,7 @@ type Options struct {
 type Function struct {
 	url     string
 	cmd     *exec.Cmd
-	logs    *syncBuffer
+	logs    *SyncBuffer
 	timeout time.Duration
 	mu      sync.Mutex // one invocation at a time: the emulator crashes on concurrent ones
 	done    chan struct{}
@@ -222,7 +222,7 @@ func Start(t testing.TB, bootstrap string, opts Options) *Function {
 		bootstrap)
 	cmd.Dir = filepath.Dir(bootstrap)
 	cmd.Env = environment(opts.Env)
-	logs := &syncBuffer{}
+	logs := &SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	// Own process group, so stopping it also stops the bootstrap the emulator started.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -378,19 +378,22 @@ func waitListening(addr string, exited <-chan struct{}) error {
 	return fmt.Errorf("not listening on %s after %s", addr, readyTimeout)
 }
 
-// syncBuffer is a bytes.Buffer safe for the process's concurrent writers.
-type syncBuffer struct {
+// SyncBuffer is a bytes.Buffer safe for concurrent writers and readers: a
+// process's or a command's output read by the test while it runs.
+type SyncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
+// Write appends p.
+func (s *SyncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.Write(p)
 }
 
-func (s *syncBuffer) String() string {
+// String returns what was written so far.
+func (s *SyncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
