@@ -4,11 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/pilotsync/pilotsync/shared/handler"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pilotsync/pilotsync/shared/handler"
 
 	"github.com/pilotsync/pilotsync/shared/alert"
 	"github.com/pilotsync/pilotsync/shared/awstest"

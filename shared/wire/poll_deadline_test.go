@@ -2,7 +2,6 @@ package wire
 
 import (
 	"context"
-	"github.com/pilotsync/pilotsync/shared/handler"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -10,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/pilotsync/pilotsync/shared/handler"
 
 	"github.com/pilotsync/pilotsync/shared/alert"
 	"github.com/pilotsync/pilotsync/shared/awstest"

@@ -5,9 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/pilotsync/pilotsync/shared/handler"
 	"strings"
 	"testing"
+
+	"github.com/pilotsync/pilotsync/shared/handler"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 

@@ -14,7 +14,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/pilotsync/pilotsync/shared/awstest"
 	"github.com/pilotsync/pilotsync/shared/config"
 	"github.com/pilotsync/pilotsync/shared/handler"
 	"github.com/pilotsync/pilotsync/shared/hubspot"
@@ -101,14 +100,8 @@ func hubspotRead(r hubspottest.Request) bool {
 // logs hold only reads, Userpilot got no request, the table is unchanged).
 func TestPollPreviewReadOnly(t *testing.T) {
 	ctx := context.Background()
-	cfg, err := config.Parse("integration.yaml", []byte(previewConfig))
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, table := awstest.Table(t, store.CreateTable)
-	st := store.New(db, table)
-	hs := hubspottest.NewTestServer(t, hubspottest.Options{PerTenSeconds: -1, SearchPerSecond: -1, Daily: -1})
-	up := userpilottest.NewTestServer(t, userpilottest.Options{RateLimit: -1, JobDuration: -1})
+	sb := newSandboxes(t, previewConfig)
+	cfg, db, table, st, hs, up := sb.cfg, sb.db, sb.table, sb.st, sb.hs, sb.up
 	hs.CreateProperty("contacts", hubspottest.Property{Name: "userpilot_plan", Type: "string", FieldType: "text"})
 	hs.CreateProperty("contacts", hubspottest.Property{Name: "userpilot_seats", Type: "number", FieldType: "number"})
 	hs.CreateProperty("contacts", hubspottest.Property{Name: "userpilot_tier", Type: "enumeration", FieldType: "select",

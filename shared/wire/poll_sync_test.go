@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pilotsync/pilotsync/shared/awstest"
 	"github.com/pilotsync/pilotsync/shared/config"
 	"github.com/pilotsync/pilotsync/shared/handler"
 	"github.com/pilotsync/pilotsync/shared/hubspot"
@@ -41,14 +40,8 @@ mapping:
 // carries both run records.
 func TestPollSyncBothWays(t *testing.T) {
 	ctx := context.Background()
-	cfg, err := config.Parse("integration.yaml", []byte(syncBothWaysConfig))
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, table := awstest.Table(t, store.CreateTable)
-	st := store.New(db, table)
-	hs := hubspottest.NewTestServer(t, hubspottest.Options{PerTenSeconds: -1, SearchPerSecond: -1, Daily: -1})
-	up := userpilottest.NewTestServer(t, userpilottest.Options{RateLimit: -1, JobDuration: -1})
+	sb := newSandboxes(t, syncBothWaysConfig)
+	cfg, st, hs, up := sb.cfg, sb.st, sb.hs, sb.up
 	hs.CreateProperty("contacts", hubspottest.Property{Name: "userpilot_plan", Type: "string", FieldType: "text"})
 	const n = 250 // three list pages
 	ids := hs.SeedContacts(n, func(i int) hubspottest.SeedRecord {
