@@ -389,14 +389,8 @@ func (p *pacer) acquire(ctx context.Context) (time.Duration, error) {
 			wait = p.window
 		}
 		p.mu.Unlock()
-		t := time.NewTimer(max(wait, time.Millisecond))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return time.Since(start), ctx.Err()
-		case <-t.C:
-		case <-changed:
-			t.Stop()
+		if err := sleep.Until(ctx, max(wait, time.Millisecond), changed); err != nil {
+			return time.Since(start), err
 		}
 	}
 }

@@ -12,6 +12,15 @@ import (
 // error when ctx ended the wait (also when ctx is already done and d ≤ 0),
 // nil otherwise.
 func For(ctx context.Context, d time.Duration) error {
+	return Until(ctx, d, nil)
+}
+
+// Until waits d, until wake is closed (or receives), or until ctx is done,
+// whichever comes first: a pacer waiting for a slot sleeps until the window
+// moves or another caller frees one. It returns ctx's error when ctx ended
+// the wait (also when ctx is already done and d ≤ 0), nil otherwise. A nil
+// wake never wakes.
+func Until(ctx context.Context, d time.Duration, wake <-chan struct{}) error {
 	if d <= 0 {
 		return ctx.Err()
 	}
@@ -21,6 +30,8 @@ func For(ctx context.Context, d time.Duration) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-t.C:
+		return nil
+	case <-wake:
 		return nil
 	}
 }

@@ -36,3 +36,29 @@ func TestForEndsWithTheContext(t *testing.T) {
 		t.Errorf("For(live, 0) = %v, want nil", err)
 	}
 }
+
+// TestUntilWakes: a closed wake channel ends the wait early without an
+// error; a nil one never does.
+func TestUntilWakes(t *testing.T) {
+	wake := make(chan struct{})
+	go func() {
+		time.Sleep(5 * time.Millisecond)
+		close(wake)
+	}()
+	start := time.Now()
+	if err := Until(context.Background(), time.Minute, wake); err != nil {
+		t.Fatalf("Until woken = %v, want nil", err)
+	}
+	if took := time.Since(start); took > 30*time.Second {
+		t.Fatalf("Until waited %s after the wake", took)
+	}
+	start = time.Now()
+	if err := Until(context.Background(), 20*time.Millisecond, nil); err != nil || time.Since(start) < 20*time.Millisecond {
+		t.Fatalf("Until with no wake = %v after %s, want nil after 20ms", err, time.Since(start))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := Until(ctx, time.Minute, make(chan struct{})); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Until on a cancelled context = %v, want context.Canceled", err)
+	}
+}
