@@ -118,9 +118,14 @@ func ObjectsFromConfig(cfg *config.Config) ([]Object, error) {
 			ClearOnUnlink:    k.m.ClearsOnUnlink(),
 			AdditionalEmails: k.m.MatchesAdditionalEmails(),
 		}
-		if o.MatchHubSpot == "" || o.MatchUserpilot == "" || o.HubSpotObject == "" {
-			errs = append(errs, fmt.Errorf("%s: no hubspot object, hubspot or userpilot property to match on", k.path))
-			continue
+		if o.MatchHubSpot == "" {
+			errs = append(errs, fmt.Errorf("%s.match.hubspot: no hubspot property to match on", k.path))
+		}
+		if o.MatchUserpilot == "" {
+			errs = append(errs, fmt.Errorf("%s.match.userpilot: no userpilot property to match on", k.path))
+		}
+		if o.HubSpotObject == "" {
+			errs = append(errs, fmt.Errorf("%s.hubspot_object: no hubspot object", k.path))
 		}
 		for i, p := range k.m.Inbound {
 			if p.HubSpot == "" || p.Userpilot == "" {
