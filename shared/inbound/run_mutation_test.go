@@ -234,7 +234,7 @@ func TestAPICallsFromClientStats(t *testing.T) {
 	stats := &apiStats{n: map[string]int64{"hubspot.list": 10, "userpilot.identify": 3}}
 	hs.stats = stats
 	hs.list429 = true
-	e.in.stats = stats.snapshot
+	WithAPIStats(stats.snapshot)(e.in)
 	e.seed(7) // 3 list pages
 	rep := e.run(t, ModeFull)
 	if want := map[string]int64{"hubspot.list": 4, "hubspot.list.429": 1}; !maps.Equal(rep.APICalls, want) {
@@ -254,7 +254,7 @@ func TestProgress(t *testing.T) {
 		hs.total = 7
 		e.seed(7) // 3 pages, 4 users written
 		var got []Progress
-		e.in.progress = func(p Progress) { got = append(got, p) }
+		WithProgress(func(p Progress) { got = append(got, p) })(e.in)
 		rep := e.run(t, ModeFull)
 		if len(got) != 3 {
 			t.Fatalf("progress %+v, want one per page", got)
@@ -283,7 +283,7 @@ func TestProgress(t *testing.T) {
 		hs.searchErr = errors.New("search: 502")
 		e.seed(4)
 		var got []Progress
-		e.in.progress = func(p Progress) { got = append(got, p) }
+		WithProgress(func(p Progress) { got = append(got, p) })(e.in)
 		rep := e.run(t, ModeFull)
 		if !rep.Complete || len(got) != 2 || got[0].Total != 0 || got[1].Done != 4 {
 			t.Errorf("progress %+v (%s), want 2 pages of an unknown total", got, rep.Status)
@@ -296,7 +296,7 @@ func TestProgress(t *testing.T) {
 		e := newEnv(t)
 		e.seed(4)
 		var got []Progress
-		e.in.progress = func(p Progress) { got = append(got, p) }
+		WithProgress(func(p Progress) { got = append(got, p) })(e.in)
 		e.run(t, ModeFull)
 		if len(got) != 2 || got[0].Total != 0 || got[1].Done != 4 {
 			t.Errorf("progress %+v, want 2 pages of an unknown total", got)
@@ -306,10 +306,10 @@ func TestProgress(t *testing.T) {
 		e, hs := newRichEnv(t)
 		stats := &apiStats{n: map[string]int64{"hubspot.list": 10, "userpilot.identify": 3}}
 		hs.stats, hs.list429, hs.total = stats, true, 7
-		e.in.stats = stats.snapshot
+		WithAPIStats(stats.snapshot)(e.in)
 		e.seed(7)
 		var got []Progress
-		e.in.progress = func(p Progress) { got = append(got, p) }
+		WithProgress(func(p Progress) { got = append(got, p) })(e.in)
 		e.run(t, ModeFull)
 		if len(got) != 3 || got[2].Calls != 3+1+1 {
 			t.Errorf("progress %+v, want 3 pages and 5 calls at the end (3 lists, one of them retried, 1 count)", got)
