@@ -3,31 +3,38 @@ package inbound
 import (
 	"context"
 	"errors"
+	"iter"
 	"log/slog"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/pilotsync/pilotsync/shared/hubspot"
 	"github.com/pilotsync/pilotsync/shared/store"
 )
 
-// lookupFirstStore holds a page's save until the next page's by-HubSpot-id
-// lookup has read the store (at most a second), so that the next page is
-// always prepared from the store as it was before the save: the order the
-// page pipeline allows, made certain.
+// lookupFirstStore holds the first save of a run until the second page's
+// by-HubSpot-id lookup has read the store (at most a second), so that the
+// second page is always prepared from the store as it was before the first
+// page's save: the order the page pipeline allows, made certain.
 type lookupFirstStore struct {
 	*fakeStore
-	next    string // a record id of the next page
-	once    sync.Once
+	mu      sync.Mutex
+	lookups int
 	readyCh chan struct{}
+}
+
+func newLookupFirstStore(st *fakeStore) *lookupFirstStore {
+	return &lookupFirstStore{fakeStore: st, readyCh: make(chan struct{})}
 }
 
 func (s *lookupFirstStore) LookupByHubSpotID(ctx context.Context, env string, kind store.Kind, ids []string) (map[string][]string, error) {
 	m, err := s.fakeStore.LookupByHubSpotID(ctx, env, kind, ids)
-	if slices.Contains(ids, s.next) {
-		s.once.Do(func() { close(s.readyCh) })
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.lookups++; s.lookups == 2 {
+		close(s.readyCh)
 	}
 	return m, err
 }
@@ -38,6 +45,24 @@ func (s *lookupFirstStore) PutProfiles(ctx context.Context, ps []*store.Profile)
 	case <-time.After(time.Second):
 	}
 	return s.fakeStore.PutProfiles(ctx, ps)
+}
+
+// scriptedWalk is the fake HubSpot whose walk yields the given pages, as a
+// search does when a record is modified again while the walk runs (it is
+// found again at its new modification time).
+type scriptedWalk struct {
+	*fakeHubSpot
+	pages []*hubspot.WalkPage
+}
+
+func (h *scriptedWalk) WalkModified(context.Context, string, hubspot.WalkCursor, []string) iter.Seq2[*hubspot.WalkPage, error] {
+	return func(yield func(*hubspot.WalkPage, error) bool) {
+		for _, p := range h.pages {
+			if !yield(p, nil) {
+				return
+			}
+		}
+	}
 }
 
 // linkedProfile is a stored user profile linked to contact id under email,
@@ -68,7 +93,7 @@ func TestLinksOfThePreviousPageAreFollowed(t *testing.T) {
 	e.hs.put("contacts", "1003", now0.Add(-time.Hour), map[string]string{"email": "c@example.com", "hs_merged_object_ids": "1002"})
 	e.st.add(linkedProfile("ud", "d@example.com", "1004"))
 	e.hs.put("contacts", "1004", now0.Add(-time.Hour), map[string]string{"email": "z4@example.com"})
-	e.in.store = &lookupFirstStore{fakeStore: e.st, next: "1003", readyCh: make(chan struct{})}
+	e.in.store = newLookupFirstStore(e.st)
 
 	rep := e.run(t, ModeFull)
 	if !rep.Complete || rep.Totals.Pages != 2 {
@@ -84,6 +109,39 @@ func TestLinksOfThePreviousPageAreFollowed(t *testing.T) {
 	}
 	if w := e.up.written()["ub"]; len(w) != 2 || w[1][KeyUserID] != "1003" {
 		t.Errorf("ub writes %v, want linked to 1002, then to 1003", w)
+	}
+}
+
+// TestLinkMadeOnThePreviousPageIsFollowedByID (issue 14 item 4): a contact
+// linked on one page whose email changes while the walk runs is found again
+// on a later page of the same walk; the profile linked to it one page
+// earlier is found through that link and unlinked.
+func TestLinkMadeOnThePreviousPageIsFollowedByID(t *testing.T) {
+	e := newEnv(t)
+	e.run(t, ModeFull) // nothing yet: the next run walks
+	e.st.add(&store.Profile{Kind: store.KindUser, ID: "u1", MatchValue: "a@example.com"})
+	t1, t2 := now0.Add(time.Minute), now0.Add(2*time.Minute)
+	e.in.hs = &scriptedWalk{fakeHubSpot: e.hs, pages: []*hubspot.WalkPage{
+		{Records: []hubspot.Record{{ID: "1001", UpdatedAt: t1, Properties: map[string]string{"email": "a@example.com", "firstname": "Ann"}}},
+			Next: hubspot.WalkCursor{Since: t1, AfterID: "1001"}},
+		{Records: []hubspot.Record{{ID: "1001", UpdatedAt: t2, Properties: map[string]string{"email": "z@example.com", "firstname": "Ann"}}},
+			Next: hubspot.WalkCursor{Since: t2, AfterID: "1001"}},
+	}}
+	e.in.store = newLookupFirstStore(e.st)
+	e.clock.advance(10 * time.Minute)
+	rep := e.run(t, ModeIncremental)
+	if !rep.Complete || rep.Totals.Linked != 1 || rep.Totals.Unlinked != 1 || rep.Totals.Pages != 2 {
+		t.Fatalf("report %s %q %+v, want u1 linked on page 1 and unlinked on page 2", rep.Status, rep.Error, rep.Totals)
+	}
+	if p := e.st.get(store.KindUser, "u1"); p.HubSpotID != "" {
+		t.Errorf("u1 linked to %q, want unlinked: its contact's email changed", p.HubSpotID)
+	}
+	w := e.up.written()["u1"]
+	if len(w) != 2 || w[0][KeyUserID] != "1001" || w[1][KeyUserID] != nil {
+		t.Errorf("u1 writes %v, want the link written, then removed", w)
+	}
+	if _, ok := w[len(w)-1][KeyUserID]; !ok {
+		t.Errorf("u1 writes %v, want the link key removed last", w)
 	}
 }
 
