@@ -140,6 +140,14 @@ func TestIDMatches(t *testing.T) {
 			if len(w[tt.writeKey]) != 1 || w[tt.writeKey][0]["tier"] != "gold" || w[tt.writeKey][0][o.linkKey()] != "9001" {
 				t.Errorf("written %v, want %s with tier and the link", w, tt.writeKey)
 			}
+			// The next poll walks the same HubSpot object for changes.
+			e.up.reset()
+			e.hs.put(tt.object, "9001", now0.Add(time.Minute), map[string]string{"app_id": "U-1", "tier": "platinum"})
+			e.clock.advance(5 * time.Minute)
+			rep = e.run(t, ModeIncremental)
+			if w := e.up.written()[tt.writeKey]; rep.Objects[0].Mode != ModeIncremental || len(w) != 1 || describe(w[0]) != "tier=platinum " {
+				t.Errorf("incremental run %s wrote %v, want the changed tier", rep.Objects[0].Mode, e.up.written())
+			}
 		})
 	}
 }
