@@ -366,3 +366,21 @@ func TestCleanupProblemsAreLogged(t *testing.T) {
 		})
 	}
 }
+
+// TestMarginIsCappedAtAQuarterOfTheInvocation: a margin longer than the
+// invocation keeps only a quarter of the time left in reserve, so a short
+// invocation still works (here, the whole sync) instead of stopping at once.
+func TestMarginIsCappedAtAQuarterOfTheInvocation(t *testing.T) {
+	e := newEnv(t)
+	e.seed(7)
+	e.in.margin = time.Hour
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	rep, err := e.in.Run(ctx, ModeFull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Status != StatusComplete || rep.Totals.Pages != 3 || rep.Totals.Written != 4 {
+		t.Errorf("report %s %q %+v, want the sync done within three quarters of the invocation", rep.Status, rep.Message, rep.Totals)
+	}
+}
