@@ -139,6 +139,10 @@ func TestConflictingProfileDeletedMeanwhile(t *testing.T) {
 	if u2.HubSpotID != "1003" || u2.Properties["plan"].Value != "pro-1" || u2.InboundHashes["first_name"] != ValueHash("F1003") {
 		t.Errorf("u2 after its conflict %+v, want linked to 1003, the identify's plan kept, first_name's hash", u2)
 	}
+	// What the profile knows of its Userpilot values includes the write.
+	if u0.Properties["first_name"].Value != "F1001" || u2.Properties["first_name"].Value != "F1003" {
+		t.Errorf("known first names %v / %v, want the values written", u0.Properties["first_name"], u2.Properties["first_name"])
+	}
 	e.up.reset()
 	e.clock.advance(5 * time.Minute)
 	if rep := e.run(t, ModeFull); rep.Status != StatusComplete || len(e.up.written()) != 0 {
