@@ -229,3 +229,33 @@ func TestPlanRecord(t *testing.T) {
 		t.Errorf("record properties %v", got)
 	}
 }
+
+// TestObjectsFromConfigCompaniesOnly: with users disabled, companies are
+// still synced.
+func TestObjectsFromConfigCompaniesOnly(t *testing.T) {
+	off := false
+	cfg := &config.Config{Mapping: config.Mapping{
+		Users:     config.ObjectMapping{Enabled: &off},
+		Companies: config.ObjectMapping{Match: config.Match{HubSpot: "domain"}},
+	}}
+	objs, err := ObjectsFromConfig(cfg)
+	if err != nil || len(objs) != 1 || objs[0].Kind != store.KindCompany {
+		t.Fatalf("ObjectsFromConfig: %+v, %v; want companies only", objs, err)
+	}
+}
+
+// TestObjectsFromConfigReportsProblemsAfterAReservedName: a reserved
+// userpilot property does not hide the problems of the entries after it.
+func TestObjectsFromConfigReportsProblemsAfterAReservedName(t *testing.T) {
+	off := false
+	cfg := &config.Config{Mapping: config.Mapping{
+		Users: config.ObjectMapping{Inbound: []config.PropertyMapping{
+			{HubSpot: "x", Userpilot: "__hubspot__user_id"}, {HubSpot: " "},
+		}},
+		Companies: config.ObjectMapping{Enabled: &off},
+	}}
+	_, err := ObjectsFromConfig(cfg)
+	if err == nil || !strings.Contains(err.Error(), "inbound[0]: userpilot property") || !strings.Contains(err.Error(), "inbound[1]: no property named") {
+		t.Errorf("error %v, want both inbound[0] and inbound[1] named", err)
+	}
+}

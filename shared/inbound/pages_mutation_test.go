@@ -289,3 +289,21 @@ func TestRepeatedAdditionalEmailLinksOnce(t *testing.T) {
 		t.Errorf("totals %+v, writes %v; want u1 linked and written once", rep.Totals, e.up.written())
 	}
 }
+
+// TestMergeMovesEveryProfileOfTheMergedRecord: every profile linked to a
+// contact merged into another moves to the surviving contact, also when
+// no email names them.
+func TestMergeMovesEveryProfileOfTheMergedRecord(t *testing.T) {
+	e := newEnv(t)
+	e.st.add(linkedProfile("x1", "x1@example.com", "1001"), linkedProfile("x2", "x2@example.com", "1001"))
+	e.hs.put("contacts", "1005", now0.Add(-time.Hour), map[string]string{"email": "y@example.com", "hs_merged_object_ids": "1001"})
+	rep := e.run(t, ModeFull)
+	if !rep.Complete || rep.Totals.Relinked != 2 {
+		t.Fatalf("report %s %+v, want both profiles relinked", rep.Status, rep.Totals)
+	}
+	for _, id := range []string{"x1", "x2"} {
+		if p := e.st.get(store.KindUser, id); p.HubSpotID != "1005" {
+			t.Errorf("%s linked to %q, want 1005 (1001 was merged into it)", id, p.HubSpotID)
+		}
+	}
+}
