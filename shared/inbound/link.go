@@ -155,17 +155,6 @@ func (pl *planner) matchValue(p *store.Profile) string {
 	return p.MatchValue
 }
 
-// matches reports whether profile p matches value v of a record.
-func (pl *planner) matches(p *store.Profile, v string) bool {
-	if v == "" {
-		return false
-	}
-	if pl.obj.idMatch() {
-		return p.ID == v
-	}
-	return p.MatchValue == v
-}
-
 // candidates returns the profiles the store maps to match value v.
 func (pl *planner) candidates(v string) []*store.Profile {
 	if v == "" {
@@ -181,7 +170,8 @@ func (pl *planner) candidates(v string) []*store.Profile {
 	}
 	var out []*store.Profile
 	for _, id := range pl.byMatch[v] {
-		if p := pl.profiles[id]; p != nil && pl.matches(p, v) {
+		// The profile read may hold a newer match value than the lookup.
+		if p := pl.profiles[id]; p != nil && p.MatchValue == v {
 			out = append(out, p)
 		}
 	}
