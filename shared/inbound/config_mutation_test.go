@@ -10,33 +10,55 @@ import (
 	"github.com/pilotsync/pilotsync/shared/store"
 )
 
+// parseUsers reads integration.yaml with the users mapping given (indented
+// under mapping.users) and companies off, the way config.Load reads a file:
+// its defaults applied once, there.
+func parseUsers(t *testing.T, users string) *config.Config {
+	t.Helper()
+	src := "mapping:\n  users:\n"
+	for line := range strings.SplitSeq(strings.TrimSpace(users), "\n") {
+		src += "    " + line + "\n"
+	}
+	src += "  companies:\n    enabled: false\n"
+	cfg, err := config.Parse("integration.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
 // TestObjectsFromConfigDefaultsAndOptions: what integration.yaml leaves
-// empty (or blank) takes the defaults; clear_on_unlink and
-// additional_emails follow the config when set and their defaults when not.
+// empty takes config's defaults; clear_on_unlink and additional_emails
+// follow the config when set and their defaults when not.
 func TestObjectsFromConfigDefaultsAndOptions(t *testing.T) {
-	on, off := true, false
+	on := true
 	for _, tt := range []struct {
-		name  string
-		users config.ObjectMapping
-		want  string // HubSpot object, matches, additional emails, clear on unlink, mappings
+		name string
+		cfg  func(t *testing.T) *config.Config
+		want string // HubSpot object, matches, additional emails, clear on unlink, mappings
 	}{
-		{"defaults", config.ObjectMapping{}, "contacts email email extra=true clear=true"},
-		{"blank values take the defaults", config.ObjectMapping{HubSpotObject: "  ", Match: config.Match{HubSpot: " ", Userpilot: "\t"}},
-			"contacts email email extra=true clear=true"},
-		{"trimmed", config.ObjectMapping{HubSpotObject: " 2-777 ", Match: config.Match{HubSpot: " app_id ", Userpilot: " user_id "},
-			Inbound: []config.PropertyMapping{{HubSpot: " plan_tier ", Userpilot: " tier "}}},
-			"2-777 app_id user_id extra=false clear=true plan_tier->tier"},
-		{"clear on unlink off", config.ObjectMapping{ClearOnUnlink: &off}, "contacts email email extra=true clear=false"},
-		{"clear on unlink on", config.ObjectMapping{ClearOnUnlink: &on}, "contacts email email extra=true clear=true"},
-		{"additional emails off", config.ObjectMapping{Match: config.Match{AdditionalEmails: &off}}, "contacts email email extra=false clear=true"},
-		{"additional emails on for another match", config.ObjectMapping{Match: config.Match{HubSpot: "work_email", AdditionalEmails: &on}},
-			"contacts work_email email extra=true clear=true"},
-		{"another match: no additional emails by default", config.ObjectMapping{Match: config.Match{HubSpot: "work_email"}},
+		{"defaults", func(t *testing.T) *config.Config { return parseUsers(t, "enabled: true") }, "contacts email email extra=true clear=true"},
+		{"empty values take the defaults", func(t *testing.T) *config.Config {
+			return parseUsers(t, `hubspot_object: ""`+"\n"+`match: {hubspot: "", userpilot: ""}`)
+		}, "contacts email email extra=true clear=true"},
+		{"custom object and match", func(t *testing.T) *config.Config {
+			return parseUsers(t, "hubspot_object: 2-777\nmatch: {hubspot: app_id, userpilot: user_id}\ninbound:\n  - {hubspot: plan_tier, userpilot: tier}")
+		}, "2-777 app_id user_id extra=false clear=true plan_tier->tier"},
+		{"clear on unlink off", func(t *testing.T) *config.Config { return parseUsers(t, "clear_on_unlink: false") }, "contacts email email extra=true clear=false"},
+		{"clear on unlink on", func(t *testing.T) *config.Config { return parseUsers(t, "clear_on_unlink: true") }, "contacts email email extra=true clear=true"},
+		{"additional emails off", func(t *testing.T) *config.Config { return parseUsers(t, "match: {additional_emails: false}") }, "contacts email email extra=false clear=true"},
+		{"additional emails on for another match", func(t *testing.T) *config.Config {
+			// config.Parse refuses this pair; a config built in code is
+			// taken as it says.
+			cfg := parseUsers(t, "match: {hubspot: work_email}")
+			cfg.Mapping.Users.Match.AdditionalEmails = &on
+			return cfg
+		}, "contacts work_email email extra=true clear=true"},
+		{"another match: no additional emails by default", func(t *testing.T) *config.Config { return parseUsers(t, "match: {hubspot: work_email}") },
 			"contacts work_email email extra=false clear=true"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg := &config.Config{Mapping: config.Mapping{Users: tt.users, Companies: config.ObjectMapping{Enabled: &off}}}
-			objs, err := ObjectsFromConfig(cfg)
+			objs, err := ObjectsFromConfig(tt.cfg(t))
 			if err != nil || len(objs) != 1 {
 				t.Fatalf("ObjectsFromConfig: %v, %d objects; want users", err, len(objs))
 			}
@@ -59,20 +81,21 @@ func bstr(b bool) string {
 	return "false"
 }
 
-// TestObjectsFromConfigReportsEveryProblem: every problem of the mapping is
-// reported at once, naming where it is.
+// TestObjectsFromConfigReportsEveryProblem: every problem of a config built
+// in code (config.Parse would refuse them first) is reported at once,
+// naming where it is.
 func TestObjectsFromConfigReportsEveryProblem(t *testing.T) {
-	cfg := &config.Config{Mapping: config.Mapping{
-		Users: config.ObjectMapping{Inbound: []config.PropertyMapping{
-			{HubSpot: " ", Userpilot: ""}, {HubSpot: "firstname"}, {HubSpot: "x", Userpilot: "__hubspot__user_id"},
-		}},
-		Companies: config.ObjectMapping{},
-	}}
+	cfg := config.Defaults()
+	cfg.Mapping.Users.Inbound = []config.PropertyMapping{
+		{HubSpot: " ", Userpilot: ""}, {HubSpot: "firstname", Userpilot: "firstname"}, {HubSpot: "x", Userpilot: "__hubspot__user_id"},
+	}
+	cfg.Mapping.Users.Match.Userpilot = ""
 	_, err := ObjectsFromConfig(cfg)
 	if err == nil {
 		t.Fatal("mapping accepted, want errors")
 	}
 	for _, want := range []string{
+		"mapping.users.match.userpilot: no userpilot property to match on",
 		"mapping.users.inbound[0]: no property named",
 		`mapping.users.inbound[2]: userpilot property "__hubspot__user_id" is reserved for the link`,
 		"mapping.companies.match.hubspot: no hubspot property to match on",
@@ -81,11 +104,12 @@ func TestObjectsFromConfigReportsEveryProblem(t *testing.T) {
 			t.Errorf("error %q, want it to say %q", err, want)
 		}
 	}
-	if strings.Contains(err.Error(), "inbound[1]") {
-		t.Errorf("error %q names the valid inbound[1]", err)
+	if strings.Contains(err.Error(), "inbound[1]") || strings.Contains(err.Error(), "hubspot_object") {
+		t.Errorf("error %q names a valid setting", err)
 	}
 
 	cfg.Mapping.Users.Inbound = cfg.Mapping.Users.Inbound[1:2]
+	cfg.Mapping.Users.Match.Userpilot = "email"
 	cfg.Mapping.Companies.Match.HubSpot = "domain"
 	objs, err := ObjectsFromConfig(cfg)
 	if err != nil || len(objs) != 2 {
@@ -233,11 +257,10 @@ func TestPlanRecord(t *testing.T) {
 // TestObjectsFromConfigCompaniesOnly: with users disabled, companies are
 // still synced.
 func TestObjectsFromConfigCompaniesOnly(t *testing.T) {
-	off := false
-	cfg := &config.Config{Mapping: config.Mapping{
-		Users:     config.ObjectMapping{Enabled: &off},
-		Companies: config.ObjectMapping{Match: config.Match{HubSpot: "domain"}},
-	}}
+	cfg, err := config.Parse("integration.yaml", []byte("mapping:\n  users:\n    enabled: false\n  companies:\n    match: {hubspot: domain}\nactivity:\n  sink: none\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	objs, err := ObjectsFromConfig(cfg)
 	if err != nil || len(objs) != 1 || objs[0].Kind != store.KindCompany {
 		t.Fatalf("ObjectsFromConfig: %+v, %v; want companies only", objs, err)
@@ -247,13 +270,9 @@ func TestObjectsFromConfigCompaniesOnly(t *testing.T) {
 // TestObjectsFromConfigReportsProblemsAfterAReservedName: a reserved
 // userpilot property does not hide the problems of the entries after it.
 func TestObjectsFromConfigReportsProblemsAfterAReservedName(t *testing.T) {
-	off := false
-	cfg := &config.Config{Mapping: config.Mapping{
-		Users: config.ObjectMapping{Inbound: []config.PropertyMapping{
-			{HubSpot: "x", Userpilot: "__hubspot__user_id"}, {HubSpot: " "},
-		}},
-		Companies: config.ObjectMapping{Enabled: &off},
-	}}
+	cfg := config.Defaults()
+	cfg.Mapping.Users.Inbound = []config.PropertyMapping{{HubSpot: "x", Userpilot: "__hubspot__user_id"}, {HubSpot: " "}}
+	cfg.Mapping.Companies.Enabled = new(false)
 	_, err := ObjectsFromConfig(cfg)
 	if err == nil || !strings.Contains(err.Error(), "inbound[0]: userpilot property") || !strings.Contains(err.Error(), "inbound[1]: no property named") {
 		t.Errorf("error %v, want both inbound[0] and inbound[1] named", err)
