@@ -29,6 +29,9 @@ func TestLongDeadLetterReasonIsCut(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := e.dlq.reasons["m0"]
+	if rep.Counts[CountInvalidEvents] != 60 || rep.Counts[CountInvalidMessages] != 1 {
+		t.Errorf("counts %v, want 60 invalid events (records 0 to 59) in 1 invalid message", rep.Counts)
+	}
 	if strings.Join(rep.DeadLettered, ",") != "m0" || r == "" {
 		t.Fatalf("dead-lettered %v, reason %q", rep.DeadLettered, r)
 	}
