@@ -130,21 +130,45 @@ func (w *warnings) WithGroup(string) slog.Handler      { return w }
 
 // TestCleanBatchLogsNoWarning: a batch where everything is delivered logs
 // no warning (operators alarm on them): no "delivered by two invocations"
-// when none was.
+// when none was, nor a failed run record write when it was stored.
 func TestCleanBatchLogsNoWarning(t *testing.T) {
 	w := &warnings{}
-	e := newEnv(t, testConfig(), func(o *Options) { o.Logger = slog.New(w) })
+	runs := &runLog{}
+	e := newEnv(t, testConfig(), func(o *Options) { o.Logger, o.Runs = slog.New(w), runs })
 	e.link("u1", "101")
 	rep, err := e.f.Process(t.Context(), msgs(rec("track", "a", "u1", "event_name", "x"), rec("session_start", "s", "u1"),
 		rec("identify_user", "i", "u1", "metadata", `{"plan":"pro"}`)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Counts[CountSent] != 1 || len(w.msgs) != 0 {
+	if rep.Counts[CountSent] != 1 || len(w.msgs) != 0 || len(runs.runs) != 1 {
 		t.Errorf("counts %v, warnings %q; want a clean batch without warnings", rep.Counts, w.msgs)
 	}
 }
 
 func hubspotDef(name, object string) hubspot.EventDefinition {
 	return hubspot.EventDefinition{Name: name, Label: "Listed " + name, PrimaryObject: object}
+}
+
+// TestRunRecordNamesTheInvalidRecord: the run record's failures name the
+// record of a message that was invalid (record 0 as much as any), and a
+// problem of the whole message names no record.
+func TestRunRecordNamesTheInvalidRecord(t *testing.T) {
+	runs := &runLog{}
+	e := newEnv(t, testConfig(), func(o *Options) { o.Runs = runs })
+	if _, err := e.f.Process(t.Context(), msgs(`[{"event_type":"track"},`+rec("track", "ok", "u1", "event_name", "x")+`]`, `nope`)); err != nil {
+		t.Fatal(err)
+	}
+	fields := map[string][]string{}
+	for _, f := range runs.runs[0].Failures {
+		fields[f.Record] = append(fields[f.Record], f.Field)
+	}
+	for _, f := range fields["m0"] {
+		if !strings.HasPrefix(f, "record 0") {
+			t.Errorf("m0 failure field %q, want it to name record 0", f)
+		}
+	}
+	if len(fields["m0"]) == 0 || len(fields["m1"]) != 1 || strings.Contains(fields["m1"][0], "record") {
+		t.Errorf("failures %v, want m0's naming record 0 and m1's naming none", fields)
+	}
 }

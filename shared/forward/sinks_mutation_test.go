@@ -148,25 +148,40 @@ func TestPartialErrorMessage(t *testing.T) {
 	}
 }
 
-// longRejectSink refuses every event for good with a long reason.
-type longRejectSink struct{ *fakeSink }
-
-func (s longRejectSink) Send(context.Context, []Item) error {
-	return errors.Join(errPermanent, errors.New(strings.Repeat("x", 600)+"TAIL"))
+// longRejectSink refuses every event for good with an error of n
+// characters.
+type longRejectSink struct {
+	*fakeSink
+	n int
 }
 
+func (s longRejectSink) err() error {
+	head := errPermanent.Error() + "\n"
+	return errors.Join(errPermanent, errors.New(strings.Repeat("x", s.n-len(head)-len("TAIL"))+"TAIL"))
+}
+
+func (s longRejectSink) Send(context.Context, []Item) error { return s.err() }
+
 // TestLongRejectionReasonIsCut: HubSpot's reason for refusing an event goes
-// into the dead-letter reason cut to 300 characters.
+// into the dead-letter reason cut to 300 characters; a reason of exactly
+// 300 is kept whole.
 func TestLongRejectionReasonIsCut(t *testing.T) {
-	e := newEnv(t, testConfig(), func(o *Options) { o.Sink = longRejectSink{newFakeSink()} })
-	e.link("u1", "101")
-	rep, err := e.f.Process(t.Context(), msgs(rec("track", "a", "u1", "event_name", "x")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	full := errors.Join(errPermanent, errors.New(strings.Repeat("x", 600)+"TAIL")).Error()
-	r := e.dlq.reasons["m0"]
-	if strings.Join(rep.DeadLettered, ",") != "m0" || !strings.Contains(r, full[:300]+"...") || strings.Contains(r, full[:301]) || strings.Contains(r, "TAIL") {
-		t.Errorf("dead-lettered %v with reason %q, want HubSpot's reason cut at 300 characters", rep.DeadLettered, r)
+	for _, n := range []int{600, 301, 300} {
+		s := longRejectSink{newFakeSink(), n}
+		e := newEnv(t, testConfig(), func(o *Options) { o.Sink = s })
+		e.link("u1", "101")
+		rep, err := e.f.Process(t.Context(), msgs(rec("track", "a", "u1", "event_name", "x")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		full := s.err().Error()
+		want := full[:min(n, 300)]
+		if n > 300 {
+			want += "..."
+		}
+		r := e.dlq.reasons["m0"]
+		if len(full) != n || strings.Join(rep.DeadLettered, ",") != "m0" || !strings.HasSuffix(r, "HubSpot rejected the event: "+want) {
+			t.Errorf("reason of %d characters: dead-lettered %v with %q, want it to end with %q", len(full), rep.DeadLettered, r, want)
+		}
 	}
 }
