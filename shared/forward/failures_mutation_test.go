@@ -1,0 +1,103 @@
+package forward
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pilotsync/pilotsync/shared/store"
+)
+
+// TestRecheckFailureRetriesTheRefusedEvents: HubSpot refuses an event
+// attached to a record, and the linker cannot look the user up again (a
+// 429): the event may be fine, so its message is retried, not
+// dead-lettered, and the report keeps the cause.
+func TestRecheckFailureRetriesTheRefusedEvents(t *testing.T) {
+	e := newEnv(t, testConfig())
+	e.link("u1", "101")
+	e.sink.deadObjects = map[string]bool{"101": true}
+	e.finder.err = errors.New("fake: 429")
+	rep, err := e.f.Process(t.Context(), msgs(rec("track", "a", "u1", "event_name", "x")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(rep.Failed, ",") != "m0" || len(rep.DeadLettered) != 0 || !errors.Is(rep.SinkErr, e.finder.err) {
+		t.Errorf("failed %v dead-lettered %v sink error %v; want m0 retried with the lookup's error", rep.Failed, rep.DeadLettered, rep.SinkErr)
+	}
+	if p := e.st.profile("production", store.KindUser, "u1"); p.HubSpotID != "101" {
+		t.Errorf("link %q, want 101 kept until the re-check can tell", p.HubSpotID)
+	}
+}
+
+// ledgerDown is a store whose ledger writes fail.
+type ledgerDown struct{ *memStore }
+
+func (s ledgerDown) LedgerRecord(context.Context, string, []string, time.Duration) error {
+	return errors.New("fake: throttled")
+}
+
+// TestLedgerWriteFailureKeepsTheDelivery: events HubSpot took are
+// delivered even when the ledger write fails: their messages are done (not
+// retried), the failed writes counted; a redelivery resends them with the
+// same ids, which HubSpot keeps once.
+func TestLedgerWriteFailureKeepsTheDelivery(t *testing.T) {
+	e := newEnv(t, testConfig(), func(o *Options) { o.Store = ledgerDown{o.Store.(*memStore)} })
+	e.link("u1", "101")
+	batch := msgs(rec("track", "a", "u1", "event_name", "x"), rec("track", "b", "u1", "event_name", "y"))
+	rep, err := e.f.Process(t.Context(), batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Failed) != 0 || rep.Counts[CountSent] != 2 || rep.Counts[CountLedgerErrors] != 2 {
+		t.Errorf("failed %v counts %v, want both done, 2 sent and 2 ledger errors", rep.Failed, rep.Counts)
+	}
+	if _, err := e.f.Process(t.Context(), batch); err != nil {
+		t.Fatal(err)
+	}
+	if len(e.sink.got) != 2 || e.sink.repeats != 2 {
+		t.Errorf("HubSpot kept %d with %d repeats dropped, want 2 and 2", len(e.sink.got), e.sink.repeats)
+	}
+}
+
+// TestStaleLinkToAnUnknownValueIsUnlinked: a user whose email moved to one
+// HubSpot does not know is unlinked (counted), and its event is not sent
+// to the record of its old email.
+func TestStaleLinkToAnUnknownValueIsUnlinked(t *testing.T) {
+	e := newEnv(t, noGrace(testConfig()))
+	e.st.seed(&store.Profile{Env: "production", Kind: store.KindUser, ID: "u1",
+		MatchValue: "new@x.com", HubSpotID: "101", HubSpotObject: "contacts", LinkMatch: "old@x.com"})
+	e.finder.ids["old@x.com"] = "101"
+	rep, err := e.f.Process(t.Context(), msgs(rec("track", "a", "u1", "event_name", "x")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Counts[CountUnlinked] != 1 || rep.Counts[CountUnmatched] != 1 || len(e.sink.got) != 0 {
+		t.Errorf("counts %v, sent %v; want unlinked, unmatched and nothing sent", rep.Counts, e.sink.order)
+	}
+	if p := e.st.profile("production", store.KindUser, "u1"); p.HubSpotID != "" {
+		t.Errorf("link %q still stored", p.HubSpotID)
+	}
+}
+
+// profilesDown is a store whose profile reads fail.
+type profilesDown struct{ *memStore }
+
+func (s profilesDown) GetProfiles(context.Context, string, store.Kind, []string) (map[string]*store.Profile, error) {
+	return nil, errors.New("fake: throttled")
+}
+
+// TestProfilesUnreadableRetriesTheEvents: when the users' profiles cannot
+// be read, their events are retried (counted resolve_failed) with the cause
+// kept, not dropped as unmatched.
+func TestProfilesUnreadableRetriesTheEvents(t *testing.T) {
+	e := newEnv(t, noGrace(testConfig()), func(o *Options) { o.Store = profilesDown{o.Store.(*memStore)} })
+	rep, err := e.f.Process(t.Context(), msgs(rec("track", "a", "u1", "event_name", "x")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(rep.Failed, ",") != "m0" || rep.Counts[CountResolveFailed] != 1 || rep.Counts[CountUnmatched] != 0 || rep.SinkErr == nil {
+		t.Errorf("failed %v counts %v sink error %v; want m0 retried as resolve_failed", rep.Failed, rep.Counts, rep.SinkErr)
+	}
+}
