@@ -11,6 +11,7 @@ import (
 
 	"github.com/pilotsync/pilotsync/shared/hubspot"
 	"github.com/pilotsync/pilotsync/shared/hubspot/hubspottest"
+	"github.com/pilotsync/pilotsync/shared/identity"
 	"github.com/pilotsync/pilotsync/shared/identity/linker"
 	"github.com/pilotsync/pilotsync/shared/store"
 )
@@ -159,5 +160,49 @@ func TestNewNeedsStoreAndHubSpot(t *testing.T) {
 	}
 	if _, ok := lk.Object(store.KindCompany); ok {
 		t.Error("companies are not mapped, but Object says they are")
+	}
+}
+
+// TestAuditOfOnlyStaleLinksReadsNoIDs: a chunk whose links are all stale
+// costs no batch read by id: its profiles are resolved by match value
+// (one lookup) and the report says so.
+func TestAuditOfOnlyStaleLinksReadsNoIDs(t *testing.T) {
+	r := newRig(t, emailUsers, hubspottest.Options{})
+	old := r.contact(map[string]string{"email": "old@x.com"})
+	cur := r.contact(map[string]string{"email": "new@x.com"})
+	r.link("ua", "new@x.com", old, "old@x.com")
+	rep, err := r.lk.Audit(r.ctx, store.KindUser)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := linker.AuditReport{Kind: store.KindUser, Checked: 1, Relinked: 1, Lookups: 1}
+	if rep != want || r.stored("ua").HubSpotID != cur {
+		t.Errorf("report %+v (ua on %s)\nwant   %+v (ua on %s)", rep, r.stored("ua").HubSpotID, want, cur)
+	}
+}
+
+// TestResolveWithoutMatchValueUnlinks: a linked profile that lost its
+// match value (an identify cleared the email) is unlinked and reported so;
+// a partial link (a match value recorded without a record) is cleared
+// without reporting an unlink.
+func TestResolveWithoutMatchValueUnlinks(t *testing.T) {
+	r := newRig(t, emailUsers, hubspottest.Options{})
+	a := r.contact(map[string]string{"email": "a@x.com"})
+	r.link("ua", "", a, "a@x.com")
+	partial := &store.Profile{Env: env, Kind: store.KindUser, ID: "ub", LinkMatch: "b@x.com"}
+	if err := r.st.PutProfile(r.ctx, partial); err != nil {
+		t.Fatal(err)
+	}
+	res := r.resolve(r.stored("ua"), r.stored("ub"))
+	if got := res["ua"]; got.Outcome != identity.NoMatchValue || !got.Unlinked {
+		t.Errorf("ua = %+v, want no match value and unlinked", got)
+	}
+	if got := res["ub"]; got.Outcome != identity.NoMatchValue || got.Unlinked {
+		t.Errorf("ub = %+v, want no match value, not reported unlinked", got)
+	}
+	for _, id := range []string{"ua", "ub"} {
+		if l := r.stored(id).Link(); l != (identity.Link{}) {
+			t.Errorf("%s still stores the link %+v", id, l)
+		}
 	}
 }
