@@ -3,6 +3,7 @@ package forward
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -99,5 +100,18 @@ func TestProfilesUnreadableRetriesTheEvents(t *testing.T) {
 	}
 	if strings.Join(rep.Failed, ",") != "m0" || rep.Counts[CountResolveFailed] != 1 || rep.Counts[CountUnmatched] != 0 || rep.SinkErr == nil {
 		t.Errorf("failed %v counts %v sink error %v; want m0 retried as resolve_failed", rep.Failed, rep.Counts, rep.SinkErr)
+	}
+}
+
+// TestMissCacheNeverExceedsItsBound: the per-process memory of users
+// HubSpot did not know holds at most its bound at any time (a warm Lambda
+// sees many users), not one more before it is cleared.
+func TestMissCacheNeverExceedsItsBound(t *testing.T) {
+	c := newMissCache(10)
+	for i := range 100 {
+		c.put("production", strconv.Itoa(i), "v", t0.Add(time.Minute))
+		if n := c.len(); n > 10 {
+			t.Fatalf("after %d misses the cache holds %d, want at most 10", i+1, n)
+		}
 	}
 }
