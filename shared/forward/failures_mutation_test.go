@@ -115,3 +115,25 @@ func TestMissCacheNeverExceedsItsBound(t *testing.T) {
 		}
 	}
 }
+
+// TestDefaultMissCacheRemembersManyUsers: with the default cache size
+// (Options.CacheSize unset), every user HubSpot did not know is remembered
+// for the minute, not only the last one: a redelivery looks none of them up
+// again.
+func TestDefaultMissCacheRemembersManyUsers(t *testing.T) {
+	e := newEnv(t, noGrace(testConfig()))
+	var batch []string
+	for i := range 3 {
+		u := "u" + strconv.Itoa(i)
+		e.st.seed(&store.Profile{Env: "production", Kind: store.KindUser, ID: u, MatchValue: u + "@x.com"})
+		batch = append(batch, rec("track", "e"+u, u, "event_name", "x"))
+	}
+	for range 2 {
+		if rep, err := e.f.Process(t.Context(), msgs(batch...)); err != nil || rep.Counts[CountUnmatched] != 3 {
+			t.Fatalf("%v %v", err, rep)
+		}
+	}
+	if e.finder.calls != 1 {
+		t.Errorf("%d HubSpot lookups, want 1 (the three misses remembered)", e.finder.calls)
+	}
+}
