@@ -71,3 +71,47 @@ func TestResolveGivesUpOnEndlessConflicts(t *testing.T) {
 		}
 	}
 }
+
+// onceBusyStore conflicts on its first link write only: another writer
+// changed the profiles once, meanwhile.
+type onceBusyStore struct {
+	*store.Store
+	mu   sync.Mutex
+	done bool
+}
+
+func (s *onceBusyStore) PutProfiles(ctx context.Context, ps []*store.Profile) error {
+	s.mu.Lock()
+	first := !s.done
+	s.done = true
+	s.mu.Unlock()
+	if !first {
+		return s.Store.PutProfiles(ctx, ps)
+	}
+	be := &store.BatchError{}
+	for _, p := range ps {
+		be.Failed = append(be.Failed, store.ProfileError{Env: p.Env, Kind: p.Kind, ID: p.ID, Err: store.ErrConflict})
+	}
+	return be
+}
+
+// TestAuditDoesNotCountAConflictedMergeRepair: when the audit's write of a
+// merge repair conflicts with another writer, the repair is not counted as
+// relinked_merged (the profile is resolved afresh instead) and the audit
+// still succeeds.
+func TestAuditDoesNotCountAConflictedMergeRepair(t *testing.T) {
+	r := newRig(t, emailUsers, hubspottest.Options{})
+	m1 := r.contact(map[string]string{"email": "d@x.com"})
+	m2 := r.contact(map[string]string{"email": "d2@x.com"})
+	r.link("ud", "d@x.com", m1, "d@x.com")
+	r.hs.Merge("contacts", m2, m1)
+	lk, err := linker.New(linker.Options{Env: env, Store: &onceBusyStore{Store: r.st}, HubSpot: r.hsc,
+		Objects: map[store.Kind]linker.Object{store.KindUser: emailUsers}, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := lk.Audit(r.ctx, store.KindUser)
+	if err != nil || rep.Checked != 1 || rep.RelinkedMerged != 0 {
+		t.Errorf("report %+v, %v; want 1 checked and no relinked_merged counted for the conflicted write", rep, err)
+	}
+}
