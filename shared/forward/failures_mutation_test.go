@@ -137,3 +137,31 @@ func TestDefaultMissCacheRemembersManyUsers(t *testing.T) {
 		t.Errorf("%d HubSpot lookups, want 1 (the three misses remembered)", e.finder.calls)
 	}
 }
+
+// TestUsersAfterAnUnresolvableOneStillResolve: in one lookup, a user with
+// no profile yet (no identify: nothing to match on) or one HubSpot did not
+// know a moment ago does not stop the users after it from getting their
+// events.
+func TestUsersAfterAnUnresolvableOneStillResolve(t *testing.T) {
+	e := newEnv(t, noGrace(testConfig()))
+	e.st.seed(&store.Profile{Env: "production", Kind: store.KindUser, ID: "missed", MatchValue: "missed@x.com"})
+	e.link("u1", "101")
+	e.finder.ids["u2@x.com"] = "202"
+	e.st.seed(&store.Profile{Env: "production", Kind: store.KindUser, ID: "u2", MatchValue: "u2@x.com"})
+	if _, err := e.f.Process(t.Context(), msgs(rec("track", "m0", "missed", "event_name", "x"))); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := e.f.Process(t.Context(), msgs(rec("track", "a", "ghost", "event_name", "x"), rec("track", "b", "missed", "event_name", "x"),
+		rec("track", "c", "u1", "event_name", "x"), rec("track", "d", "u2", "event_name", "x")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, obj := range map[string]string{"pe1_userpilot_tracked_event_occurred/c": "101", "pe1_userpilot_tracked_event_occurred/d": "202"} {
+		if it, ok := e.sink.got[k]; !ok || it.ObjectID != obj {
+			t.Errorf("%s: got %+v, want it sent to %s", k, it, obj)
+		}
+	}
+	if rep.Counts[CountUnmatched] != 2 || len(e.sink.got) != 2 {
+		t.Errorf("counts %v, sent %v; want ghost and missed unmatched, c and d sent", rep.Counts, e.sink.order)
+	}
+}
