@@ -165,3 +165,22 @@ func TestUsersAfterAnUnresolvableOneStillResolve(t *testing.T) {
 		t.Errorf("counts %v, sent %v; want ghost and missed unmatched, c and d sent", rep.Counts, e.sink.order)
 	}
 }
+
+// TestAggregateAgeLimitIsInclusive: an event exactly AggregateMaxAge old is
+// still added to the daily aggregates (its marks are still kept); a
+// microsecond older it is not.
+func TestAggregateAgeLimitIsInclusive(t *testing.T) {
+	cfg := testConfig()
+	long := t0.Add(-365 * 24 * time.Hour)
+	cfg.Activity.EnabledAt = &long
+	e := newEnv(t, cfg, withClock(&clock{t: t0}))
+	e.link("u1", "101")
+	rep, err := e.f.Process(t.Context(), msgs(recAt("session_start", "at", "u1", t0.Add(-AggregateMaxAge)),
+		recAt("session_start", "over", "u1", t0.Add(-AggregateMaxAge-time.Microsecond))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Counts[CountAggregated] != 1 || rep.Counts[CountAggregateTooOld] != 1 {
+		t.Errorf("counts %v, want the event at the limit aggregated and the older one not", rep.Counts)
+	}
+}
