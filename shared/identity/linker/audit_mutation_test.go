@@ -206,3 +206,15 @@ func TestResolveWithoutMatchValueUnlinks(t *testing.T) {
 		}
 	}
 }
+
+// TestAuditOfValidLinksMakesNoLookup: links HubSpot confirms as they are
+// cost one batch read by id and no lookup by match value.
+func TestAuditOfValidLinksMakesNoLookup(t *testing.T) {
+	r := newRig(t, emailUsers, hubspottest.Options{})
+	a := r.contact(map[string]string{"email": "a@x.com"})
+	r.link("ua", "a@x.com", a, "a@x.com")
+	rep, err := r.lk.Audit(r.ctx, store.KindUser)
+	if want := (linker.AuditReport{Kind: store.KindUser, Checked: 1, Valid: 1, BatchReads: 1}); err != nil || rep != want {
+		t.Errorf("report %+v, %v\nwant   %+v", rep, err, want)
+	}
+}
