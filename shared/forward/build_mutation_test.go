@@ -182,3 +182,24 @@ func TestNewFromDepsWritesLinksToUserpilot(t *testing.T) {
 		t.Errorf("events %+v, want e1 on %s", evs, id)
 	}
 }
+
+// TestNewNeedsConfigAndStore: a forwarder cannot be built without a
+// config or without a store; without a logger it logs to slog's default
+// (a batch with warnings to log runs through).
+func TestNewNeedsConfigAndStore(t *testing.T) {
+	for name, o := range map[string]Options{"no config": {Store: newMemStore()}, "no store": {Config: testConfig()}} {
+		if f, err := New(o); err == nil || f != nil {
+			t.Errorf("%s: got %v, %v; want an error", name, f, err)
+		}
+	}
+	cfg := testConfig()
+	cfg.Activity.Sink = "none"
+	f, err := New(Options{Config: cfg, Store: newMemStore(), DLQ: &fakeDLQ{err: errBoom}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := f.Process(t.Context(), msgs(`nope`))
+	if err != nil || strings.Join(rep.Failed, ",") != "m0" {
+		t.Errorf("got %+v, %v; want m0 failed (the DLQ refused it)", rep, err)
+	}
+}
