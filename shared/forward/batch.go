@@ -36,7 +36,6 @@ type msgState struct {
 	msg      Message
 	problems []*activity.Error // permanent: the message goes to the DLQ
 	retry    bool
-	events   int
 }
 
 // retry marks every message holding p for redelivery.

@@ -36,7 +36,6 @@ func (b *batch) parse(msgs []Message) {
 				b.c.add(CountEcho, 1)
 				continue
 			}
-			st.events++
 			if ev.IDDerived {
 				b.c.add(CountDerivedEventID, 1)
 			}
