@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pilotsync/pilotsync/shared/config"
 	"github.com/pilotsync/pilotsync/shared/hubspot"
 	"github.com/pilotsync/pilotsync/shared/hubspot/hubspottest"
 	"github.com/pilotsync/pilotsync/shared/identity"
@@ -137,18 +138,20 @@ func TestFindLooksUpWithoutWriting(t *testing.T) {
 	}
 }
 
-// TestNewNeedsStoreAndHubSpot: a linker without a store or a HubSpot client
-// cannot be built; without an environment it works on production's profiles.
+// TestNewNeedsStoreAndHubSpot: a linker without a store, a HubSpot client
+// or an environment cannot be built; with them it works on that
+// environment's profiles.
 func TestNewNeedsStoreAndHubSpot(t *testing.T) {
 	r := newRig(t, emailUsers, hubspottest.Options{})
-	for name, o := range map[string]linker.Options{"no store": {HubSpot: r.hsc}, "no hubspot": {Store: r.st}} {
+	for name, o := range map[string]linker.Options{"no store": {Env: config.EnvProduction, HubSpot: r.hsc}, "no hubspot": {Env: config.EnvProduction, Store: r.st},
+		"no environment": {Store: r.st, HubSpot: r.hsc}} {
 		if lk, err := linker.New(o); err == nil || lk != nil {
 			t.Errorf("%s: got %v, %v; want an error", name, lk, err)
 		}
 	}
 	a := r.contact(map[string]string{"email": "a@x.com"})
 	r.link("ua", "a@x.com", a, "a@x.com")
-	lk, err := linker.New(linker.Options{Store: r.st, HubSpot: r.hsc, Objects: map[store.Kind]linker.Object{store.KindUser: emailUsers}})
+	lk, err := linker.New(linker.Options{Env: config.EnvProduction, Store: r.st, HubSpot: r.hsc, Objects: map[store.Kind]linker.Object{store.KindUser: emailUsers}})
 	if err != nil {
 		t.Fatal(err)
 	}
