@@ -2,6 +2,7 @@ package outbound
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -82,7 +83,7 @@ func TestPushGoneRelinkFailureKeepsTheMark(t *testing.T) {
 // TestPushAValueRefusedEveryRoundStaysDirty: a record whose values HubSpot
 // refuses one property at a time is sent at most maxSendRounds times in a
 // run; what was not settled by then stays dirty for the next run, which
-// finishes it.
+// finishes it. The report lists the quarantines sorted.
 func TestPushAValueRefusedEveryRoundStaysDirty(t *testing.T) {
 	var maps []Mapping
 	props := []any{}
@@ -99,6 +100,13 @@ func TestPushAValueRefusedEveryRoundStaysDirty(t *testing.T) {
 	rep := r.run()
 	if n := r.hs.Count(hubspottest.EndpointBatchUpdate); n != maxSendRounds || rep.Totals.Batches != maxSendRounds {
 		t.Errorf("%d batch updates (report %d), want %d", n, rep.Totals.Batches, maxSendRounds)
+	}
+	var order []string
+	for _, q := range rep.Objects[0].Quarantines {
+		order = append(order, q.Property)
+	}
+	if want := []string{"userpilot_s1", "userpilot_s2", "userpilot_s3"}; !slices.Equal(order, want) {
+		t.Errorf("quarantines listed %v, want sorted %v", order, want)
 	}
 	a := r.user("a")
 	if !a.Dirty || len(a.Quarantined) != maxSendRounds || r.record("contacts", r.ids[0])["userpilot_plan"] != "" {
