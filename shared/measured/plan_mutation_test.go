@@ -107,6 +107,9 @@ func TestRunAuditAndAPICalls(t *testing.T) {
 	if _, err := r.hc.ListProperties(t.Context(), "contacts"); err != nil { // before the run: not its call
 		t.Fatal(err)
 	}
+	if _, err := r.hc.ListPropertyGroups(t.Context(), "contacts"); err != nil { // an endpoint the run does not use
+		t.Fatal(err)
+	}
 	e := r.engine([]Target{{Kind: store.KindUser, Object: "contacts", Mappings: []config.MeasuredMapping{mm}}, {Kind: store.KindCompany, Object: "companies", Mappings: []config.MeasuredMapping{cm}}},
 		Options{APIStats: func() map[string]int64 { return r.hc.Stats().Calls }}, audit)
 	rep, err := e.Run(t.Context(), r.at, ModeStart)
@@ -131,7 +134,8 @@ func TestRunAuditAndAPICalls(t *testing.T) {
 }
 
 // TestNewDefaults: an engine built without options measures 30 days, reads
-// pages of 100 summaries and works for ten minutes of its clock.
+// pages of 100 summaries and works for ten minutes of its clock; pages
+// without a known profile ask the linker nothing.
 func TestNewDefaults(t *testing.T) {
 	r := newRig(t)
 	mm := r.prop("contacts", "up_events", config.MetricEvents)
@@ -147,6 +151,8 @@ func TestNewDefaults(t *testing.T) {
 	clock := r.at
 	e := New(r.st, r.hc, r.linker, nil, Options{Env: env, Targets: []Target{{Kind: store.KindUser, Object: "contacts", Mappings: []config.MeasuredMapping{mm}}},
 		Now: func() time.Time { clock = clock.Add(5 * time.Second); return clock }})
+	// Pages of activity without profiles never ask the linker (here: failing).
+	r.linker.err = errInjected
 	rep, err := e.Run(t.Context(), r.at, ModeStart)
 	if err != nil {
 		t.Fatal(err)

@@ -121,6 +121,13 @@ func (f *faultStore) AcquireLease(ctx context.Context, env, name, owner string, 
 	return f.Store.AcquireLease(ctx, env, name, owner, ttl)
 }
 
+func (f *faultStore) ReleaseLease(ctx context.Context, env, name, owner string) error {
+	if err := f.fault("ReleaseLease"); err != nil {
+		return err
+	}
+	return f.Store.ReleaseLease(ctx, env, name, owner)
+}
+
 func (f *faultStore) PutRun(ctx context.Context, r store.RunRecord) error {
 	if err := f.fault("PutRun"); err != nil {
 		return err
