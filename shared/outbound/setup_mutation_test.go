@@ -350,3 +350,16 @@ func TestSetupReportsHubSpotErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestSetupProblemWithoutAFile: a config not read from a file (built in
+// code, no line known) names the field alone.
+func TestSetupProblemWithoutAFile(t *testing.T) {
+	hs, hc := setupServer(t)
+	hs.CreateProperty("contacts", hubspottest.Property{Name: "up_seats", Label: "Seats", Type: "date", FieldType: "date", GroupName: "contactinformation"})
+	cfg := config.Defaults()
+	cfg.Mapping.Users.Outbound = []config.PropertyMapping{{Userpilot: "seats", HubSpot: "up_seats", Type: "number"}}
+	rep, err := Setup(t.Context(), cfg, hc, true)
+	if !errors.Is(err, ErrSetupRefused) || len(rep.Problems) != 1 || !strings.HasPrefix(rep.Problems[0], `mapping.users.outbound[0]: property "up_seats" has type date`) {
+		t.Errorf("problems %q, %v; want the field named without a file", rep.Problems, err)
+	}
+}
