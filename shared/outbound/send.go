@@ -132,6 +132,9 @@ func (r *run) send(ctx context.Context, obj Object, sends []*pending, or *Object
 		delete(byID, rec.ID)
 	}
 	for _, fe := range res.Failed {
+		// A named property on a record two profiles share is one profile's
+		// value: the other profiles are not at fault (refuse sends them again).
+		named := fe.Property != "" && slices.ContainsFunc(byID[fe.ID], func(s *pending) bool { return hasKey(s.pl.props, fe.Property) })
 		for _, s := range byID[fe.ID] {
 			switch {
 			case callErr != nil || fe.Retryable:
@@ -141,7 +144,7 @@ func (r *run) send(ctx context.Context, obj Object, sends []*pending, or *Object
 				or.Gone++
 				gone = append(gone, s)
 			default:
-				again = append(again, r.refuse(s, fe, or)...)
+				again = append(again, r.refuse(s, fe, named, or)...)
 			}
 		}
 		delete(byID, fe.ID)
@@ -181,8 +184,13 @@ func (r *run) send(ctx context.Context, obj Object, sends []*pending, or *Object
 
 // refuse quarantines what HubSpot refused for good: the property it names,
 // or every value of the record when it names none. It returns the record
-// when other values remain to send.
-func (r *run) refuse(s *pending, fe hubspot.RecordError, or *ObjectReport) []*pending {
+// when other values remain to send. named says another profile on the same
+// record sent the named property: then s's values were not refused, and s
+// is sent again as it is.
+func (r *run) refuse(s *pending, fe hubspot.RecordError, named bool, or *ObjectReport) []*pending {
+	if named && !hasKey(s.pl.props, fe.Property) {
+		return []*pending{s}
+	}
 	reason := fe.Category
 	if reason == "" {
 		reason = "REFUSED"

@@ -174,6 +174,7 @@ func Setup(ctx context.Context, cfg *config.Config, admin PropertyAdmin, dryRun 
 			groupsDone[sp.Object] = true
 			created, err := ensureGroup(ctx, admin, sp.Object, dryRun)
 			if err != nil {
+				rep.Properties = append(rep.Properties, creates[i:]...)
 				return rep, err
 			}
 			if created {
