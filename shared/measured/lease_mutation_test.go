@@ -85,7 +85,7 @@ func TestRunLogsWhatItCouldNotRecord(t *testing.T) {
 				r.st.setFault(op, errInjected)
 			}
 			l := &logged{}
-			e := New(r.st, r.hc, r.linker, nil, Options{Env: env, Log: slog.New(l),
+			e := New(r.st, r.hc, r.linker, nil, Options{Env: env, PeriodDays: 30, Log: slog.New(l),
 				Targets: []Target{{Kind: store.KindUser, Object: "contacts", Mappings: []config.MeasuredMapping{mm}}}})
 			rep, err := e.Run(t.Context(), r.at, ModeStart)
 			if err != nil || rep.Status != StatusComplete || rep.Counts[CountSent] != 1 {
@@ -103,7 +103,7 @@ func TestRunLogsWhatItCouldNotRecord(t *testing.T) {
 	r := newRig(t)
 	mm := r.prop("contacts", "up_events", config.MetricEvents)
 	r.st.setFault("PutRun", errInjected)
-	e := New(r.st, r.hc, r.linker, nil, Options{Env: env, Targets: []Target{{Kind: store.KindUser, Object: "contacts", Mappings: []config.MeasuredMapping{mm}}}})
+	e := New(r.st, r.hc, r.linker, nil, Options{Env: env, PeriodDays: 30, Targets: []Target{{Kind: store.KindUser, Object: "contacts", Mappings: []config.MeasuredMapping{mm}}}})
 	if rep, err := e.Run(t.Context(), r.at, ModeStart); err != nil || rep.Status != StatusComplete {
 		t.Errorf("without a logger: %+v, %v", rep, err)
 	}
@@ -136,7 +136,7 @@ func TestRunProblemsListTheFirstRecords(t *testing.T) {
 	if err := r.st.PutProfiles(t.Context(), ps); err != nil {
 		t.Fatal(err)
 	}
-	e := New(r.st, refusing{Client: r.hc, refuse: refuse}, r.linker, nil, Options{Env: env, Log: slog.New(slog.DiscardHandler),
+	e := New(r.st, refusing{Client: r.hc, refuse: refuse}, r.linker, nil, Options{Env: env, PeriodDays: 30, Log: slog.New(slog.DiscardHandler),
 		Targets: []Target{{Kind: store.KindUser, Object: "contacts", Mappings: []config.MeasuredMapping{mm}}}})
 	rep, err := e.Run(t.Context(), r.at, ModeStart)
 	if err != nil {

@@ -149,7 +149,7 @@ func TestNewDefaults(t *testing.T) {
 	}
 	// A clock 5 s on at each read: 17 pages of three reads fit in ten minutes.
 	clock := r.at
-	e := New(r.st, r.hc, r.linker, nil, Options{Env: env, Targets: []Target{{Kind: store.KindUser, Object: "contacts", Mappings: []config.MeasuredMapping{mm}}},
+	e := New(r.st, r.hc, r.linker, nil, Options{Env: env, PeriodDays: config.DefaultPeriodDays, Targets: []Target{{Kind: store.KindUser, Object: "contacts", Mappings: []config.MeasuredMapping{mm}}},
 		Now: func() time.Time { clock = clock.Add(5 * time.Second); return clock }})
 	// Pages of activity without profiles never ask the linker (here: failing).
 	r.linker.err = errInjected
