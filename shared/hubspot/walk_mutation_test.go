@@ -25,12 +25,16 @@ type searchRec struct {
 // walk sends (https://developers.hubspot.com/docs/api-reference/2026-03/crm/objects/search):
 // filters of one group ANDed, one ascending sort, limit and after as an offset, a next page
 // token while results remain. fail, when it returns a status, answers that call with it.
+// ignoreIDFilter drops hs_object_id filters (a server returning more than asked);
+// emptyWithNext answers no results but a next page token (to the first five calls).
 type searchFake struct {
-	t    *testing.T
-	lm   string
-	recs []searchRec
-	fail func(call int) int
-	call int
+	t              *testing.T
+	lm             string
+	recs           []searchRec
+	fail           func(call int) int
+	call           int
+	ignoreIDFilter bool
+	emptyWithNext  bool
 }
 
 func (s *searchFake) answer(r seenRequest) reply {
@@ -43,6 +47,9 @@ func (s *searchFake) answer(r seenRequest) reply {
 	var req SearchRequest
 	if err := json.Unmarshal(r.Body, &req); err != nil {
 		s.t.Errorf("search body: %v", err)
+	}
+	if s.emptyWithNext && s.call <= 5 {
+		return reply{body: fmt.Sprintf(`{"total":%d,"results":[],"paging":{"next":{"after":"200"}}}`, len(s.recs))}
 	}
 	var out []searchRec
 	for _, rec := range s.recs {
@@ -87,6 +94,9 @@ func (s *searchFake) match(rec searchRec, filters []Filter) bool {
 			v, _ := strconv.ParseInt(f.Value, 10, 64)
 			c = int(rec.ms - v)
 		case objectIDProperty:
+			if s.ignoreIDFilter {
+				continue
+			}
 			c = numCompare(rec.id, f.Value)
 		default:
 			s.t.Errorf("filter on %s", f.PropertyName)
@@ -122,6 +132,9 @@ func walkAll(t *testing.T, c *Client, objectType string, cursor WalkCursor) (ids
 			}
 			errs = append(errs, err)
 			continue
+		}
+		if len(p.Records) == 0 {
+			t.Errorf("an empty page (next %+v)", p.Next)
 		}
 		for _, r := range p.Records {
 			ids = append(ids, r.ID)
@@ -204,5 +217,110 @@ func TestWalkSearchFailureEndsWalk(t *testing.T) {
 				t.Errorf("%d searches, want %d (none after the failure)", s.call, tc.failCall)
 			}
 		})
+	}
+}
+
+// TestWalkBulkEditMillisecond: a millisecond holding more than a page of records (a bulk
+// edit) is read by id: every page holds records, each record comes once in (last-modified,
+// id) order, and a walk resumed from any page's Next yields exactly the rest.
+func TestWalkBulkEditMillisecond(t *testing.T) {
+	var recs []searchRec
+	var want []string
+	for i := range 280 {
+		ms := int64(5)
+		if i >= 250 {
+			ms = int64(i) // 30 records after the bulk edit, one per millisecond
+		}
+		id := fmt.Sprint(9001 - i) // ids descend while time ascends: order is by time first
+		if i < 250 {
+			id = fmt.Sprint(8000 + i*7%250) // the block's ids out of insertion order
+		}
+		recs = append(recs, searchRec{id: id, ms: walkBase.UnixMilli() + ms, lm: msValue(ms), updated: walkBase})
+	}
+	for i := range 250 {
+		want = append(want, fmt.Sprint(8000+i))
+	}
+	for i := 250; i < 280; i++ {
+		want = append(want, fmt.Sprint(9001-i))
+	}
+	s := &searchFake{t: t, lm: "lastmodifieddate", recs: recs}
+	f := newFake(t)
+	f.handler = s.answer
+	c := f.client(t, newFakeClock())
+	var nexts []WalkCursor
+	var cum []int // records yielded up to each page
+	var got []string
+	for p, err := range c.WalkModified(context.Background(), "contacts", WalkCursor{Since: walkBase}, nil) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(p.Records) == 0 {
+			t.Errorf("an empty page (next %+v)", p.Next)
+		}
+		for _, r := range p.Records {
+			got = append(got, r.ID)
+		}
+		nexts = append(nexts, p.Next)
+		cum = append(cum, len(got))
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("walked %d records %v\nwant %d %v", len(got), got, len(want), want)
+	}
+	for i, next := range nexts[:len(nexts)-1] {
+		rest, _, errs := walkAll(t, c, "contacts", next)
+		if len(errs) > 0 {
+			t.Fatal(errs)
+		}
+		if !slices.Equal(rest, want[cum[i]:]) {
+			t.Errorf("resumed after page %d (%+v): %d records, want the %d after it", i, next, len(rest), len(want)-cum[i])
+		}
+	}
+	if last := nexts[len(nexts)-1]; last != (WalkCursor{Since: walkBase.Add(279 * time.Millisecond), AfterID: "8722"}) {
+		t.Errorf("last next = %+v", last)
+	}
+}
+
+// TestWalkResumeNeverRepeatsTheCursorRecord: resumed inside a millisecond, the walk yields
+// only the records after the cursor's id, each once, even from a search that returns more
+// than the id filter asks for.
+func TestWalkResumeNeverRepeatsTheCursorRecord(t *testing.T) {
+	var recs []searchRec
+	for i := range 150 {
+		recs = append(recs, searchRec{id: fmt.Sprint(1001 + i), ms: walkBase.UnixMilli() + 7, lm: msValue(7), updated: walkBase})
+	}
+	s := &searchFake{t: t, lm: "lastmodifieddate", recs: recs, ignoreIDFilter: true}
+	f := newFake(t)
+	f.handler = s.answer
+	c := f.client(t, newFakeClock())
+	ids, next, errs := walkAll(t, c, "contacts", WalkCursor{Since: walkBase.Add(7 * time.Millisecond), AfterID: "1100"})
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	var want []string
+	for i := 100; i < 150; i++ {
+		want = append(want, fmt.Sprint(1001+i))
+	}
+	if !slices.Equal(ids, want) {
+		t.Errorf("walked %v\nwant %v (after 1100 only)", ids, want)
+	}
+	if want := (WalkCursor{Since: walkBase.Add(7 * time.Millisecond), AfterID: "1150"}); next != want {
+		t.Errorf("next = %+v, want %+v", next, want)
+	}
+}
+
+// TestWalkEmptyPageEndsWalk: an answer with no records ends the walk even when it offers a
+// next page token, instead of searching again and again for nothing.
+func TestWalkEmptyPageEndsWalk(t *testing.T) {
+	s := &searchFake{t: t, lm: "lastmodifieddate", emptyWithNext: true,
+		recs: []searchRec{{id: "1001", ms: walkBase.UnixMilli(), lm: msValue(0), updated: walkBase}}}
+	f := newFake(t)
+	f.handler = s.answer
+	c := f.client(t, newFakeClock())
+	ids, _, errs := walkAll(t, c, "contacts", WalkCursor{Since: walkBase})
+	if len(ids) != 0 || len(errs) != 0 {
+		t.Errorf("walked %v, errors %v; want nothing", ids, errs)
+	}
+	if s.call != 1 {
+		t.Errorf("%d searches, want 1", s.call)
 	}
 }
