@@ -401,7 +401,9 @@ func TestBatchUpdate400Narrowing(t *testing.T) {
 			u := decodeUpdate(t, r.Body)
 			for _, in := range u.Inputs {
 				if _, ok := in.Properties["zeta"]; ok {
-					return badRequest("VALIDATION_ERROR", "Property values were not valid", doesntExist("zeta"), doesntExist("alpha"))
+					// A property may be named by several errors (one per record setting it): the first reason is kept.
+					return badRequest("VALIDATION_ERROR", "Property values were not valid", doesntExist("zeta"), doesntExist("alpha"),
+						`{"message":"alpha again","code":"PROPERTY_DOESNT_EXIST","context":{"propertyName":["alpha"]}}`)
 				}
 			}
 			return reply{body: okResults(u)}
