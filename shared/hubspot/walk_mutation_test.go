@@ -324,3 +324,25 @@ func TestWalkEmptyPageEndsWalk(t *testing.T) {
 		t.Errorf("%d searches, want 1", s.call)
 	}
 }
+
+// TestWalkIDOrderWithinAMillisecond: records sharing a millisecond come in id order,
+// numeric when both ids are numbers (HubSpot's are: "9" before "10" before "100") and by
+// text otherwise, as idCompare documents, so a cursor's AfterID splits them the same way
+// on every walk.
+func TestWalkIDOrderWithinAMillisecond(t *testing.T) {
+	var recs []searchRec
+	for _, id := range []string{"b", "100", "9a", "10", "aa", "9"} {
+		recs = append(recs, searchRec{id: id, ms: walkBase.UnixMilli() + 3, lm: msValue(3), updated: walkBase})
+	}
+	s := &searchFake{t: t, lm: "lastmodifieddate", recs: recs}
+	f := newFake(t)
+	f.handler = s.answer
+	c := f.client(t, newFakeClock())
+	ids, _, errs := walkAll(t, c, "contacts", WalkCursor{Since: walkBase})
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	if want := []string{"9", "10", "100", "9a", "aa", "b"}; !slices.Equal(ids, want) {
+		t.Errorf("walked %v, want %v", ids, want)
+	}
+}
