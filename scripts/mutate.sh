@@ -37,9 +37,12 @@ declare -A SKIP=(
 	[shared/inbound]='^(TestTimeBudget|TestBudgetSpentBeforeAnObjectIsPartialNotFailed|TestLeaseOutlivesASlowPage)$'
 )
 # Tests a package's mutants run (go test -run): for shared/hubspot only
-# the tests of the batch, walk and codec code (about 9 s instead of 80).
+# the tests of the batch, walk and codec code (about 4 s instead of 80).
+# The search pacing tests (TestSearch*, TestSandboxSearch*, TestSandboxMixed*)
+# are left out: they test pacing.go, not these files, take 6 s of real time
+# and measure it, so on a loaded machine they would kill mutants by chance.
 declare -A RUN=(
-	[shared/hubspot]='^(TestEncode|TestDecode|TestDates|TestNumber|TestJSONValue|TestSandboxBatchUpdate|TestBatchUpdate|TestSandboxWalk|TestWalk|TestSearch|TestSandboxSearch|TestSandboxMixed)'
+	[shared/hubspot]='^(TestEncode|TestDecode|TestDates|TestNumber|TestJSONValue|TestSandboxBatchUpdate|TestBatchUpdate|TestSandboxWalk|TestWalk)'
 )
 # MUTATE_EXCLUDE, when set, replaces the excluded files of every package
 # named (e.g. to mutate only shared/hubspot/codec.go:
