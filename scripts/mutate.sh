@@ -53,7 +53,11 @@ pkgs=("$@")
 reports=()
 for p in "${pkgs[@]}"; do
 	name=${p//\//_}
-	args=(unleash --workers 1 --test-cpu 1 --timeout-coefficient 10 "${MUTATORS[@]}" -o "$OUT/$name.json")
+	# Not --test-cpu: gremlins v0.6.0 passes it to go test as the single
+	# argument "-cpu 1", which go test rejects ("flag provided but not
+	# defined"), so every covered mutant was reported KILLED without its tests
+	# running. -cpu=1 goes through GOFLAGS instead.
+	args=(unleash --workers 1 --timeout-coefficient 10 "${MUTATORS[@]}" -o "$OUT/$name.json")
 	exclude=${MUTATE_EXCLUDE:-${EXCLUDE[$p]:-}}
 	if [ -n "$exclude" ]; then
 		args+=(--exclude-files "$exclude")
@@ -62,7 +66,7 @@ for p in "${pkgs[@]}"; do
 	# gremlins first runs the package's tests for coverage and stops when
 	# they fail; a few tests measure time and can fail on a loaded machine,
 	# so that run is tried up to three times.
-	goflags=${GOFLAGS:-}
+	goflags="${GOFLAGS:-} -cpu=1"
 	if [ -n "${SKIP[$p]:-}" ]; then
 		goflags="$goflags -skip=${SKIP[$p]}"
 	fi
