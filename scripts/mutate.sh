@@ -48,6 +48,12 @@ declare -A RUN=(
 # break <-> continue, x op= y -> x = y, and += <-> -=: the bugs issue 14 names.
 MUTATORS=(--invert-logical --invert-loopctrl --remove-self-assignments --invert-assignments)
 
+# Mutants that do not compile must count as NOT VIABLE, not KILLED:
+# scripts/mutate-go/go stands in for go and says so (see there).
+MUTATE_REAL_GO=$(command -v go)
+export MUTATE_REAL_GO
+export PATH="$PWD/scripts/mutate-go:$PATH"
+
 pkgs=("$@")
 [ ${#pkgs[@]} -gt 0 ] || pkgs=("${ALL[@]}")
 reports=()
