@@ -25,6 +25,7 @@ func newStore(t testing.TB) *Store {
 }
 
 func TestCreateTableSchema(t *testing.T) {
+	t.Parallel()
 	s := newStore(t)
 	ctx := t.Context()
 	db := s.db.(callTimeout).db.(*dynamodb.Client) // New bounds every call (timeout.go)
@@ -50,6 +51,7 @@ func TestCreateTableSchema(t *testing.T) {
 }
 
 func TestProfileRoundTrip(t *testing.T) {
+	t.Parallel()
 	s := newStore(t)
 	ctx := t.Context()
 	at := time.Date(2026, 11, 1, 10, 0, 0, 123456789, time.UTC)
@@ -108,6 +110,7 @@ func TestProfileRoundTrip(t *testing.T) {
 }
 
 func TestPutProfileConflict(t *testing.T) {
+	t.Parallel()
 	s := newStore(t)
 	ctx := t.Context()
 	p := &Profile{Env: "production", Kind: KindCompany, ID: "c1", MatchValue: "c1"}
@@ -154,6 +157,7 @@ func TestPutProfileConflict(t *testing.T) {
 }
 
 func TestMergeIdentifyRace(t *testing.T) {
+	t.Parallel()
 	s := newStore(t)
 	ctx := t.Context()
 	const writers, perWriter = 12, 4
@@ -214,6 +218,7 @@ func TestMergeIdentifyRace(t *testing.T) {
 }
 
 func TestMergeIdentifyRules(t *testing.T) {
+	t.Parallel()
 	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	type event struct {
 		at    time.Duration
@@ -295,6 +300,7 @@ func TestMergeIdentifyRules(t *testing.T) {
 }
 
 func TestMergeIdentifyMatchAndDirty(t *testing.T) {
+	t.Parallel()
 	s := newStore(t)
 	ctx := t.Context()
 	t0 := time.Now()
@@ -340,6 +346,7 @@ func TestMergeIdentifyMatchAndDirty(t *testing.T) {
 }
 
 func TestLookupsFollowLinkChanges(t *testing.T) {
+	t.Parallel()
 	s := newStore(t)
 	ctx := t.Context()
 	a := &Profile{Env: "production", Kind: KindUser, ID: "a", MatchValue: "one@x.com", HubSpotID: "100", HubSpotObject: "contacts"}
@@ -389,6 +396,7 @@ func TestLookupsFollowLinkChanges(t *testing.T) {
 }
 
 func TestPutProfilesBatch(t *testing.T) {
+	t.Parallel()
 	s := newStore(t)
 	ctx := t.Context()
 	const n = 500
@@ -483,6 +491,7 @@ func TestPutProfilesBatch(t *testing.T) {
 }
 
 func TestItemTooLarge(t *testing.T) {
+	t.Parallel()
 	s := newStore(t)
 	ctx := t.Context()
 	big := &Profile{Env: "production", Kind: KindUser, ID: "big", Properties: map[string]Property{
@@ -503,6 +512,7 @@ func TestItemTooLarge(t *testing.T) {
 }
 
 func TestDirtyProfiles(t *testing.T) {
+	t.Parallel()
 	s := newStore(t)
 	ctx := t.Context()
 	var ps []*Profile
@@ -617,6 +627,7 @@ func TestLease(t *testing.T) {
 }
 
 func TestCursor(t *testing.T) {
+	t.Parallel()
 	s := newStore(t)
 	ctx := t.Context()
 	if got, err := s.GetCursor(ctx, "production", "inbound/contacts"); err != nil || got != "" {
@@ -676,6 +687,7 @@ func TestPutCursorLeased(t *testing.T) {
 }
 
 func TestLedger(t *testing.T) {
+	t.Parallel()
 	s := newStore(t)
 	ctx := t.Context()
 	const n = 1000
@@ -721,6 +733,7 @@ func TestLedger(t *testing.T) {
 }
 
 func TestActivity(t *testing.T) {
+	t.Parallel()
 	s := newStore(t)
 	ctx := t.Context()
 	t0 := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
@@ -775,6 +788,7 @@ func TestActivity(t *testing.T) {
 }
 
 func TestEnabledAtFirstWriterWins(t *testing.T) {
+	t.Parallel()
 	s := newStore(t)
 	ctx := t.Context()
 	base := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
@@ -808,6 +822,7 @@ func TestEnabledAtFirstWriterWins(t *testing.T) {
 }
 
 func TestRuns(t *testing.T) {
+	t.Parallel()
 	s := newStore(t)
 	ctx := t.Context()
 	base := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
@@ -851,6 +866,7 @@ func TestRuns(t *testing.T) {
 }
 
 func TestProblems(t *testing.T) {
+	t.Parallel()
 	s := newStore(t)
 	ctx := t.Context()
 	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
