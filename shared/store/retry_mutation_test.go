@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -309,5 +310,75 @@ func TestStateWritesRetryTransientErrors(t *testing.T) {
 	d.EventIDs = []string{"a3"}
 	if err := s.AddActivity(ctx, "production", []ActivityDelta{d}); !errors.Is(err, errFatal) {
 		t.Errorf("AddActivity whose aggregate fails: %v, want the error", err)
+	}
+}
+
+// TestConflictsDoNotUseUpRetries: the profiles (or activity deltas) whose
+// condition failed leave the transaction and the rest is resent at once; a
+// transaction that loses one member to a conflict many times over still
+// stores the others, because a conflict is not contention and does not count
+// toward the retry limit.
+func TestConflictsDoNotUseUpRetries(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	ctx := t.Context()
+	f := newFlaky(s)
+	const n, drops = 16, maxRedrives + 2
+	// Each cancellation fails the first profile left (one action each).
+	for k := range drops {
+		codes := make([]string, n-k)
+		for i := range codes {
+			codes[i] = "None"
+		}
+		codes[0] = "ConditionalCheckFailed"
+		f.fail("TransactWriteItems", cancelled(codes...))
+	}
+	var ps []*Profile
+	for i := range n {
+		ps = append(ps, &Profile{Env: "production", Kind: KindUser, ID: fmt.Sprintf("p%02d", i)})
+	}
+	err := s.PutProfiles(ctx, ps)
+	var be *BatchError
+	if !errors.As(err, &be) || len(be.Failed) != drops {
+		t.Fatalf("PutProfiles: %v, want %d conflicts", err, drops)
+	}
+	for _, pe := range be.Failed {
+		if !errors.Is(pe.Err, ErrConflict) {
+			t.Errorf("%s failed with %v, want a conflict", pe.ID, pe.Err)
+		}
+	}
+	for _, p := range ps[drops:] {
+		if p.Version != 1 {
+			t.Errorf("%s at version %d, want stored", p.ID, p.Version)
+		}
+	}
+
+	// Activity: each cancellation says the first delta's event was applied.
+	day := time.Now().UTC().Format(dayLayout)
+	var ds []ActivityDelta
+	for i := range n {
+		ds = append(ds, ActivityDelta{Kind: KindCompany, ID: fmt.Sprintf("c%02d", i), Day: day, Events: 1, EventIDs: []string{fmt.Sprintf("ev%02d", i)}})
+	}
+	for k := range drops {
+		// n-k updates, then n-k marks; the first mark's condition fails.
+		codes := make([]string, 2*(n-k))
+		for i := range codes {
+			codes[i] = "None"
+		}
+		codes[n-k] = "ConditionalCheckFailed"
+		f.fail("TransactWriteItems", cancelled(codes...))
+	}
+	if err := s.AddActivity(ctx, "production", ds); err != nil {
+		t.Fatalf("AddActivity: %v", err)
+	}
+	for i, d := range ds {
+		got, err := s.Activity(ctx, "production", KindCompany, d.ID, day, day)
+		want := int64(0)
+		if i >= drops {
+			want = 1
+		}
+		if err != nil || (want == 0) != (len(got) == 0) || (want == 1 && got[0].Events != 1) {
+			t.Errorf("%s activity %+v (%v), want %d events", d.ID, got, err, want)
+		}
 	}
 }
