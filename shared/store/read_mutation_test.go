@@ -157,3 +157,26 @@ func TestThrottledWritesBackOff(t *testing.T) {
 		}
 	}
 }
+
+// TestMergeConflictsBackOff: a merge that keeps losing its write to other
+// writers re-reads and retries with growing pauses (up to 320 ms), not in a
+// tight loop.
+func TestMergeConflictsBackOff(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	f := newFlaky(s)
+	errs := make([]error, 1000)
+	for i := range errs {
+		errs[i] = &types.ConditionalCheckFailedException{Message: aws.String("The conditional request failed")}
+	}
+	f.fail("PutItem", errs...)
+	ctx, cancel := context.WithTimeout(t.Context(), 400*time.Millisecond)
+	defer cancel()
+	_, err := s.MergeIdentify(ctx, "production", KindUser, "u1", IdentifyInput{Properties: map[string]any{"plan": "pro"}})
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("merge losing every write: %v, want it to retry until the deadline", err)
+	}
+	if n := f.count("PutItem"); n < 2 || n > 6 {
+		t.Errorf("merge losing every write: %d writes in 400ms, want 2 to 6 (backoff)", n)
+	}
+}
