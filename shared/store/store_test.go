@@ -565,6 +565,7 @@ func TestDirtyProfiles(t *testing.T) {
 }
 
 func TestLease(t *testing.T) {
+	t.Parallel()
 	s := newStore(t)
 	ctx := t.Context()
 	const racers = 10
@@ -589,6 +590,10 @@ func TestLease(t *testing.T) {
 	}
 
 	// Expiry lets another owner take over; the old owner can neither renew nor release.
+	// The store's clock stands still between calls (a loaded machine cannot
+	// expire the lease early) and is moved past the expiry.
+	now := time.Now()
+	s.now = func() time.Time { return now }
 	if err := s.AcquireLease(ctx, "production", "sync", "a", 300*time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
@@ -601,7 +606,7 @@ func TestLease(t *testing.T) {
 	if err := s.RenewLease(ctx, "production", "sync", "a", 300*time.Millisecond); err != nil {
 		t.Errorf("renew by holder: %v", err)
 	}
-	time.Sleep(400 * time.Millisecond)
+	now = now.Add(400 * time.Millisecond)
 	if err := s.RenewLease(ctx, "production", "sync", "a", time.Minute); !errors.Is(err, ErrLeaseLost) {
 		t.Errorf("renew after expiry: %v, want ErrLeaseLost", err)
 	}
@@ -650,12 +655,17 @@ func TestCursor(t *testing.T) {
 // lease, so a run that lost its lease (expired, or taken by a newer run)
 // cannot move the cursor past work it did not finish.
 func TestPutCursorLeased(t *testing.T) {
+	t.Parallel()
 	s := newStore(t)
 	ctx := t.Context()
 	const name = "inbound:users:contacts"
 	if err := s.PutCursorLeased(ctx, "production", name, "v0", "inbound", "a"); !errors.Is(err, ErrLeaseLost) {
 		t.Errorf("checkpoint without any lease: %v, want ErrLeaseLost", err)
 	}
+	// The store's clock stands still between calls and is moved past the
+	// lease's expiry.
+	now := time.Now()
+	s.now = func() time.Time { return now }
 	if err := s.AcquireLease(ctx, "production", "inbound", "a", 300*time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
@@ -665,7 +675,7 @@ func TestPutCursorLeased(t *testing.T) {
 	if err := s.PutCursorLeased(ctx, "production", name, "x", "inbound", "b"); !errors.Is(err, ErrLeaseLost) {
 		t.Errorf("checkpoint by non-holder: %v, want ErrLeaseLost", err)
 	}
-	time.Sleep(400 * time.Millisecond)
+	now = now.Add(400 * time.Millisecond)
 	if err := s.PutCursorLeased(ctx, "production", name, "v2", "inbound", "a"); !errors.Is(err, ErrLeaseLost) {
 		t.Errorf("checkpoint after expiry: %v, want ErrLeaseLost", err)
 	}
