@@ -51,6 +51,10 @@ func TestRetryQuarantinedRereadsAProfileWrittenMeanwhile(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// u0's only quarantined property has another reason: left alone.
+	if err := s.PutProfile(ctx, &Profile{Env: "production", Kind: KindUser, ID: "u0", Quarantined: map[string]string{"phone": "bad number"}}); err != nil {
+		t.Fatal(err)
+	}
 	f := newFlaky(s)
 	lost := &types.ConditionalCheckFailedException{Message: aws.String("The conditional request failed")}
 	f.fail("PutItem", lost)
@@ -62,6 +66,12 @@ func TestRetryQuarantinedRereadsAProfileWrittenMeanwhile(t *testing.T) {
 		if p, err := s.GetProfile(ctx, "production", KindUser, id); err != nil || len(p.Quarantined) != 0 || !p.Dirty {
 			t.Errorf("%s after redrive: %+v (%v), want released and dirty", id, p, err)
 		}
+	}
+	if p, err := s.GetProfile(ctx, "production", KindUser, "u0"); err != nil || p.Quarantined["phone"] != "bad number" || p.Dirty {
+		t.Errorf("u0 after a redrive of another reason: %+v (%v), want unchanged", p, err)
+	}
+	if _, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(s.table), Key: key(profilePK("production", KindUser, "u0"), skProfile)}); err != nil {
+		t.Fatal(err)
 	}
 	if err := s.PutProfile(ctx, &Profile{Env: "production", Kind: KindUser, ID: "u3", Quarantined: map[string]string{"plan": "bad"}}); err != nil {
 		t.Fatal(err)
@@ -208,5 +218,34 @@ func TestExpiredItemsAreNotRead(t *testing.T) {
 		if got, err := s.Activity(ctx, "production", KindUser, id, early.Format(dayLayout), day); err != nil || len(got) != want {
 			t.Errorf("%s day aggregates %+v (%v), want %d", id, got, err, want)
 		}
+	}
+}
+
+// TestQuarantineSummarySkipsEmptyQuarantine: a profile item whose quarantine
+// map is empty (written by hand or by an older version) is not counted, and
+// the profiles after it are.
+func TestQuarantineSummarySkipsEmptyQuarantine(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	ctx := t.Context()
+	for i := range 20 {
+		p := &Profile{Env: "production", Kind: KindUser, ID: fmt.Sprintf("q%02d", i), Quarantined: map[string]string{"plan": "read-only property"}}
+		if err := s.PutProfile(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 5 {
+		item, err := encodeProfile(&Profile{Env: "production", Kind: KindUser, ID: fmt.Sprintf("empty%d", i)}, 1, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		item[attrQuar] = &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{}}
+		if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: item}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sum, err := s.QuarantineSummary(ctx, "production", 0)
+	if err != nil || sum.Profiles != 20 || sum.ByReason[KindUser]["read-only property"] != 20 || !sum.Complete {
+		t.Errorf("QuarantineSummary = %+v, %v; want the 20 quarantined profiles", sum, err)
 	}
 }
