@@ -153,7 +153,7 @@ func TestProfileWritesRetryTransientErrors(t *testing.T) {
 	if m, err := s.LookupByMatch(ctx, "production", KindUser, []string{"a@x.com"}); err != nil || !slices.Equal(m["a@x.com"], []string{"linked"}) {
 		t.Errorf("lookup %v (%v), want linked", m, err)
 	}
-	for _, fatal := range []error{cancelled("None", "ValidationError"), cancelled("TransactionConflict", "ValidationError"), errFatal} {
+	for _, fatal := range []error{cancelled("None", "ValidationError"), cancelled("TransactionConflict", "ValidationError"), cancelled(), errFatal} {
 		before := f.count("TransactWriteItems")
 		f.fail("TransactWriteItems", fatal)
 		r := &Profile{Env: "production", Kind: KindUser, ID: "refused", MatchValue: "r@x.com"}
@@ -252,7 +252,7 @@ func TestStateWritesRetryTransientErrors(t *testing.T) {
 	if err := s.PutCursorLeased(ctx, "production", "c", "v1", "poll", "run1"); err != nil {
 		t.Fatalf("checkpoint after transient failures: %v", err)
 	}
-	for _, fatal := range []error{cancelled("None", "ValidationError"), errFatal} {
+	for _, fatal := range []error{cancelled("None", "ValidationError"), cancelled(), errFatal} {
 		f.fail("TransactWriteItems", fatal)
 		if err := s.PutCursorLeased(ctx, "production", "c", "v2", "poll", "run1"); err == nil || ordinary(err) {
 			t.Errorf("checkpoint under %v: %v, want a failure that is not a lost lease", fatal, err)
