@@ -27,8 +27,9 @@ const (
 	// longer than SQS's maximum retention (14 days) plus a DLQ redrive.
 	activityMarkRetention = 35 * 24 * time.Hour
 	// maxDeltaEventIDs is the most event ids one delta may carry: its marks
-	// and its update must fit one transaction.
-	maxDeltaEventIDs = maxTransactItems - 1
+	// and its update must fit one transaction, and so must its summary marks
+	// with the user's and the company's summary updates (maxSummaryMarks).
+	maxDeltaEventIDs = maxSummaryMarks
 
 	dayLayout = "2006-01-02"
 )
@@ -43,7 +44,7 @@ type ActivityDelta struct {
 	// FirstSeen and LastSeen widen the day's first/last seen (zero: no change).
 	FirstSeen, LastSeen time.Time
 	// EventIDs make the delta idempotent: it is applied only if none of these
-	// events was applied before (at most 99 per delta). Without ids the delta
+	// events was applied before (at most 98 per delta). Without ids the delta
 	// is applied every time.
 	EventIDs []string
 

@@ -8,6 +8,7 @@ import (
 // TestMergeRulesCompanyAndTimestamps pins the merge rules a silent bug would
 // break without any other test noticing (DynamoDB Local).
 func TestMergeRulesCompanyAndTimestamps(t *testing.T) {
+	t.Parallel()
 	s := newStore(t)
 	ctx := t.Context()
 	t0 := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)

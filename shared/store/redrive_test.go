@@ -55,15 +55,16 @@ func (d *stingyDB) BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteIt
 	return out, nil
 }
 
-func TestBatchRedrivesUnprocessed(t *testing.T) {
+// TestBatchWriteRedrivesUnprocessed and TestBatchGetRedrivesUnprocessed
+// were one test; they run apart (in parallel) because each waits out its
+// own backoffs.
+func TestBatchWriteRedrivesUnprocessed(t *testing.T) {
+	t.Parallel()
 	s := newStore(t)
 	ctx := t.Context()
 	stingy := &stingyDB{dynamoAPI: s.db}
 	s.db = stingy
-	ids := make([]string, 300)
-	for i := range ids {
-		ids[i] = fmt.Sprintf("e%d", i)
-	}
+	ids := redriveIDs()
 	if err := s.LedgerRecord(ctx, "production", ids, time.Hour); err != nil {
 		t.Fatal(err)
 	}
@@ -71,6 +72,7 @@ func TestBatchRedrivesUnprocessed(t *testing.T) {
 	if got, want := stingy.batchWrites.Load(), int32(12*5); got != want {
 		t.Errorf("BatchWriteItem calls = %d, want %d", got, want)
 	}
+	s.db = stingy.dynamoAPI
 	seen, err := s.LedgerSeen(ctx, "production", ids)
 	if err != nil {
 		t.Fatal(err)
@@ -80,9 +82,39 @@ func TestBatchRedrivesUnprocessed(t *testing.T) {
 			t.Fatalf("%s not seen after re-driven write", id)
 		}
 	}
+}
+
+func TestBatchGetRedrivesUnprocessed(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	ctx := t.Context()
+	ids := redriveIDs()
+	if err := s.LedgerRecord(ctx, "production", ids, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	stingy := &stingyDB{dynamoAPI: s.db}
+	s.db = stingy
+	seen, err := s.LedgerSeen(ctx, "production", ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range ids {
+		if !seen[id] {
+			t.Fatalf("%s not seen after re-driven read", id)
+		}
+	}
 	if got := stingy.batchGets.Load(); got < 3*7 {
 		t.Errorf("BatchGetItem calls = %d, want at least %d (3 chunks re-driven to completion)", got, 3*7)
 	}
+}
+
+// redriveIDs is 300 event ids: 12 write chunks and 3 read chunks.
+func redriveIDs() []string {
+	ids := make([]string, 300)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("e%d", i)
+	}
+	return ids
 }
 
 func TestBatchHonoursContext(t *testing.T) {

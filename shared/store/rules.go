@@ -263,7 +263,7 @@ func DecodeRun(env, job string, body []byte) (RunRecord, error) {
 // PrepareDeltas validates deltas for AddActivity and drops event ids already
 // carried by an earlier delta of the same call (a delta left without ids that
 // way is dropped whole). ErrInvalid names a bad key, day, event id or a delta
-// with more than 99 event ids.
+// with more than 98 event ids (maxDeltaEventIDs).
 func PrepareDeltas(env string, deltas []ActivityDelta) ([]ActivityDelta, error) {
 	if err := checkEnv(env); err != nil {
 		return nil, err

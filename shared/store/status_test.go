@@ -12,6 +12,7 @@ import (
 // problems list their names, so status finds them without a scan, and that a
 // closed problem leaves the index.
 func TestNamesIndex(t *testing.T) {
+	t.Parallel()
 	s := newStore(t)
 	ctx := t.Context()
 	now := time.Now()
@@ -85,6 +86,7 @@ func TestNamesIndex(t *testing.T) {
 // TestQuarantine checks the bounded summary and the retry of quarantined
 // properties by reason on DynamoDB Local.
 func TestQuarantine(t *testing.T) {
+	t.Parallel()
 	s := newStore(t)
 	ctx := t.Context()
 	put := func(env string, kind Kind, id string, q map[string]string, dirty bool) {

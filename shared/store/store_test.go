@@ -25,6 +25,7 @@ func newStore(t testing.TB) *Store {
 }
 
 func TestCreateTableSchema(t *testing.T) {
+	t.Parallel()
 	s := newStore(t)
 	ctx := t.Context()
 	db := s.db.(callTimeout).db.(*dynamodb.Client) // New bounds every call (timeout.go)
@@ -50,6 +51,7 @@ func TestCreateTableSchema(t *testing.T) {
 }
 
 func TestProfileRoundTrip(t *testing.T) {
+	t.Parallel()
 	s := newStore(t)
 	ctx := t.Context()
 	at := time.Date(2026, 11, 1, 10, 0, 0, 123456789, time.UTC)
@@ -108,6 +110,7 @@ func TestProfileRoundTrip(t *testing.T) {
 }
 
 func TestPutProfileConflict(t *testing.T) {
+	t.Parallel()
 	s := newStore(t)
 	ctx := t.Context()
 	p := &Profile{Env: "production", Kind: KindCompany, ID: "c1", MatchValue: "c1"}
@@ -154,6 +157,7 @@ func TestPutProfileConflict(t *testing.T) {
 }
 
 func TestMergeIdentifyRace(t *testing.T) {
+	t.Parallel()
 	s := newStore(t)
 	ctx := t.Context()
 	const writers, perWriter = 12, 4
@@ -214,6 +218,7 @@ func TestMergeIdentifyRace(t *testing.T) {
 }
 
 func TestMergeIdentifyRules(t *testing.T) {
+	t.Parallel()
 	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	type event struct {
 		at    time.Duration
@@ -295,6 +300,7 @@ func TestMergeIdentifyRules(t *testing.T) {
 }
 
 func TestMergeIdentifyMatchAndDirty(t *testing.T) {
+	t.Parallel()
 	s := newStore(t)
 	ctx := t.Context()
 	t0 := time.Now()
@@ -340,6 +346,7 @@ func TestMergeIdentifyMatchAndDirty(t *testing.T) {
 }
 
 func TestLookupsFollowLinkChanges(t *testing.T) {
+	t.Parallel()
 	s := newStore(t)
 	ctx := t.Context()
 	a := &Profile{Env: "production", Kind: KindUser, ID: "a", MatchValue: "one@x.com", HubSpotID: "100", HubSpotObject: "contacts"}
@@ -389,6 +396,7 @@ func TestLookupsFollowLinkChanges(t *testing.T) {
 }
 
 func TestPutProfilesBatch(t *testing.T) {
+	t.Parallel()
 	s := newStore(t)
 	ctx := t.Context()
 	const n = 500
@@ -483,6 +491,7 @@ func TestPutProfilesBatch(t *testing.T) {
 }
 
 func TestItemTooLarge(t *testing.T) {
+	t.Parallel()
 	s := newStore(t)
 	ctx := t.Context()
 	big := &Profile{Env: "production", Kind: KindUser, ID: "big", Properties: map[string]Property{
@@ -503,6 +512,7 @@ func TestItemTooLarge(t *testing.T) {
 }
 
 func TestDirtyProfiles(t *testing.T) {
+	t.Parallel()
 	s := newStore(t)
 	ctx := t.Context()
 	var ps []*Profile
@@ -555,6 +565,7 @@ func TestDirtyProfiles(t *testing.T) {
 }
 
 func TestLease(t *testing.T) {
+	t.Parallel()
 	s := newStore(t)
 	ctx := t.Context()
 	const racers = 10
@@ -579,6 +590,10 @@ func TestLease(t *testing.T) {
 	}
 
 	// Expiry lets another owner take over; the old owner can neither renew nor release.
+	// The store's clock stands still between calls (a loaded machine cannot
+	// expire the lease early) and is moved past the expiry.
+	now := time.Now()
+	s.now = func() time.Time { return now }
 	if err := s.AcquireLease(ctx, "production", "sync", "a", 300*time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
@@ -591,7 +606,7 @@ func TestLease(t *testing.T) {
 	if err := s.RenewLease(ctx, "production", "sync", "a", 300*time.Millisecond); err != nil {
 		t.Errorf("renew by holder: %v", err)
 	}
-	time.Sleep(400 * time.Millisecond)
+	now = now.Add(400 * time.Millisecond)
 	if err := s.RenewLease(ctx, "production", "sync", "a", time.Minute); !errors.Is(err, ErrLeaseLost) {
 		t.Errorf("renew after expiry: %v, want ErrLeaseLost", err)
 	}
@@ -617,6 +632,7 @@ func TestLease(t *testing.T) {
 }
 
 func TestCursor(t *testing.T) {
+	t.Parallel()
 	s := newStore(t)
 	ctx := t.Context()
 	if got, err := s.GetCursor(ctx, "production", "inbound/contacts"); err != nil || got != "" {
@@ -639,12 +655,17 @@ func TestCursor(t *testing.T) {
 // lease, so a run that lost its lease (expired, or taken by a newer run)
 // cannot move the cursor past work it did not finish.
 func TestPutCursorLeased(t *testing.T) {
+	t.Parallel()
 	s := newStore(t)
 	ctx := t.Context()
 	const name = "inbound:users:contacts"
 	if err := s.PutCursorLeased(ctx, "production", name, "v0", "inbound", "a"); !errors.Is(err, ErrLeaseLost) {
 		t.Errorf("checkpoint without any lease: %v, want ErrLeaseLost", err)
 	}
+	// The store's clock stands still between calls and is moved past the
+	// lease's expiry.
+	now := time.Now()
+	s.now = func() time.Time { return now }
 	if err := s.AcquireLease(ctx, "production", "inbound", "a", 300*time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
@@ -654,7 +675,7 @@ func TestPutCursorLeased(t *testing.T) {
 	if err := s.PutCursorLeased(ctx, "production", name, "x", "inbound", "b"); !errors.Is(err, ErrLeaseLost) {
 		t.Errorf("checkpoint by non-holder: %v, want ErrLeaseLost", err)
 	}
-	time.Sleep(400 * time.Millisecond)
+	now = now.Add(400 * time.Millisecond)
 	if err := s.PutCursorLeased(ctx, "production", name, "v2", "inbound", "a"); !errors.Is(err, ErrLeaseLost) {
 		t.Errorf("checkpoint after expiry: %v, want ErrLeaseLost", err)
 	}
@@ -676,6 +697,7 @@ func TestPutCursorLeased(t *testing.T) {
 }
 
 func TestLedger(t *testing.T) {
+	t.Parallel()
 	s := newStore(t)
 	ctx := t.Context()
 	const n = 1000
@@ -721,6 +743,7 @@ func TestLedger(t *testing.T) {
 }
 
 func TestActivity(t *testing.T) {
+	t.Parallel()
 	s := newStore(t)
 	ctx := t.Context()
 	t0 := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
@@ -775,6 +798,7 @@ func TestActivity(t *testing.T) {
 }
 
 func TestEnabledAtFirstWriterWins(t *testing.T) {
+	t.Parallel()
 	s := newStore(t)
 	ctx := t.Context()
 	base := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
@@ -808,6 +832,7 @@ func TestEnabledAtFirstWriterWins(t *testing.T) {
 }
 
 func TestRuns(t *testing.T) {
+	t.Parallel()
 	s := newStore(t)
 	ctx := t.Context()
 	base := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
@@ -851,6 +876,7 @@ func TestRuns(t *testing.T) {
 }
 
 func TestProblems(t *testing.T) {
+	t.Parallel()
 	s := newStore(t)
 	ctx := t.Context()
 	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)

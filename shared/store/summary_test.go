@@ -25,6 +25,7 @@ func batchSessions(ms []int64, timeout time.Duration) []Session {
 }
 
 func TestAddToSessionsOrderIndependent(t *testing.T) {
+	t.Parallel()
 	rng := rand.New(rand.NewPCG(1, 2))
 	timeout := 30 * time.Minute
 	for trial := range 300 {
@@ -45,6 +46,7 @@ func TestAddToSessionsOrderIndependent(t *testing.T) {
 }
 
 func TestActivitySummary(t *testing.T) {
+	t.Parallel()
 	s := newStore(t).WithActivitySummary(30*time.Minute, 40)
 	ctx := t.Context()
 	day := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
