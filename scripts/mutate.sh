@@ -22,7 +22,7 @@ mkdir -p "$OUT"
 # internal packages) is excluded from mutation, not from the tests.
 ALL=(shared/runreport shared/identity shared/outbound shared/inbound shared/forward shared/measured shared/store shared/hubspot)
 declare -A EXCLUDE=(
-	[shared/hubspot]='(^|/)(auth|client|errors|events|objects|pacing|properties|timeline)\.go$|(^|/)(hubspottest|internal)/'
+	[shared/hubspot]='(^|/)(auth|client|errors|events|objects|pacing|properties|properties_input|timeline)\.go$|(^|/)(hubspottest|internal)/'
 	[shared/store]='(^|/)storetest/'
 )
 
