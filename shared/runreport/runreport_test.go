@@ -75,3 +75,12 @@ func TestCalls(t *testing.T) {
 		t.Errorf("Calls(nil, after) = %v, want %v", got, after)
 	}
 }
+
+// TestJoinCappedInvalidUTF8: an error text that is not UTF-8 (bytes of an
+// API answer) is still cut at the cap, without a panic.
+func TestJoinCappedInvalidUTF8(t *testing.T) {
+	bad := strings.Repeat("\x80", runreport.MaxErrorLen+10)
+	if got := runreport.JoinCapped([]string{bad}); got != "…" {
+		t.Errorf("JoinCapped of continuation bytes only = %d bytes, want just the cut mark", len(got))
+	}
+}
