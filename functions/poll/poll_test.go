@@ -48,7 +48,7 @@ func testConfig() *config.Config {
 		{HubSpot: "lifecyclestage", Userpilot: "hs_stage"},
 	}
 	cfg.Mapping.Companies.Match = config.Match{Userpilot: "domain", HubSpot: "domain"}
-	cfg.Mapping.Companies.Inbound = []config.PropertyMapping{{HubSpot: "name", Userpilot: "company_name"}, {HubSpot: "industry"}}
+	cfg.Mapping.Companies.Inbound = []config.PropertyMapping{{HubSpot: "name", Userpilot: "company_name"}, {HubSpot: "industry", Userpilot: "industry"}}
 	return cfg
 }
 
