@@ -5,11 +5,11 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/pilotsync/pilotsync/shared/activity"
 	"github.com/pilotsync/pilotsync/shared/hubspot"
+	"github.com/pilotsync/pilotsync/shared/internal/logtest"
 )
 
 // TestDuplicateInsideAMessageKeepsTheRest: an event repeated inside one
@@ -112,27 +112,11 @@ func TestPrepareUsesListedDefinitions(t *testing.T) {
 	}
 }
 
-// warnings counts the warnings and errors logged.
-type warnings struct {
-	mu   sync.Mutex
-	msgs []string
-}
-
-func (w *warnings) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelWarn }
-func (w *warnings) Handle(_ context.Context, r slog.Record) error {
-	w.mu.Lock()
-	w.msgs = append(w.msgs, r.Message)
-	w.mu.Unlock()
-	return nil
-}
-func (w *warnings) WithAttrs([]slog.Attr) slog.Handler { return w }
-func (w *warnings) WithGroup(string) slog.Handler      { return w }
-
 // TestCleanBatchLogsNoWarning: a batch where everything is delivered logs
 // no warning (operators alarm on them): no "delivered by two invocations"
 // when none was, nor a failed run record write when it was stored.
 func TestCleanBatchLogsNoWarning(t *testing.T) {
-	w := &warnings{}
+	w := &logtest.Recorder{Min: slog.LevelWarn}
 	runs := &runLog{}
 	e := newEnv(t, testConfig(), func(o *Options) { o.Logger, o.Runs = slog.New(w), runs })
 	e.link("u1", "101")
@@ -141,8 +125,8 @@ func TestCleanBatchLogsNoWarning(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Counts[CountSent] != 1 || len(w.msgs) != 0 || len(runs.runs) != 1 {
-		t.Errorf("counts %v, warnings %q; want a clean batch without warnings", rep.Counts, w.msgs)
+	if rep.Counts[CountSent] != 1 || len(w.Messages()) != 0 || len(runs.runs) != 1 {
+		t.Errorf("counts %v, warnings %q; want a clean batch without warnings", rep.Counts, w.Messages())
 	}
 }
 

@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/pilotsync/pilotsync/shared/config"
 	"github.com/pilotsync/pilotsync/shared/hubspot"
+	"github.com/pilotsync/pilotsync/shared/internal/logtest"
 	"github.com/pilotsync/pilotsync/shared/store"
 )
 
@@ -54,22 +54,6 @@ func TestRunHoldsTheLeaseWhileItWorks(t *testing.T) {
 	}
 }
 
-// logged keeps the level and message of every log record.
-type logged struct {
-	mu   sync.Mutex
-	recs []string
-}
-
-func (l *logged) Enabled(context.Context, slog.Level) bool { return true }
-func (l *logged) Handle(_ context.Context, r slog.Record) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.recs = append(l.recs, r.Level.String()+" "+r.Message)
-	return nil
-}
-func (l *logged) WithAttrs([]slog.Attr) slog.Handler { return l }
-func (l *logged) WithGroup(string) slog.Handler      { return l }
-
 // TestRunLogsWhatItCouldNotRecord: a run record or lease release the store
 // refuses is logged as a warning (the report is returned all the same); a
 // run whose writes succeed logs no such warning; an engine built without a
@@ -84,7 +68,7 @@ func TestRunLogsWhatItCouldNotRecord(t *testing.T) {
 			if op != "" {
 				r.st.setFault(op, errInjected)
 			}
-			l := &logged{}
+			l := &logtest.Recorder{Min: slog.LevelDebug}
 			e := New(r.st, r.hc, r.linker, nil, Options{Env: env, PeriodDays: 30, Log: slog.New(l),
 				Targets: []Target{{Kind: store.KindUser, Object: "contacts", Mappings: []config.MeasuredMapping{mm}}}})
 			rep, err := e.Run(t.Context(), r.at, ModeStart)
@@ -93,8 +77,8 @@ func TestRunLogsWhatItCouldNotRecord(t *testing.T) {
 			}
 			want := map[string]string{"PutRun": "WARN measured: write run record", "ReleaseLease": "WARN measured: release lease"}
 			for o, w := range want {
-				if got := slices.Contains(l.recs, w); got != (o == op) {
-					t.Errorf("logged %q: %q present %v, want %v", l.recs, w, got, o == op)
+				if got := slices.Contains(l.Lines(), w); got != (o == op) {
+					t.Errorf("logged %q: %q present %v, want %v", l.Lines(), w, got, o == op)
 				}
 			}
 		})

@@ -1,44 +1,17 @@
 package outbound
 
 import (
-	"context"
 	"log/slog"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/pilotsync/pilotsync/shared/identity"
+	"github.com/pilotsync/pilotsync/shared/internal/logtest"
 	"github.com/pilotsync/pilotsync/shared/store"
 	"github.com/pilotsync/pilotsync/shared/store/storetest"
 )
-
-// logged keeps the level and message of every log record (what an
-// operator reads in CloudWatch).
-type logged struct {
-	mu   sync.Mutex
-	recs []string
-}
-
-func (l *logged) Enabled(context.Context, slog.Level) bool { return true }
-func (l *logged) Handle(_ context.Context, r slog.Record) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.recs = append(l.recs, r.Level.String()+" "+r.Message)
-	return nil
-}
-func (l *logged) WithAttrs([]slog.Attr) slog.Handler { return l }
-func (l *logged) WithGroup(string) slog.Handler      { return l }
-
-func (l *logged) has(s string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, r := range l.recs {
-		if r == s {
-			return true
-		}
-	}
-	return false
-}
 
 // TestPushLogsWhatItCouldNotRecord: a run record or lease release the store
 // refuses is logged (the run's report is returned all the same); a release
@@ -57,7 +30,7 @@ func TestPushLogsWhatItCouldNotRecord(t *testing.T) {
 		{"ReleaseLease", store.ErrLeaseLost, "", []string{"WARN outbound: release lease"}},
 	} {
 		t.Run(tc.op+" "+errString(tc.err), func(t *testing.T) {
-			l := &logged{}
+			l := &logtest.Recorder{Min: slog.LevelDebug}
 			r := newMemRig(t, nil)
 			r.push.log = slog.New(l)
 			r.put("a", r.ids[0], "plan", "pro")
@@ -71,16 +44,16 @@ func TestPushLogsWhatItCouldNotRecord(t *testing.T) {
 			if rep.Status != StatusComplete || rep.Totals.Sent != 1 {
 				t.Errorf("report %s %+v, want complete", rep.Status, rep.Totals)
 			}
-			if tc.want != "" && !l.has(tc.want) {
-				t.Errorf("logged %q, want %q", l.recs, tc.want)
+			if tc.want != "" && !slices.Contains(l.Lines(), tc.want) {
+				t.Errorf("logged %q, want %q", l.Lines(), tc.want)
 			}
 			for _, s := range tc.notWant {
-				if l.has(s) {
-					t.Errorf("logged %q, want no %q", l.recs, s)
+				if slices.Contains(l.Lines(), s) {
+					t.Errorf("logged %q, want no %q", l.Lines(), s)
 				}
 			}
-			if !l.has("INFO outbound: run finished") {
-				t.Errorf("logged %q, want the run's summary", l.recs)
+			if !slices.Contains(l.Lines(), "INFO outbound: run finished") {
+				t.Errorf("logged %q, want the run's summary", l.Lines())
 			}
 		})
 	}

@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"sync"
 	"testing"
 
 	"github.com/pilotsync/pilotsync/shared/hubspot/hubspottest"
 	"github.com/pilotsync/pilotsync/shared/identity"
 	"github.com/pilotsync/pilotsync/shared/identity/linker"
+	"github.com/pilotsync/pilotsync/shared/internal/logtest"
 	"github.com/pilotsync/pilotsync/shared/store"
 	"github.com/pilotsync/pilotsync/shared/userpilot"
 )
@@ -27,22 +27,6 @@ func (f *fakeUserpilot) IdentifyUser(_ context.Context, u userpilot.User) error 
 
 func (f *fakeUserpilot) IdentifyCompany(context.Context, userpilot.Company) error { return f.err }
 
-// warnings keeps the messages of warnings and errors logged.
-type warnings struct {
-	mu   sync.Mutex
-	msgs []string
-}
-
-func (w *warnings) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelWarn }
-func (w *warnings) Handle(_ context.Context, r slog.Record) error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.msgs = append(w.msgs, r.Message)
-	return nil
-}
-func (w *warnings) WithAttrs([]slog.Attr) slog.Handler { return w }
-func (w *warnings) WithGroup(string) slog.Handler      { return w }
-
 // TestUserpilotWriteOfALink: a new link is written to the user in
 // Userpilot and remembered in the profile's inbound hashes, without a
 // warning; when Userpilot refuses the write, the warning says so and the
@@ -51,7 +35,7 @@ func TestUserpilotWriteOfALink(t *testing.T) {
 	for _, fail := range []bool{false, true} {
 		r := newRig(t, emailUsers, hubspottest.Options{})
 		a := r.contact(map[string]string{"email": "a@x.com"})
-		up, w := &fakeUserpilot{}, &warnings{}
+		up, w := &fakeUserpilot{}, &logtest.Recorder{Min: slog.LevelWarn}
 		if fail {
 			up.err = errors.New("fake: Userpilot is down")
 		}
@@ -67,11 +51,11 @@ func TestUserpilotWriteOfALink(t *testing.T) {
 			t.Fatalf("fail=%v: Userpilot got %+v, want u1 with %s = %s", fail, up.users, identity.KeyUserID, a)
 		}
 		h, ok := r.stored("u1").InboundHashes[identity.KeyUserID]
-		if !fail && (len(w.msgs) != 0 || h != identity.ValueHash(a)) {
-			t.Errorf("written: warnings %q, hash %q; want none and the hash of %s", w.msgs, h, a)
+		if !fail && (len(w.Messages()) != 0 || h != identity.ValueHash(a)) {
+			t.Errorf("written: warnings %q, hash %q; want none and the hash of %s", w.Messages(), h, a)
 		}
-		if fail && (len(w.msgs) != 1 || ok) {
-			t.Errorf("refused: warnings %q, hash %q; want one warning and no hash", w.msgs, h)
+		if fail && (len(w.Messages()) != 1 || ok) {
+			t.Errorf("refused: warnings %q, hash %q; want one warning and no hash", w.Messages(), h)
 		}
 	}
 }
