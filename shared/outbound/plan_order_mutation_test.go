@@ -1,0 +1,38 @@
+package outbound
+
+import (
+	"maps"
+	"testing"
+	"time"
+
+	"github.com/pilotsync/pilotsync/shared/hubspot"
+	"github.com/pilotsync/pilotsync/shared/store"
+)
+
+// TestPlanSkipsOnlyTheStaleOrSentProperty: a value older than the one
+// HubSpot was last sent, or the very value sent already, is skipped for
+// its own property only: the properties mapped after it still go.
+func TestPlanSkipsOnlyTheStaleOrSentProperty(t *testing.T) {
+	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	obj := Object{Kind: store.KindUser, HubSpotObject: "contacts", Mappings: []Mapping{
+		{Userpilot: "seats", HubSpot: "up_seats"}, {Userpilot: "plan", HubSpot: "up_plan"}}}
+	cat := catalog{"up_seats": {Name: "up_seats", Type: hubspot.TypeNumber}, "up_plan": {Name: "up_plan", Type: hubspot.TypeString}}
+	for _, tt := range []struct {
+		name   string
+		sentAt time.Time // when up_seats was last sent
+		stale  int
+	}{
+		{"older than the value sent", t0.Add(time.Minute), 1},
+		{"the value sent already", t0, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p := &store.Profile{Kind: store.KindUser, ID: "u1",
+				Properties: map[string]store.Property{"seats": {Value: 3.0, At: t0}, "plan": {Value: "pro", At: t0.Add(time.Hour)}},
+				OutboundAt: map[string]time.Time{"up_seats": tt.sentAt}}
+			pl := planProfile(obj, cat, p)
+			if want := map[string]string{"up_plan": "pro"}; !maps.Equal(pl.props, want) || pl.stale != tt.stale {
+				t.Errorf("plan sends %v (stale %d), want %v (stale %d)", pl.props, pl.stale, want, tt.stale)
+			}
+		})
+	}
+}
