@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pilotsync/pilotsync/shared/config"
 	"github.com/pilotsync/pilotsync/shared/hubspot"
 	"github.com/pilotsync/pilotsync/shared/store"
 )
@@ -34,5 +35,16 @@ func TestPlanSkipsOnlyTheStaleOrSentProperty(t *testing.T) {
 				t.Errorf("plan sends %v (stale %d), want %v (stale %d)", pl.props, pl.stale, want, tt.stale)
 			}
 		})
+	}
+}
+
+// TestConfigFromCompaniesOnly: users without outbound mappings (or
+// disabled) do not hide the companies' outbound mappings after them.
+func TestConfigFromCompaniesOnly(t *testing.T) {
+	cfg := config.Defaults()
+	cfg.Mapping.Companies.Outbound = []config.PropertyMapping{{HubSpot: "tier", Userpilot: "tier"}}
+	got, err := ConfigFrom(cfg)
+	if err != nil || len(got.Objects) != 1 || got.Objects[0].Kind != store.KindCompany || len(got.Objects[0].Mappings) != 1 {
+		t.Fatalf("ConfigFrom = %+v, %v; want the companies' one mapping", got, err)
 	}
 }
