@@ -48,3 +48,34 @@ func TestConfigFromCompaniesOnly(t *testing.T) {
 		t.Fatalf("ConfigFrom = %+v, %v; want the companies' one mapping", got, err)
 	}
 }
+
+// TestApplyRecordsANewerSendOverAnOlderOne: a value sent after an earlier
+// one replaces its time and hash, so a late identify older than it is
+// refused next time; a send older than what was recorded meanwhile
+// changes nothing.
+func TestApplyRecordsANewerSendOverAnOlderOne(t *testing.T) {
+	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	obj := Object{Kind: store.KindUser, HubSpotObject: "contacts", Mappings: []Mapping{{Userpilot: "plan", HubSpot: "up_plan"}}}
+	cat := catalog{"up_plan": {Name: "up_plan", Type: hubspot.TypeString}}
+	for _, tt := range []struct {
+		name     string
+		recorded time.Time
+		wantAt   time.Time
+		wantHash string
+	}{
+		{"newer send", t0, t0.Add(time.Hour), "h-new"},
+		{"older send", t0.Add(2 * time.Hour), t0.Add(2 * time.Hour), "h-old"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p := &store.Profile{Kind: store.KindUser, ID: "u1",
+				Properties:     map[string]store.Property{"plan": {Value: "pro", At: t0.Add(time.Hour)}},
+				OutboundAt:     map[string]time.Time{"up_plan": tt.recorded},
+				OutboundHashes: map[string]string{"up_plan": "h-old"}}
+			o := &outcome{sent: map[string]sentValue{"up_plan": {at: t0.Add(time.Hour), hash: "h-new"}}}
+			o.apply(obj, cat, p)
+			if !p.OutboundAt["up_plan"].Equal(tt.wantAt) || p.OutboundHashes["up_plan"] != tt.wantHash {
+				t.Errorf("recorded %s %q, want %s %q", p.OutboundAt["up_plan"], p.OutboundHashes["up_plan"], tt.wantAt, tt.wantHash)
+			}
+		})
+	}
+}
