@@ -2,6 +2,7 @@ package outbound
 
 import (
 	"maps"
+	"slices"
 	"testing"
 	"time"
 
@@ -77,5 +78,25 @@ func TestApplyRecordsANewerSendOverAnOlderOne(t *testing.T) {
 				t.Errorf("recorded %s %q, want %s %q", p.OutboundAt["up_plan"], p.OutboundHashes["up_plan"], tt.wantAt, tt.wantHash)
 			}
 		})
+	}
+}
+
+// TestReportNamesOnlyTheBlockedProperties: the run report lists the mapped
+// properties HubSpot cannot take (what setup must fix), not the writable
+// ones next to them, and counts the profiles it read from the store.
+func TestReportNamesOnlyTheBlockedProperties(t *testing.T) {
+	r := newRig(t, Mapping{Userpilot: "tier", HubSpot: "no_such_property"}, Mapping{Userpilot: "plan", HubSpot: "userpilot_plan"})
+	r.linker.byMatch["a@example.com"] = r.ids[0]
+	r.put(&store.Profile{ID: "a", MatchValue: "a@example.com", Properties: map[string]store.Property{"plan": {Value: "pro", At: time.Now().Add(-time.Minute)}}})
+	rep := r.run()
+	if len(rep.Objects) != 1 {
+		t.Fatalf("report objects %+v", rep.Objects)
+	}
+	o := rep.Objects[0]
+	if !slices.Equal(o.Blocked, []string{"no_such_property"}) {
+		t.Errorf("blocked %q, want only no_such_property", o.Blocked)
+	}
+	if o.Considered != 1 || o.StoreReads != 1 || o.Sent != 1 {
+		t.Errorf("counts %+v, want 1 considered, read and sent", o.Counts)
 	}
 }
