@@ -2,6 +2,7 @@ package outbound
 
 import (
 	"maps"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -98,5 +99,25 @@ func TestReportNamesOnlyTheBlockedProperties(t *testing.T) {
 	}
 	if o.Considered != 1 || o.StoreReads != 1 || o.Sent != 1 {
 		t.Errorf("counts %+v, want 1 considered, read and sent", o.Counts)
+	}
+}
+
+// TestCountsAddSumsEveryCount: a run's totals (what `pilotsync status` and
+// the run record show) are the sum of every count of its object types.
+func TestCountsAddSumsEveryCount(t *testing.T) {
+	var users, companies Counts
+	vu, vc := reflect.ValueOf(&users).Elem(), reflect.ValueOf(&companies).Elem()
+	for i := range vu.NumField() {
+		vu.Field(i).SetInt(int64(i + 1))
+		vc.Field(i).SetInt(int64(100 * (i + 1)))
+	}
+	total := Counts{}
+	total.Add(users)
+	total.Add(companies)
+	vt := reflect.ValueOf(total)
+	for i := range vt.NumField() {
+		if got, want := vt.Field(i).Int(), int64(101*(i+1)); got != want {
+			t.Errorf("total %s = %d, want %d", vt.Type().Field(i).Name, got, want)
+		}
 	}
 }
