@@ -9,6 +9,7 @@ import (
 
 	"github.com/pilotsync/pilotsync/shared/config"
 	"github.com/pilotsync/pilotsync/shared/hubspot"
+	"github.com/pilotsync/pilotsync/shared/hubspot/hubspottest"
 	"github.com/pilotsync/pilotsync/shared/store"
 )
 
@@ -119,5 +120,31 @@ func TestCountsAddSumsEveryCount(t *testing.T) {
 		if got, want := vt.Field(i).Int(), int64(101*(i+1)); got != want {
 			t.Errorf("total %s = %d, want %d", vt.Type().Field(i).Name, got, want)
 		}
+	}
+}
+
+// TestBatchCountsEachProfileOnce: in one batch, a profile HubSpot does not
+// know is counted unmatched and left alone while the others still go: one
+// sent, one with nothing new (unchanged), one whose value HubSpot's type
+// cannot hold (quarantined).
+func TestBatchCountsEachProfileOnce(t *testing.T) {
+	r := newRig(t, Mapping{Userpilot: "plan", HubSpot: "userpilot_plan"}, Mapping{Userpilot: "seats", HubSpot: "userpilot_seats"})
+	r.hs.CreateProperty("contacts", hubspottest.Property{Name: "userpilot_seats", Label: "Seats", Type: "number", FieldType: "number", GroupName: "pilotsync"})
+	at := time.Now().Add(-time.Minute).UTC().Truncate(time.Millisecond)
+	for i, id := range []string{"b-sent", "c-unchanged", "d-refused"} {
+		r.linker.byMatch[id+"@example.com"] = r.ids[i%len(r.ids)]
+	}
+	r.put(&store.Profile{ID: "a-unmatched", MatchValue: "a-unmatched@example.com", Properties: map[string]store.Property{"plan": {Value: "pro", At: at}}})
+	r.put(&store.Profile{ID: "b-sent", MatchValue: "b-sent@example.com", Properties: map[string]store.Property{"plan": {Value: "team", At: at}}})
+	r.put(&store.Profile{ID: "c-unchanged", MatchValue: "c-unchanged@example.com", Properties: map[string]store.Property{"plan": {Value: "free", At: at}},
+		OutboundAt: map[string]time.Time{"userpilot_plan": at}})
+	r.put(&store.Profile{ID: "d-refused", MatchValue: "d-refused@example.com", Properties: map[string]store.Property{"seats": {Value: "many", At: at}}})
+	rep := r.run()
+	got := rep.Totals
+	if got.Considered != 4 || got.Unmatched != 1 || got.Changed != 1 || got.Sent != 1 || got.Unchanged != 2 || got.Quarantined != 1 {
+		t.Errorf("totals %+v, want 4 considered: 1 unmatched, 1 changed and sent, 2 unchanged (nothing new, or only a refused value), 1 quarantined", got)
+	}
+	if p := r.get("a-unmatched"); p.HubSpotID != "" || p.Dirty {
+		t.Errorf("unmatched profile %+v, want left unlinked and settled", p)
 	}
 }
