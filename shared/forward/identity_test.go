@@ -54,9 +54,11 @@ func TestForwarderAdditionalEmails(t *testing.T) {
 	}
 }
 
-// TestForwarderNonDefaultMapping: users mapped to a custom object, matched
-// on a property holding the Userpilot user id (no identify needed).
-func TestForwarderNonDefaultMapping(t *testing.T) {
+// customObjectForwarder is a forwarder whose users are the HubSpot custom
+// object 2-777, matched on app_user_id holding the Userpilot user id, with
+// one record for user u-1 (its id is returned).
+func customObjectForwarder(t *testing.T) (*Forwarder, *hubspottest.Server, *memStore, string) {
+	t.Helper()
 	cfg := noGrace(testConfig())
 	cfg.Mapping.Users.HubSpotObject = "2-777"
 	cfg.Mapping.Users.Match = config.Match{Userpilot: "user_id", HubSpot: "app_user_id"}
@@ -64,6 +66,13 @@ func TestForwarderNonDefaultMapping(t *testing.T) {
 	hs.AddObjectType("app_users", "2-777")
 	hs.CreateProperty("2-777", hubspottest.Property{Name: "app_user_id", Type: "string", FieldType: "text", HasUniqueValue: true})
 	id := hs.AddRecords("2-777", []hubspottest.SeedRecord{{Properties: map[string]string{"app_user_id": "u-1"}}})[0]
+	return f, hs, st, id
+}
+
+// TestForwarderNonDefaultMapping: users mapped to a custom object, matched
+// on a property holding the Userpilot user id (no identify needed).
+func TestForwarderNonDefaultMapping(t *testing.T) {
+	f, hs, st, id := customObjectForwarder(t)
 	hs.AddRecords("contacts", []hubspottest.SeedRecord{{Properties: map[string]string{"email": "u-1"}}})
 	rep, err := f.Process(context.Background(), msgs(rec("track", "e1", "u-1", "event_name", "x")))
 	if err != nil {

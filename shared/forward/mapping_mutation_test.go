@@ -4,7 +4,6 @@ import (
 	"context"
 	"testing"
 
-	"github.com/pilotsync/pilotsync/shared/config"
 	"github.com/pilotsync/pilotsync/shared/hubspot/hubspottest"
 	"github.com/pilotsync/pilotsync/shared/store"
 )
@@ -14,13 +13,7 @@ import (
 // old mapping, same match value) is not followed: the user's events go to
 // the custom object's record, and the profile is relinked to it.
 func TestForwarderIgnoresLinksToAnotherObject(t *testing.T) {
-	cfg := noGrace(testConfig())
-	cfg.Mapping.Users.HubSpotObject = "2-777"
-	cfg.Mapping.Users.Match = config.Match{Userpilot: "user_id", HubSpot: "app_user_id"}
-	f, hs, st := sandboxForwarder(t, cfg)
-	hs.AddObjectType("app_users", "2-777")
-	hs.CreateProperty("2-777", hubspottest.Property{Name: "app_user_id", Type: "string", FieldType: "text", HasUniqueValue: true})
-	id := hs.AddRecords("2-777", []hubspottest.SeedRecord{{Properties: map[string]string{"app_user_id": "u-1"}}})[0]
+	f, hs, st, id := customObjectForwarder(t)
 	contact := hs.AddRecords("contacts", []hubspottest.SeedRecord{{Properties: map[string]string{"email": "u-1"}}})[0]
 	st.seed(&store.Profile{Env: "production", Kind: store.KindUser, ID: "u-1", MatchValue: "u-1",
 		HubSpotID: contact, HubSpotObject: "contacts", LinkMatch: "u-1"})
