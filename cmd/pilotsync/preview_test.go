@@ -26,8 +26,7 @@ func TestPreviewCommand(t *testing.T) {
 	cfgPath := writeTestFile(t, dir, "integration.yaml", syncTestConfig)
 	export := writeTestFile(t, dir, "users.csv", "user_id,email\nu1,Ann@example.com\n")
 	cliEnv(t, table, hs, up)
-	run := func(args ...string) (int, string, string) { return runCLI(t, args...) }
-	if code, _, errOut := run("import", export, "--kind", "users", "--config", cfgPath); code != exitOK {
+	if code, _, errOut := runCLI(t, "import", export, "--kind", "users", "--config", cfgPath); code != exitOK {
 		t.Fatalf("import exit %d: %s", code, errOut)
 	}
 	ids := hs.SeedContacts(1, func(int) hubspottest.SeedRecord {
@@ -36,7 +35,7 @@ func TestPreviewCommand(t *testing.T) {
 	hs.ResetRequests()
 	up.ResetRequests()
 
-	code, out, errOut := run("preview", "--user", "u1", "--user", "nobody@example.com", "--config", cfgPath)
+	code, out, errOut := runCLI(t, "preview", "--user", "u1", "--user", "nobody@example.com", "--config", cfgPath)
 	if code != exitOK {
 		t.Fatalf("preview exit %d: %s", code, errOut)
 	}
@@ -46,7 +45,7 @@ func TestPreviewCommand(t *testing.T) {
 			t.Errorf("preview text lacks %q:\n%s", want, out)
 		}
 	}
-	code, out, errOut = run("preview", "--json", "--user", "u1", "--config", cfgPath)
+	code, out, errOut = runCLI(t, "preview", "--json", "--user", "u1", "--config", cfgPath)
 	if code != exitOK {
 		t.Fatalf("preview --json exit %d: %s", code, errOut)
 	}
@@ -65,7 +64,7 @@ func TestPreviewCommand(t *testing.T) {
 	if n := len(up.Requests()); n != 0 {
 		t.Errorf("Userpilot saw %d requests", n)
 	}
-	if code, _, _ := run("preview", "--config", cfgPath); code != exitUsage {
+	if code, _, _ := runCLI(t, "preview", "--config", cfgPath); code != exitUsage {
 		t.Errorf("preview with nobody: exit %d, want usage", code)
 	}
 }

@@ -31,13 +31,12 @@ func TestSetupCreatesDefinitions(t *testing.T) {
 		t.Fatal(err)
 	}
 	cliEnv(t, "unused", hs, nil)
-	run := func(args ...string) (int, string, string) { return runCLI(t, args...) }
 
-	code, out, errOut := run("setup", "--dry-run", "--config", cfgPath)
+	code, out, errOut := runCLI(t, "setup", "--dry-run", "--config", cfgPath)
 	if code != exitOK || len(hs.EventDefinitions()) != 0 {
 		t.Fatalf("dry run: exit %d (%s), %d definitions created", code, errOut, len(hs.EventDefinitions()))
 	}
-	code, out, errOut = run("setup", "--config", cfgPath)
+	code, out, errOut = runCLI(t, "setup", "--config", cfgPath)
 	if code != exitOK {
 		t.Fatalf("setup exit %d: %s", code, errOut)
 	}
@@ -76,7 +75,7 @@ func TestSetupCreatesDefinitions(t *testing.T) {
 		}
 	}
 	creates := hs.Count(hubspottest.EndpointEventDefinitions)
-	if code, _, errOut := run("setup", "--config", cfgPath); code != exitOK {
+	if code, _, errOut := runCLI(t, "setup", "--config", cfgPath); code != exitOK {
 		t.Fatalf("second setup exit %d: %s", code, errOut)
 	}
 	if n := len(hs.EventDefinitions()); n != len(want) {

@@ -36,9 +36,7 @@ func TestImportThenSync(t *testing.T) {
 	export := writeTestFile(t, dir, "users.csv", "user_id,email,plan\nu1,Ann@example.com,pro\nu2,bob@example.com,free\nu3,nobody@example.com,free\n,x@example.com,\n")
 	cliEnv(t, table, hs, up)
 
-	run := func(args ...string) (int, string, string) { return runCLI(t, args...) }
-
-	code, out, errOut := run("import", export, "--kind", "users", "--config", cfgPath, "--as-of", "2026-11-01T00:00:00Z")
+	code, out, errOut := runCLI(t, "import", export, "--kind", "users", "--config", cfgPath, "--as-of", "2026-11-01T00:00:00Z")
 	if code != exitOK {
 		t.Fatalf("import exit %d: %s", code, errOut)
 	}
@@ -54,7 +52,7 @@ func TestImportThenSync(t *testing.T) {
 		return hubspottest.SeedRecord{Properties: map[string]string{"email": []string{"ann@example.com", "BOB@example.com"}[i], "firstname": []string{"Ann", "Bob"}[i]},
 			ModifiedAt: time.Now().Add(-time.Hour)}
 	})
-	code, out, errOut = run("sync", "--config", cfgPath)
+	code, out, errOut = runCLI(t, "sync", "--config", cfgPath)
 	if code != exitOK {
 		t.Fatalf("sync exit %d: %s\n%s", code, errOut, out)
 	}
@@ -75,12 +73,12 @@ func TestImportThenSync(t *testing.T) {
 		t.Errorf("userpilot u2 = %+v, want first_name Bob", u)
 	}
 
-	code, out, errOut = run("sync", "--incremental", "--config", cfgPath)
+	code, out, errOut = runCLI(t, "sync", "--incremental", "--config", cfgPath)
 	if code != exitOK || !strings.Contains(out, `"mode": "incremental"`) || !strings.Contains(errOut, "complete") {
 		t.Errorf("incremental sync exit %d:\n%s\n%s", code, out, errOut)
 	}
 
-	if code, _, errOut = run("import", export, "--kind", "nope", "--config", cfgPath); code != exitUsage || !strings.Contains(errOut, "unknown kind") {
+	if code, _, errOut = runCLI(t, "import", export, "--kind", "nope", "--config", cfgPath); code != exitUsage || !strings.Contains(errOut, "unknown kind") {
 		t.Errorf("bad kind: exit %d, %s", code, errOut)
 	}
 }
