@@ -139,6 +139,8 @@ type fakeHubSpot struct {
 	walkErr error
 	// delay is added to every list call.
 	delay time.Duration
+	// listDelay, when set, replaces delay for the list call after a cursor.
+	listDelay func(after string) time.Duration
 }
 
 func newFakeHubSpot() *fakeHubSpot {
@@ -217,8 +219,12 @@ func (h *fakeHubSpot) WalkModified(_ context.Context, object string, from hubspo
 
 func (h *fakeHubSpot) List(ctx context.Context, object string, properties []string, after string, limit int) (*hubspot.ListPage, error) {
 	// The delay stands for the HTTP call, which ends early when ctx does.
+	delay := h.delay
+	if h.listDelay != nil {
+		delay = h.listDelay(after)
+	}
 	select {
-	case <-time.After(h.delay):
+	case <-time.After(delay):
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}

@@ -612,3 +612,44 @@ func TestLinkMadeOnePageEarlierIsSeenByTheNext(t *testing.T) {
 		t.Errorf("u1 linked to %q, want 1005 (1001 was merged into it)", p.HubSpotID)
 	}
 }
+
+// TestSlowReadAheadStopsAtTheBudget: the next page is read while the last
+// one is written; when that read is still going as the budget ends (a slow
+// HubSpot or DynamoDB), the run stops at its last checkpoint, partial, and
+// does not wait for the invocation's deadline to fail the object type.
+func TestSlowReadAheadStopsAtTheBudget(t *testing.T) {
+	e := newEnv(t)
+	e.seed(30)
+	e.in.margin = time.Hour // capped at a quarter of the time left
+	e.hs.listDelay = func(after string) time.Duration {
+		if after == "" {
+			return 0
+		}
+		return time.Minute // outlasts the invocation
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	start := time.Now()
+	rep, err := e.in.Run(ctx, ModeFull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d >= 2*time.Second {
+		t.Errorf("run took %s, want it stopped at the 1.5 s budget", d)
+	}
+	if o := rep.Objects[0]; rep.Status != StatusPartial || o.Error != "" || o.Pages != 1 || o.Complete {
+		t.Fatalf("report %s %+v, want partial after the first page, no error", rep.Status, o)
+	}
+	e.hs.listDelay = nil
+	if rep := e.run(t, ModeIncremental); rep.Status != StatusComplete {
+		t.Fatalf("next run: %s %s, want complete", rep.Status, rep.Error)
+	}
+	for id, ws := range e.up.written() {
+		if len(ws) != 1 {
+			t.Errorf("%s written %d times, want once", id, len(ws))
+		}
+	}
+	if n := len(e.up.written()); n != 15 {
+		t.Errorf("%d users written, want 15", n)
+	}
+}

@@ -169,12 +169,28 @@ func (r *run) pages(ctx context.Context, obj Object, src pageSource, or *ObjectR
 			<-ch // src is not safe to use concurrently with the caller's cleanup
 		}
 	}()
+	// A read still going when the budget ends is not waited for: the run
+	// stops at its last checkpoint, as it would before starting a page.
+	var budgetEnds <-chan time.Time
+	if !r.budget.IsZero() {
+		t := time.NewTimer(time.Until(r.budget))
+		defer t.Stop()
+		budgetEnds = t.C
+	}
 	var carried map[string]*store.Profile
 	for {
-		f := <-ch
+		var f fetched
+		select {
+		case f = <-ch:
+		case <-budgetEnds:
+			return errOutOfTime
+		}
 		inFlight = false
 		if f.err != nil || !f.ok {
 			return f.err
+		}
+		if r.outOfTime() {
+			return errOutOfTime // the page was only read: the next run reads it again
 		}
 		go func() { ch <- fetch() }()
 		inFlight = true
