@@ -4,63 +4,19 @@ import (
 	"context"
 	"log/slog"
 	"maps"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/pilotsync/pilotsync/shared/config"
 	"github.com/pilotsync/pilotsync/shared/hubspot"
+	"github.com/pilotsync/pilotsync/shared/internal/logtest"
 	"github.com/pilotsync/pilotsync/shared/store"
 )
 
-// logLine is one record a test logger received.
-type logLine struct {
-	level slog.Level
-	msg   string
-	attrs map[string]string
-}
-
-// logSink is a slog.Handler that keeps every record, for tests that assert
-// what an operator reads in the logs.
-type logSink struct {
-	mu    *sync.Mutex
-	lines *[]logLine
-}
-
-func newLogSink() *logSink { return &logSink{mu: &sync.Mutex{}, lines: &[]logLine{}} }
-
-func (h *logSink) Enabled(context.Context, slog.Level) bool { return true }
-func (h *logSink) WithAttrs([]slog.Attr) slog.Handler       { return h }
-func (h *logSink) WithGroup(string) slog.Handler            { return h }
-func (h *logSink) Handle(_ context.Context, r slog.Record) error {
-	l := logLine{level: r.Level, msg: r.Message, attrs: map[string]string{}}
-	r.Attrs(func(a slog.Attr) bool {
-		l.attrs[a.Key] = a.Value.String()
-		return true
-	})
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	*h.lines = append(*h.lines, l)
-	return nil
-}
-
-// find returns the records whose message contains msg.
-func (h *logSink) find(msg string) []logLine {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	var out []logLine
-	for _, l := range *h.lines {
-		if strings.Contains(l.msg, msg) {
-			out = append(out, l)
-		}
-	}
-	return out
-}
-
-// logTo makes e's poll log to a new sink.
-func (e *env) logTo() *logSink {
-	h := newLogSink()
+// logTo makes e's poll log to a new recorder, which keeps every level.
+func (e *env) logTo() *logtest.Recorder {
+	h := &logtest.Recorder{Min: slog.LevelDebug}
 	e.in.log = slog.New(h)
 	return h
 }

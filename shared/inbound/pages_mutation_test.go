@@ -248,7 +248,7 @@ func TestUnreadableCursorRunsAFullSync(t *testing.T) {
 	if o := rep.Objects[0]; rep.Status != StatusComplete || o.Mode != ModeFull || o.Written != 1 {
 		t.Errorf("report %s, users %s written %d; want a complete full sync", rep.Status, o.Mode, o.Written)
 	}
-	if w := logs.find("unreadable cursor"); len(w) != 1 || w[0].level != slog.LevelWarn || w[0].attrs["object"] != "users" {
+	if w := logs.Containing("unreadable cursor"); len(w) != 1 || w[0].Level != slog.LevelWarn || w[0].Attrs["object"] != "users" {
 		t.Errorf("log %+v, want one warning naming users", w)
 	}
 	c, err := decodeCursor(e.st.cursors[cursorName(usersObject())])

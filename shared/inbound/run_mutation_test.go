@@ -355,12 +355,12 @@ func TestCleanupProblemsAreLogged(t *testing.T) {
 			if rep := e.run(t, ModeFull); rep.Status != StatusComplete {
 				t.Fatalf("report %s %s, want complete", rep.Status, rep.Error)
 			}
-			rel := logs.find("release lease")
-			if got := len(rel) == 1 && rel[0].level == slog.LevelWarn && rel[0].attrs["err"] != ""; got != tt.release || (!tt.release && len(rel) > 0) {
+			rel := logs.Containing("release lease")
+			if got := len(rel) == 1 && rel[0].Level == slog.LevelWarn && rel[0].Attrs["err"] != ""; got != tt.release || (!tt.release && len(rel) > 0) {
 				t.Errorf("release warnings %+v, want one: %v", rel, tt.release)
 			}
-			rr := logs.find("save run record")
-			if got := len(rr) == 1 && rr[0].level == slog.LevelError; got != tt.runRecord || (!tt.runRecord && len(rr) > 0) {
+			rr := logs.Containing("save run record")
+			if got := len(rr) == 1 && rr[0].Level == slog.LevelError; got != tt.runRecord || (!tt.runRecord && len(rr) > 0) {
 				t.Errorf("run record errors %+v, want one: %v", rr, tt.runRecord)
 			}
 		})

@@ -82,9 +82,9 @@ func TestValueNotOfItsTypeIsSentAsText(t *testing.T) {
 		t.Errorf("written %v, want score typed, hs_stage and vip as text, the link key as text", w)
 	}
 	var warned []string
-	for _, l := range logs.find("does not read as its hubspot type") {
-		if l.level == slog.LevelWarn && l.attrs["object"] == "users" {
-			warned = append(warned, l.attrs["property"]+":"+l.attrs["type"])
+	for _, l := range logs.Containing("does not read as its hubspot type") {
+		if l.Level == slog.LevelWarn && l.Attrs["object"] == "users" {
+			warned = append(warned, l.Attrs["property"]+":"+l.Attrs["type"])
 		}
 	}
 	slices.Sort(warned)

@@ -6,6 +6,7 @@ package logtest
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"sync"
 )
 
@@ -69,6 +70,17 @@ func (r *Recorder) Messages() []string {
 	var out []string
 	for _, rec := range r.Records() {
 		out = append(out, rec.Message)
+	}
+	return out
+}
+
+// Containing returns the records whose message contains substr.
+func (r *Recorder) Containing(substr string) []Record {
+	var out []Record
+	for _, rec := range r.Records() {
+		if strings.Contains(rec.Message, substr) {
+			out = append(out, rec)
+		}
 	}
 	return out
 }

@@ -23,6 +23,12 @@ func TestRecorder(t *testing.T) {
 	if recs := r.Records(); recs[0].Attrs["page"] != "3" || recs[1].Attrs["err"] != "boom" {
 		t.Errorf("attributes %+v", recs)
 	}
+	if got := r.Containing("page"); len(got) != 1 || got[0].Message != "slow page" {
+		t.Errorf("Containing(page) = %+v, want the slow page warning", got)
+	}
+	if got := r.Containing("ignored"); len(got) != 0 {
+		t.Errorf("Containing(ignored) = %+v, want none (below Min)", got)
+	}
 	all := &Recorder{Min: slog.LevelDebug}
 	slog.New(all).Debug("kept")
 	if len(all.Records()) != 1 {
