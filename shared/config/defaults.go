@@ -30,6 +30,10 @@ const (
 	DefaultSearchOverlap   = 2 * time.Minute
 )
 
+// MaxPeriodDays bounds measured.period_days; the store keeps daily aggregates
+// and activity summaries at least this long.
+const MaxPeriodDays = 365
+
 // Defaults returns the config an empty file would give, before validation
 // (companies' match.hubspot has no default, so it would not validate).
 func Defaults() *Config {

@@ -15,9 +15,6 @@ import (
 const (
 	// minPollEvery is EventBridge's smallest rate expression (1 minute).
 	minPollEvery = time.Minute
-	// maxPeriodDays bounds the measured window; the store keeps daily aggregates
-	// at least this long.
-	maxPeriodDays = 365
 	// maxUnmatchedGrace keeps waiting events out of the dead-letter queue: a
 	// message is re-checked once per visibility timeout (template.yaml: 360 s)
 	// and dead-lettered after ActivityMaxReceiveCount receives (default 5),
@@ -385,8 +382,8 @@ func indexOf(p string) int {
 
 func (v *validator) measured() {
 	m := v.cfg.Measured
-	if m.PeriodDays < 1 || m.PeriodDays > maxPeriodDays {
-		v.add("measured.period_days", "%d is out of range: want 1 to %d", m.PeriodDays, maxPeriodDays)
+	if m.PeriodDays < 1 || m.PeriodDays > MaxPeriodDays {
+		v.add("measured.period_days", "%d is out of range: want 1 to %d", m.PeriodDays, MaxPeriodDays)
 	}
 	v.duration("measured.session_timeout", m.SessionTimeout, time.Minute, 24*time.Hour)
 }

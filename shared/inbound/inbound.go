@@ -139,9 +139,11 @@ type run struct {
 	deadline time.Time
 	slowest  time.Duration
 	mark     time.Time
-	mu       sync.Mutex
-	calls    map[string]int64
-	totals   map[string]int64 // records per object, for progress (progress.go)
+	// pagesDone counts the pages checkpointed in this run (own goroutine only).
+	pagesDone int
+	mu        sync.Mutex
+	calls     map[string]int64
+	totals    map[string]int64 // records per object, for progress (progress.go)
 	// statsBefore are the clients' counters at the start (progress.go).
 	statsBefore map[string]int64
 	// valueTypes caches the HubSpot property types for this run (values.go).
@@ -168,6 +170,7 @@ func (r *run) outOfTime() bool {
 
 // pageDone records how long the page that just ended took.
 func (r *run) pageDone() {
+	r.pagesDone++
 	now := time.Now()
 	if !r.mark.IsZero() {
 		r.slowest = max(r.slowest, now.Sub(r.mark))

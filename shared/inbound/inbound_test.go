@@ -653,3 +653,22 @@ func TestSlowReadAheadStopsAtTheBudget(t *testing.T) {
 		t.Errorf("%d users written, want 15", n)
 	}
 }
+
+// TestFirstReadHangingFailsTheRun: a run that has not checkpointed a page
+// waits for its read however slow, so an API or store that hangs fails the
+// object type (and alerts) rather than leaving every run partial.
+func TestFirstReadHangingFailsTheRun(t *testing.T) {
+	e := newEnv(t)
+	e.seed(30)
+	e.in.margin = time.Hour
+	e.hs.listDelay = func(string) time.Duration { return time.Minute }
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	rep, err := e.in.Run(ctx, ModeFull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := rep.Objects[0]; rep.Status != StatusFailed || !errors.Is(o.Err, context.DeadlineExceeded) || o.Pages != 0 {
+		t.Errorf("report %s %+v, want failed with the read's deadline error", rep.Status, o)
+	}
+}

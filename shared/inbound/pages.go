@@ -169,8 +169,12 @@ func (r *run) pages(ctx context.Context, obj Object, src pageSource, or *ObjectR
 			<-ch // src is not safe to use concurrently with the caller's cleanup
 		}
 	}()
-	// A read still going when the budget ends is not waited for: the run
-	// stops at its last checkpoint, as it would before starting a page.
+	// Once the run has checkpointed a page, a read still going when the
+	// budget ends is not waited for, and a page read after it is not
+	// written: the run stops at its last checkpoint, partial, and the next
+	// run reads that page again. Before any progress the read is waited
+	// for, so a store or API that hangs fails the run (and alerts) instead
+	// of leaving it partial forever.
 	var budgetEnds <-chan time.Time
 	if !r.budget.IsZero() {
 		t := time.NewTimer(time.Until(r.budget))
@@ -180,17 +184,21 @@ func (r *run) pages(ctx context.Context, obj Object, src pageSource, or *ObjectR
 	var carried map[string]*store.Profile
 	for {
 		var f fetched
+		wait := budgetEnds
+		if r.pagesDone == 0 {
+			wait = nil
+		}
 		select {
 		case f = <-ch:
-		case <-budgetEnds:
+		case <-wait:
 			return errOutOfTime
 		}
 		inFlight = false
 		if f.err != nil || !f.ok {
 			return f.err
 		}
-		if r.outOfTime() {
-			return errOutOfTime // the page was only read: the next run reads it again
+		if r.pagesDone > 0 && r.outOfTime() {
+			return errOutOfTime
 		}
 		go func() { ch <- fetch() }()
 		inFlight = true

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/pilotsync/pilotsync/shared/config"
 )
 
 // SummaryShards is the number of partitions activity summaries are spread
@@ -26,13 +27,12 @@ const (
 	attrSumSent   = "sent"
 	attrSumSentTo = "sent_to"
 
-	// defaultSummaryTimeout is the session timeout when none is configured
-	// (config.DefaultSessionTimeout).
-	defaultSummaryTimeout = 30 * time.Minute
-	// defaultSummaryKeep keeps a year and a week of days: the longest measured
-	// period (365 days) plus room for the daily runs that send zeros once a
-	// profile's activity has left the period.
-	defaultSummaryKeep = 372 * 24 * time.Hour
+	// defaultSummaryTimeout is the session timeout when none is configured.
+	defaultSummaryTimeout = config.DefaultSessionTimeout
+	// defaultSummaryKeep keeps the longest measured period plus a week of
+	// days: room for the daily runs that send zeros once a profile's activity
+	// has left the period.
+	defaultSummaryKeep = (config.MaxPeriodDays + 7) * 24 * time.Hour
 	// maxSummaryMarks leaves room for the user and company updates in one
 	// transaction.
 	maxSummaryMarks = maxTransactItems - 2
