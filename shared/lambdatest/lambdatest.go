@@ -1,6 +1,9 @@
 // Package lambdatest runs a pilotsync function the way Lambda does, for tests:
 // it builds functions/<name> as a `bootstrap` binary (linux, this machine's
-// architecture, no cgo, -tags lambda.norpc), starts it under the AWS Lambda
+// architecture, -tags lambda.norpc, without cgo as `make build` does; under
+// `go test -race` with -race instead, which needs cgo: the function's
+// packages are then the ones the test build already compiled, not a second
+// full compile, and the binary is race-checked too), starts it under the AWS Lambda
 // Runtime Interface Emulator (aws-lambda-rie) on free loopback ports, and
 // invokes it over the emulator's HTTP API.
 //
@@ -115,9 +118,16 @@ func build(name string) (string, error) {
 		return "", fmt.Errorf("temp dir: %w", err)
 	}
 	out := filepath.Join(dir, name, "bootstrap")
-	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", out, "./functions/"+name)
+	args := []string{"build", "-tags", "lambda.norpc", "-o", out}
+	env := append(os.Environ(), "GOOS=linux", "GOARCH="+runtime.GOARCH)
+	if raceBuild {
+		args = append(args, "-race")
+	} else {
+		env = append(env, "CGO_ENABLED=0")
+	}
+	cmd := exec.Command("go", append(args, "./functions/"+name)...)
 	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH="+runtime.GOARCH, "CGO_ENABLED=0")
+	cmd.Env = env
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go build ./functions/%s: %w\n%s", name, err, b)
 	}
