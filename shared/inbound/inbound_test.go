@@ -297,14 +297,7 @@ func TestTimeBudget(t *testing.T) {
 	if pages != 10 {
 		t.Errorf("%d pages over all runs, want 10", pages)
 	}
-	for id, ws := range e.up.written() {
-		if len(ws) != 1 {
-			t.Errorf("%s written %d times, want once", id, len(ws))
-		}
-	}
-	if n := len(e.up.written()); n != 15 {
-		t.Errorf("%d users written, want 15", n)
-	}
+	e.wantEachWrittenOnce(t, 15)
 }
 
 // TestCrashLosesNothing injects a failure at each step of a page and checks
@@ -644,14 +637,7 @@ func TestSlowReadAheadStopsAtTheBudget(t *testing.T) {
 	if rep := e.run(t, ModeIncremental); rep.Status != StatusComplete {
 		t.Fatalf("next run: %s %s, want complete", rep.Status, rep.Error)
 	}
-	for id, ws := range e.up.written() {
-		if len(ws) != 1 {
-			t.Errorf("%s written %d times, want once", id, len(ws))
-		}
-	}
-	if n := len(e.up.written()); n != 15 {
-		t.Errorf("%d users written, want 15", n)
-	}
+	e.wantEachWrittenOnce(t, 15)
 }
 
 // TestFirstReadHangingFailsTheRun: a run that has not checkpointed a page
@@ -670,5 +656,18 @@ func TestFirstReadHangingFailsTheRun(t *testing.T) {
 	}
 	if o := rep.Objects[0]; rep.Status != StatusFailed || !errors.Is(o.Err, context.DeadlineExceeded) || o.Pages != 0 {
 		t.Errorf("report %s %+v, want failed with the read's deadline error", rep.Status, o)
+	}
+}
+
+// wantEachWrittenOnce checks that Userpilot received n users, each once.
+func (e *env) wantEachWrittenOnce(t *testing.T, n int) {
+	t.Helper()
+	for id, ws := range e.up.written() {
+		if len(ws) != 1 {
+			t.Errorf("%s written %d times, want once", id, len(ws))
+		}
+	}
+	if got := len(e.up.written()); got != n {
+		t.Errorf("%d users written, want %d", got, n)
 	}
 }
