@@ -2,7 +2,8 @@ package outbound
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -133,13 +134,9 @@ func (or *ObjectReport) quarantined(profile, hubspotID, property, reason string)
 
 func (or *ObjectReport) finish() {
 	or.Quarantines = or.Quarantines[:0]
-	for _, q := range or.byReason {
-		or.Quarantines = append(or.Quarantines, *q)
+	for _, key := range slices.Sorted(maps.Keys(or.byReason)) { // category/property
+		or.Quarantines = append(or.Quarantines, *or.byReason[key])
 	}
-	sort.Slice(or.Quarantines, func(i, j int) bool {
-		a, b := or.Quarantines[i], or.Quarantines[j]
-		return a.Category+"/"+a.Property < b.Category+"/"+b.Property
-	})
 }
 
 // Report is one run's outcome, returned in the poll's JSON and saved as a

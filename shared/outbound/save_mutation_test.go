@@ -60,6 +60,10 @@ func TestPushSaveKeepsAConcurrentChange(t *testing.T) {
 	if rep.Status != StatusComplete || rep.Totals.Sent != 1 {
 		t.Fatalf("report %s %q %+v, want complete with one sent", rep.Status, rep.Error, rep.Totals)
 	}
+	// One dirty read, one re-read after the conflict; two writes.
+	if rep.Totals.StoreReads != 2 || rep.Totals.StoreWrites != 2 {
+		t.Errorf("store reads %d writes %d, want 2 and 2 (the conflict's re-read and second write counted)", rep.Totals.StoreReads, rep.Totals.StoreWrites)
+	}
 	a := r.get("a")
 	if a.Properties["plan"].Value != "enterprise" {
 		t.Errorf("plan %v, want the concurrent identify's enterprise kept", a.Properties["plan"].Value)

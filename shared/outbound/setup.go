@@ -148,8 +148,10 @@ func Setup(ctx context.Context, cfg *config.Config, admin PropertyAdmin, dryRun 
 				rep.Properties = append(rep.Properties, sp)
 				continue
 			}
+			// fieldTypes has none for enumeration: its options are the
+			// admin's to make in HubSpot.
 			ft := w.fieldType
-			if ft == "" || w.create == hubspot.TypeEnumeration {
+			if ft == "" {
 				problem(w, "property %q does not exist and setup cannot create a %s property: create it in HubSpot (with its options) first", w.name, w.create)
 				continue
 			}

@@ -363,3 +363,23 @@ func TestSetupProblemWithoutAFile(t *testing.T) {
 		t.Errorf("problems %q, %v; want the field named without a file", rep.Problems, err)
 	}
 }
+
+// TestSetupSkipsADisabledKindOnly: with users disabled, setup leaves their
+// mappings alone and still creates what the companies write.
+func TestSetupSkipsADisabledKindOnly(t *testing.T) {
+	hs, hc := setupServer(t)
+	cfg := setupConfig(t, strings.Replace(setupYAML, "  users:\n", "  users:\n    enabled: false\n", 1))
+	rep, err := Setup(t.Context(), cfg, hc, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := actions(rep); len(got) != 1 || got["companies/up_tier"] != "number/number/created/mapping.companies.outbound[0]" {
+		t.Errorf("setup reported %v, want only the companies' up_tier created", got)
+	}
+	if _, ok := propertyOf(hs, "companies", "up_tier"); !ok {
+		t.Error("companies/up_tier not created")
+	}
+	if _, ok := propertyOf(hs, "contacts", "up_plan"); ok {
+		t.Error("contacts/up_plan created for a disabled kind")
+	}
+}
