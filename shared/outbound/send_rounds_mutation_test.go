@@ -8,6 +8,7 @@ import (
 
 	"github.com/pilotsync/pilotsync/shared/hubspot"
 	"github.com/pilotsync/pilotsync/shared/identity"
+	"github.com/pilotsync/pilotsync/shared/store"
 )
 
 // TestPushEveryGoneRecordIsRelinkedAndSent: when HubSpot reports several
@@ -125,5 +126,58 @@ func TestPushRecordsHubSpotSaidNothingAboutStayDirty(t *testing.T) {
 		if p := r.user(id); !p.Dirty || len(p.OutboundHashes) != 0 {
 			t.Errorf("%s: dirty %v hashes %v, want still dirty with nothing recorded", id, p.Dirty, p.OutboundHashes)
 		}
+	}
+}
+
+// looseLinker answers NotFound for the profiles in resolveNotFound (on
+// Resolve) and goneNotFound (on Gone) but leaves them a HubSpot id: a linker
+// breaking its contract (a profile not linked has no HubSpot id), which the
+// push must not trust.
+type looseLinker struct {
+	*fakeLinker
+	resolveNotFound, goneNotFound map[string]bool
+}
+
+func loosen(rs map[string]identity.Resolution, err error, ps []*store.Profile, notFound map[string]bool) (map[string]identity.Resolution, error) {
+	for _, p := range ps {
+		if notFound[p.ID] {
+			rs[p.ID] = identity.Resolution{Outcome: identity.NotFound}
+			if p.HubSpotID == "" {
+				p.HubSpotID, p.HubSpotObject = "stale-"+p.ID, "contacts" // left behind
+			}
+		}
+	}
+	return rs, err
+}
+
+func (l looseLinker) Resolve(ctx context.Context, kind store.Kind, ps []*store.Profile) (map[string]identity.Resolution, error) {
+	rs, err := l.fakeLinker.Resolve(ctx, kind, ps)
+	return loosen(rs, err, ps, l.resolveNotFound)
+}
+
+func (l looseLinker) Gone(ctx context.Context, kind store.Kind, ps []*store.Profile) (map[string]identity.Resolution, error) {
+	rs, err := l.fakeLinker.Gone(ctx, kind, ps)
+	return loosen(rs, err, ps, l.goneNotFound)
+}
+
+// TestPushSendsOnlyToLinkedRecords: a profile the linker does not answer
+// Linked for is never written, whatever HubSpot id it still carries, before
+// the call and after HubSpot reported its record gone.
+func TestPushSendsOnlyToLinkedRecords(t *testing.T) {
+	r := newMemRig(t, nil)
+	r.push.linker = looseLinker{fakeLinker: r.linker, resolveNotFound: map[string]bool{"a": true}, goneNotFound: map[string]bool{"g": true}}
+	r.hs.Archive("contacts", r.ids[2])
+	r.put("a", r.ids[0], "plan", "pro")  // answered NotFound, still carrying ids[0]
+	r.put("b", r.ids[1], "plan", "team") // linked
+	r.put("g", r.ids[2], "plan", "gold") // gone, then NotFound with a stale id
+	rep := r.run()
+	if rep.Totals.Unmatched != 2 || rep.Totals.Sent != 1 || rep.Totals.Batches != 1 || rep.Totals.Gone != 1 {
+		t.Errorf("report %+v, want a and g unmatched, b sent, one call", rep.Totals)
+	}
+	if v := r.record("contacts", r.ids[0])["userpilot_plan"]; v != "" {
+		t.Errorf("a's old record got %q: a profile not linked was written", v)
+	}
+	if v := r.record("contacts", r.ids[1])["userpilot_plan"]; v != "team" {
+		t.Errorf("b's record holds %q, want team", v)
 	}
 }
