@@ -93,7 +93,9 @@ func newPushRig(t *testing.T, cfg *config.Config) *pushRig {
 
 func (r *pushRig) invoke(in handler.PollInput) handler.PollResult {
 	r.t.Helper()
-	ctx, cancel := context.WithTimeout(r.t.Context(), 2*time.Minute)
+	// The poll function's timeout (template.yaml): a loaded machine may need
+	// it for the first poll's full sync and push of 4,000.
+	ctx, cancel := context.WithTimeout(r.t.Context(), 5*time.Minute)
 	defer cancel()
 	res, err := r.h.Handle(ctx, in)
 	if err != nil {
