@@ -15,6 +15,7 @@ import (
 	"github.com/pilotsync/pilotsync/shared/hubspot"
 	"github.com/pilotsync/pilotsync/shared/inbound"
 	"github.com/pilotsync/pilotsync/shared/notify"
+	"github.com/pilotsync/pilotsync/shared/runreport"
 	"github.com/pilotsync/pilotsync/shared/store"
 	"github.com/pilotsync/pilotsync/shared/userpilot"
 )
@@ -172,24 +173,24 @@ func TestInboundOutcome(t *testing.T) {
 	}{
 		{
 			name:         "hubspot 401 is a problem at once",
-			rep:          inbound.Report{Status: inbound.StatusFailed, Objects: []inbound.ObjectReport{failedCause("users", "walk contacts: hubspot: search: status 401", CauseHubSpotAuth), ok("companies")}},
+			rep:          inbound.Report{Header: runreport.Header{Status: inbound.StatusFailed}, Objects: []inbound.ObjectReport{failedCause("users", "walk contacts: hubspot: search: status 401", CauseHubSpotAuth), ok("companies")}},
 			wantProblems: []string{"inbound/users/hubspot_auth"},
 			wantClean:    []string{"inbound/companies/hubspot_auth", KeyLeaseStuck},
 			wantNotClean: []string{"inbound/users/hubspot_auth", "inbound/users/outage"},
 		},
 		{
 			name:         "daily limit",
-			rep:          inbound.Report{Status: inbound.StatusFailed, Objects: []inbound.ObjectReport{failedCause("users", "walk contacts: hubspot: rate limited (DAILY)", CauseHubSpotDailyLimit)}},
+			rep:          inbound.Report{Header: runreport.Header{Status: inbound.StatusFailed}, Objects: []inbound.ObjectReport{failedCause("users", "walk contacts: hubspot: rate limited (DAILY)", CauseHubSpotDailyLimit)}},
 			wantProblems: []string{"inbound/users/hubspot_daily_limit"},
 		},
 		{
 			name:         "userpilot unauthorized",
-			rep:          inbound.Report{Status: inbound.StatusFailed, Objects: []inbound.ObjectReport{failedCause("companies", "userpilot write (retried next run): userpilot: identify_company: status 401", CauseUserpilotAuth)}},
+			rep:          inbound.Report{Header: runreport.Header{Status: inbound.StatusFailed}, Objects: []inbound.ObjectReport{failedCause("companies", "userpilot write (retried next run): userpilot: identify_company: status 401", CauseUserpilotAuth)}},
 			wantProblems: []string{"inbound/companies/userpilot_auth"},
 		},
 		{
 			name: "typed hubspot 401 is classified whatever the wording",
-			rep: inbound.Report{Status: inbound.StatusFailed, Objects: []inbound.ObjectReport{
+			rep: inbound.Report{Header: runreport.Header{Status: inbound.StatusFailed}, Objects: []inbound.ObjectReport{
 				failedErr("users", "contacts could not be read", fmt.Errorf("walk contacts: %w", &hubspot.APIError{Status: 401, Endpoint: "search"})), ok("companies")}},
 			wantProblems: []string{"inbound/users/hubspot_auth"},
 			wantClean:    []string{"inbound/companies/hubspot_auth"},
@@ -197,48 +198,48 @@ func TestInboundOutcome(t *testing.T) {
 		},
 		{
 			name: "typed daily limit",
-			rep: inbound.Report{Status: inbound.StatusFailed, Objects: []inbound.ObjectReport{
+			rep: inbound.Report{Header: runreport.Header{Status: inbound.StatusFailed}, Objects: []inbound.ObjectReport{
 				failedErr("companies", "stopped", fmt.Errorf("list companies: %w", &hubspot.RateLimitError{Policy: hubspot.PolicyDaily, Local: true}))}},
 			wantProblems: []string{"inbound/companies/hubspot_daily_limit"},
 		},
 		{
 			name: "typed userpilot 401",
-			rep: inbound.Report{Status: inbound.StatusFailed, Objects: []inbound.ObjectReport{
+			rep: inbound.Report{Header: runreport.Header{Status: inbound.StatusFailed}, Objects: []inbound.ObjectReport{
 				failedErr("users", "stopped", fmt.Errorf("bulk identify 2 users: %w", &userpilot.APIError{Status: 401, Endpoint: "users_bulk"}))}},
 			wantProblems: []string{"inbound/users/userpilot_auth"},
 		},
 		{
 			name: "the value wins over wording that reads like a cause",
-			rep: inbound.Report{Status: inbound.StatusFailed, Started: t0, Objects: []inbound.ObjectReport{
+			rep: inbound.Report{Header: runreport.Header{Status: inbound.StatusFailed, Started: t0}, Objects: []inbound.ObjectReport{
 				failedErr("users", "hubspot: search: status 401", &hubspot.APIError{Status: 502, Endpoint: "search"})}},
 			history: runs(6, ""),
 		},
 		{
 			name: "an error value without text still counts",
-			rep: inbound.Report{Status: inbound.StatusFailed, Objects: []inbound.ObjectReport{
+			rep: inbound.Report{Header: runreport.Header{Status: inbound.StatusFailed}, Objects: []inbound.ObjectReport{
 				{Object: "users", Err: &hubspot.APIError{Status: 403, Endpoint: "search"}}}},
 			wantProblems: []string{"inbound/users/hubspot_auth"},
 			wantNotClean: []string{"inbound/users/hubspot_auth"},
 		},
 		{
 			name:    "a single 5xx run is a blip",
-			rep:     inbound.Report{Status: inbound.StatusFailed, Started: t0, Objects: []inbound.ObjectReport{failed("users", "hubspot: search: status 502")}},
+			rep:     inbound.Report{Header: runreport.Header{Status: inbound.StatusFailed, Started: t0}, Objects: []inbound.ObjectReport{failed("users", "hubspot: search: status 502")}},
 			history: runs(6, ""),
 		},
 		{
 			name:         "a 5xx lasting 15 minutes is an outage",
-			rep:          inbound.Report{RunID: "now", Status: inbound.StatusFailed, Started: t0, Objects: []inbound.ObjectReport{failed("users", "hubspot: search: status 502")}},
+			rep:          inbound.Report{Header: runreport.Header{RunID: "now", Status: inbound.StatusFailed, Started: t0}, Objects: []inbound.ObjectReport{failed("users", "hubspot: search: status 502")}},
 			history:      append(runs(3, "users: hubspot: search: status 503"), runs(6, "")[3:]...),
 			wantProblems: []string{"inbound/users/outage"},
 		},
 		{
 			name:    "another object's outage is not this one's",
-			rep:     inbound.Report{Status: inbound.StatusFailed, Started: t0, Objects: []inbound.ObjectReport{failed("users", "hubspot: search: status 502")}},
+			rep:     inbound.Report{Header: runreport.Header{Status: inbound.StatusFailed, Started: t0}, Objects: []inbound.ObjectReport{failed("users", "hubspot: search: status 502")}},
 			history: runs(6, "companies: hubspot: list: status 503"),
 		},
 		{
 			name:         "permanent record failures: one problem per object and category",
-			rep:          inbound.Report{Status: inbound.StatusComplete, Objects: []inbound.ObjectReport{badRecords("users", 30, invalid), ok("companies")}},
+			rep:          inbound.Report{Header: runreport.Header{Status: inbound.StatusComplete}, Objects: []inbound.ObjectReport{badRecords("users", 30, invalid), ok("companies")}},
 			history:      runs(6, ""),
 			wantProblems: []string{"inbound/users/records/invalid"},
 			wantClean:    []string{"inbound/users/hubspot_auth", "inbound/companies/records/invalid", "inbound/users/records/not_found"},
@@ -246,37 +247,37 @@ func TestInboundOutcome(t *testing.T) {
 		},
 		{
 			name:         "record failures resolve only after a quiet half hour",
-			rep:          inbound.Report{Status: inbound.StatusComplete, Objects: []inbound.ObjectReport{ok("users")}},
+			rep:          inbound.Report{Header: runreport.Header{Status: inbound.StatusComplete}, Objects: []inbound.ObjectReport{ok("users")}},
 			history:      runs(6, "", store.Failure{Record: "users/u1", Reason: invalid}),
 			wantClean:    []string{"inbound/users/records/not_found"},
 			wantNotClean: []string{"inbound/users/records/invalid"},
 		},
 		{
 			name:         "record failures need history to resolve",
-			rep:          inbound.Report{Status: inbound.StatusComplete, Objects: []inbound.ObjectReport{ok("users")}},
+			rep:          inbound.Report{Header: runreport.Header{Status: inbound.StatusComplete}, Objects: []inbound.ObjectReport{ok("users")}},
 			history:      runs(2, ""),
 			wantClean:    []string{"inbound/users/userpilot_auth"},
 			wantNotClean: []string{"inbound/users/records/invalid"},
 		},
 		{
 			name:         "retryable record failures are not record problems",
-			rep:          inbound.Report{Status: inbound.StatusFailed, Objects: []inbound.ObjectReport{{Object: "users", Error: "userpilot write (retried next run): userpilot: identify_user: status 503", Failures: []inbound.Failure{{Profile: "u1", Reason: "userpilot: identify_user: status 503"}}}}},
+			rep:          inbound.Report{Header: runreport.Header{Status: inbound.StatusFailed}, Objects: []inbound.ObjectReport{{Object: "users", Error: "userpilot write (retried next run): userpilot: identify_user: status 503", Failures: []inbound.Failure{{Profile: "u1", Reason: "userpilot: identify_user: status 503"}}}}},
 			wantNotClean: []string{"inbound/users/userpilot_auth"},
 		},
 		{
 			name:         "an object type the budget never started proves nothing",
-			rep:          inbound.Report{Status: inbound.StatusPartial, Objects: []inbound.ObjectReport{ok("users"), {Object: "companies", Message: "not started: time budget spent"}}},
+			rep:          inbound.Report{Header: runreport.Header{Status: inbound.StatusPartial}, Objects: []inbound.ObjectReport{ok("users"), {Object: "companies", Message: "not started: time budget spent"}}},
 			wantClean:    []string{"inbound/users/hubspot_auth"},
 			wantNotClean: []string{"inbound/companies/hubspot_auth"},
 		},
 		{
 			name:    "lease held briefly is overlap",
-			rep:     inbound.Report{Status: inbound.StatusLeaseHeld},
+			rep:     inbound.Report{Header: runreport.Header{Status: inbound.StatusLeaseHeld}},
 			history: runs(2, ""),
 		},
 		{
 			name:         "lease held with no run finished for 30 minutes is stuck",
-			rep:          inbound.Report{Status: inbound.StatusLeaseHeld},
+			rep:          inbound.Report{Header: runreport.Header{Status: inbound.StatusLeaseHeld}},
 			history:      runs(8, "")[6:],
 			wantProblems: []string{KeyLeaseStuck},
 			wantNotClean: []string{KeyLeaseStuck},

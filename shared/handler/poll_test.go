@@ -11,6 +11,7 @@ import (
 
 	"github.com/pilotsync/pilotsync/shared/config"
 	"github.com/pilotsync/pilotsync/shared/inbound"
+	"github.com/pilotsync/pilotsync/shared/runreport"
 	"github.com/pilotsync/pilotsync/shared/store"
 )
 
@@ -72,7 +73,7 @@ func TestPollHandle(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			in := &fakeInbound{rep: &inbound.Report{Status: inbound.StatusComplete, Complete: true, Totals: inbound.Counts{Read: 3, Written: 1}}}
+			in := &fakeInbound{rep: &inbound.Report{Header: runreport.Header{Status: inbound.StatusComplete, Complete: true}, Totals: inbound.Counts{Read: 3, Written: 1}}}
 			imp := &fakeImports{}
 			h := NewPoll(in, WithPollImports(imp, config.Defaults()))
 			var payload PollInput
@@ -131,7 +132,7 @@ func TestPollSampleEvents(t *testing.T) {
 			if err := json.Unmarshal(raw, &payload); err != nil {
 				t.Fatal(err)
 			}
-			in := &fakeInbound{rep: &inbound.Report{Status: inbound.StatusComplete}}
+			in := &fakeInbound{rep: &inbound.Report{Header: runreport.Header{Status: inbound.StatusComplete}}}
 			if _, err := NewPoll(in).Handle(context.Background(), payload); err != nil || len(in.modes) != 1 || in.modes[0] != tt.want {
 				t.Errorf("events/%s ran %v (%v), want one %s run", tt.file, in.modes, err, tt.want)
 			}
@@ -160,7 +161,7 @@ func TestPollNotConfiguredAndRunErrors(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "boom") {
 		t.Errorf("engine error %v, want it returned", err)
 	}
-	failed := &fakeInbound{rep: &inbound.Report{Status: inbound.StatusFailed, Error: "users: walk contacts: 502"}}
+	failed := &fakeInbound{rep: &inbound.Report{Header: runreport.Header{Status: inbound.StatusFailed, Error: "users: walk contacts: 502"}}}
 	res, err = NewPoll(failed).Handle(context.Background(), PollInput{Action: PollActionPoll})
 	// A failed run answers with its result and an error, so Lambda counts it
 	// (issue 13: it used to report success).

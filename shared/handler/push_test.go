@@ -9,6 +9,7 @@ import (
 
 	"github.com/pilotsync/pilotsync/shared/inbound"
 	"github.com/pilotsync/pilotsync/shared/outbound"
+	"github.com/pilotsync/pilotsync/shared/runreport"
 )
 
 type fakePush struct {
@@ -26,8 +27,8 @@ func (f *fakePush) Run(context.Context) (*outbound.Report, error) {
 // inbound configured the push still runs (no not_configured).
 func TestPollRunsPush(t *testing.T) {
 	sched := PollInput{Source: "aws.events", DetailType: "Scheduled Event"}
-	push := &fakePush{rep: &outbound.Report{Status: outbound.StatusComplete, Totals: outbound.Counts{Considered: 3, Sent: 2, Unmatched: 1}}}
-	in := &fakeInbound{rep: &inbound.Report{Status: inbound.StatusComplete}}
+	push := &fakePush{rep: &outbound.Report{Header: runreport.Header{Status: outbound.StatusComplete}, Totals: outbound.Counts{Considered: 3, Sent: 2, Unmatched: 1}}}
+	in := &fakeInbound{rep: &inbound.Report{Header: runreport.Header{Status: inbound.StatusComplete}}}
 	h := NewPoll(in, WithPollPush(push))
 	for _, payload := range []PollInput{sched, {Action: PollActionSync}} {
 		res, err := h.Handle(context.Background(), payload)
@@ -38,11 +39,11 @@ func TestPollRunsPush(t *testing.T) {
 	if push.calls != 2 || len(in.modes) != 2 {
 		t.Errorf("push ran %d times, inbound %d, want 2 each", push.calls, len(in.modes))
 	}
-	push.rep = &outbound.Report{Status: outbound.StatusFailed, Error: "users: hubspot down"}
+	push.rep = &outbound.Report{Header: runreport.Header{Status: outbound.StatusFailed, Error: "users: hubspot down"}}
 	if res, _ := h.Handle(context.Background(), sched); res.Status != outbound.StatusFailed || res.Message != "outbound: users: hubspot down" {
 		t.Errorf("failed push: %+v", res)
 	}
-	push.rep = &outbound.Report{Status: outbound.StatusComplete}
+	push.rep = &outbound.Report{Header: runreport.Header{Status: outbound.StatusComplete}}
 	if res, err := NewPoll(nil, WithPollPush(push)).Handle(context.Background(), sched); err != nil || res.Status != outbound.StatusComplete || res.Outbound == nil {
 		t.Errorf("push without inbound: %+v, %v", res, err)
 	}

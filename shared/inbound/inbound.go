@@ -203,7 +203,7 @@ func (in *Inbound) Run(ctx context.Context, mode Mode) (*Report, error) {
 		r.budget = d.Add(-min(in.margin, time.Until(d)/4))
 		r.deadline = d
 	}
-	rep := &Report{RunID: r.id, Job: JobInbound, Mode: mode, Started: started}
+	rep := &Report{Header: runreport.Header{RunID: r.id, Started: started}, Job: JobInbound, Mode: mode}
 	var before map[string]int64
 	if in.stats != nil {
 		before = in.stats()
@@ -276,15 +276,12 @@ func (in *Inbound) Run(ctx context.Context, mode Mode) (*Report, error) {
 		rep.Objects = append(rep.Objects, or)
 	}
 
-	rep.Finished = in.now()
-	rep.DurationMS = rep.Finished.Sub(started).Milliseconds()
 	parts := make([]runreport.Part, 0, len(rep.Objects))
 	for _, o := range rep.Objects {
 		rep.Totals.Add(o.Counts)
 		parts = append(parts, runreport.Part{Object: o.Object, Complete: o.Complete, Error: o.Error})
 	}
-	out := runreport.Decide(parts, "stopped at a checkpoint before the invocation deadline: the next run continues")
-	rep.Status, rep.Complete, rep.Message, rep.Error = out.Status, out.Complete, out.Message, out.Error
+	rep.Finish(in.now(), parts, "stopped at a checkpoint before the invocation deadline: the next run continues")
 	if in.stats != nil {
 		rep.APICalls = runreport.Calls(before, in.stats())
 	} else {

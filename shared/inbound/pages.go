@@ -184,9 +184,9 @@ func (r *run) pages(ctx context.Context, obj Object, src pageSource, or *ObjectR
 	var carried map[string]*store.Profile
 	for {
 		var f fetched
-		wait := budgetEnds
-		if r.pagesDone == 0 {
-			wait = nil
+		var wait <-chan time.Time // armed once a page is checkpointed
+		if r.pagesDone > 0 {
+			wait = budgetEnds
 		}
 		select {
 		case f = <-ch:

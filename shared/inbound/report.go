@@ -41,24 +41,12 @@ const (
 // Report is the outcome of one inbound run, returned by the poll function as
 // JSON and saved as a run record.
 type Report struct {
-	RunID    string    `json:"run_id"`
-	Job      string    `json:"job"`
-	Mode     Mode      `json:"mode"`
-	Status   string    `json:"status"`
-	Complete bool      `json:"complete"`
-	Started  time.Time `json:"started"`
-	Finished time.Time `json:"finished"`
-	// DurationMS is Finished - Started in milliseconds.
-	DurationMS int64          `json:"duration_ms"`
-	Objects    []ObjectReport `json:"objects,omitempty"`
+	runreport.Header
+	Job     string         `json:"job"`
+	Mode    Mode           `json:"mode"`
+	Objects []ObjectReport `json:"objects,omitempty"`
 	// Totals sums the counts of every object type.
 	Totals Counts `json:"totals"`
-	// APICalls counts HubSpot and Userpilot calls by endpoint.
-	APICalls map[string]int64 `json:"api_calls,omitempty"`
-	// Message explains a lease_held or partial status.
-	Message string `json:"message,omitempty"`
-	// Error summarises what failed.
-	Error string `json:"error,omitempty"`
 }
 
 // ObjectReport is the outcome for one object type.

@@ -111,7 +111,7 @@ func (p *Push) Run(ctx context.Context) (*Report, error) {
 	if d, ok := ctx.Deadline(); ok {
 		r.budget = d.Add(-min(p.margin, time.Until(d)/4))
 	}
-	rep := &Report{RunID: r.id, Started: started}
+	rep := &Report{Header: runreport.Header{RunID: r.id, Started: started}}
 	var before map[string]int64
 	if p.stats != nil {
 		before = p.stats()
@@ -173,15 +173,12 @@ func (p *Push) Run(ctx context.Context) (*Report, error) {
 	<-done
 	lost(nil)
 
-	rep.Finished = p.now()
-	rep.DurationMS = rep.Finished.Sub(started).Milliseconds()
 	parts := make([]runreport.Part, 0, len(rep.Objects))
 	for _, o := range rep.Objects {
 		rep.Totals.Add(o.Counts)
 		parts = append(parts, runreport.Part{Object: o.Object, Complete: o.Complete, Error: o.Error})
 	}
-	out := runreport.Decide(parts, "stopped before the invocation deadline: the next poll continues")
-	rep.Status, rep.Complete, rep.Message, rep.Error = out.Status, out.Complete, out.Message, out.Error
+	rep.Finish(p.now(), parts, "stopped before the invocation deadline: the next poll continues")
 	if p.stats != nil {
 		rep.APICalls = runreport.Calls(before, p.stats())
 	}

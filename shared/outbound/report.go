@@ -5,7 +5,6 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/pilotsync/pilotsync/shared/runreport"
 	"github.com/pilotsync/pilotsync/shared/store"
@@ -142,17 +141,9 @@ func (or *ObjectReport) finish() {
 // Report is one run's outcome, returned in the poll's JSON and saved as a
 // run record.
 type Report struct {
-	RunID      string           `json:"run_id"`
-	Status     string           `json:"status"`
-	Complete   bool             `json:"complete"`
-	Started    time.Time        `json:"started"`
-	Finished   time.Time        `json:"finished"`
-	DurationMS int64            `json:"duration_ms"`
-	Objects    []ObjectReport   `json:"objects,omitempty"`
-	Totals     Counts           `json:"totals"`
-	APICalls   map[string]int64 `json:"api_calls,omitempty"`
-	Message    string           `json:"message,omitempty"`
-	Error      string           `json:"error,omitempty"`
+	runreport.Header
+	Objects []ObjectReport `json:"objects,omitempty"`
+	Totals  Counts         `json:"totals"`
 }
 
 // runRecord is the stored form of rep.

@@ -4,6 +4,7 @@ import (
 	"maps"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/pilotsync/pilotsync/shared/runreport"
@@ -82,5 +83,23 @@ func TestJoinCappedInvalidUTF8(t *testing.T) {
 	bad := strings.Repeat("\x80", runreport.MaxErrorLen+10)
 	if got := runreport.JoinCapped([]string{bad}); got != "…" {
 		t.Errorf("JoinCapped of continuation bytes only = %d bytes, want just the cut mark", len(got))
+	}
+}
+
+// TestHeaderFinish: Finish sets the end, the duration from the start and
+// the outcome of the parts.
+func TestHeaderFinish(t *testing.T) {
+	t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	h := runreport.Header{RunID: "r1", Started: t0}
+	h.Finish(t0.Add(1500*time.Millisecond), []runreport.Part{{Object: "users", Complete: true}, {Object: "companies"}}, "next run continues")
+	if !h.Finished.Equal(t0.Add(1500*time.Millisecond)) || h.DurationMS != 1500 {
+		t.Errorf("finished %v after %d ms, want 1500 ms after the start", h.Finished, h.DurationMS)
+	}
+	if h.Status != runreport.StatusPartial || h.Complete || h.Message != "next run continues" || h.Error != "" || h.RunID != "r1" {
+		t.Errorf("header %+v, want partial with the message", h)
+	}
+	h.Finish(t0.Add(time.Second), []runreport.Part{{Object: "users", Error: "boom"}}, "unused")
+	if h.Status != runreport.StatusFailed || h.Error != "users: boom" || h.DurationMS != 1000 {
+		t.Errorf("header %+v, want failed naming users", h)
 	}
 }
