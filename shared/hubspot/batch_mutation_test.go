@@ -59,6 +59,18 @@ func okResults(u updateBody) string {
 	return `{"status":"COMPLETE","results":[` + strings.Join(rs, ",") + `]}`
 }
 
+// updateVia sends n inputs in one BatchUpdate through f and returns their
+// outcome.
+func updateVia(t *testing.T, f *fakeHubSpot, n int) outcome {
+	t.Helper()
+	in := inputs(n)
+	res, err := f.client(t, newFakeClock()).BatchUpdate(context.Background(), "contacts", in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return outcomeOf(t, in, res)
+}
+
 func inputs(n int) []UpdateInput {
 	var in []UpdateInput
 	for i := range n {
@@ -227,13 +239,7 @@ func TestBatchUpdate207Attribution(t *testing.T) {
 			{"status":"error","category":"OBJECT_NOT_FOUND","message":"no such contact","context":{"ids":["77"]}},
 			{"status":"error","category":"VALIDATION_ERROR","message":"not a number","context":{"ids":["1","2"],"propertyName":["n"]}},
 			{"status":"error","category":"CONFLICT","message":"later error","context":{"ids":["2","3"]}}]}`})
-		c := f.client(t, newFakeClock())
-		in := inputs(3)
-		res, err := c.BatchUpdate(context.Background(), "contacts", in)
-		if err != nil {
-			t.Fatal(err)
-		}
-		o := outcomeOf(t, in, res)
+		o := updateVia(t, f, 3)
 		if !slices.Equal(o.updated, []string{"1"}) {
 			t.Errorf("updated %v, want [1]", o.updated)
 		}
@@ -248,13 +254,7 @@ func TestBatchUpdate207Attribution(t *testing.T) {
 		f := newFake(t, reply{status: 207, body: `{"status":"COMPLETE","results":[],"numErrors":2,"errors":[
 			{"status":"error","category":"INTERNAL_ERROR","message":"something went wrong"},
 			{"status":"error","category":"VALIDATION_ERROR","message":"not a number","context":{"ids":["2"],"propertyName":["n"]}}]}`})
-		c := f.client(t, newFakeClock())
-		in := inputs(2)
-		res, err := c.BatchUpdate(context.Background(), "contacts", in)
-		if err != nil {
-			t.Fatal(err)
-		}
-		o := outcomeOf(t, in, res)
+		o := updateVia(t, f, 2)
 		if fe := o.failed["2"]; fe.Category != "VALIDATION_ERROR" || fe.Property != "n" {
 			t.Errorf("record 2: %+v, want its VALIDATION_ERROR", fe)
 		}
@@ -265,13 +265,7 @@ func TestBatchUpdate207Attribution(t *testing.T) {
 	t.Run("unattributed error, batch of one", func(t *testing.T) {
 		f := newFake(t, reply{status: 207, body: `{"status":"COMPLETE","results":[],"numErrors":1,"errors":[
 			{"status":"error","category":"VALIDATION_ERROR","message":"Property values were not valid","errors":[{"message":"not a number","context":{"propertyName":["n"]}}]}]}`})
-		c := f.client(t, newFakeClock())
-		in := inputs(1)
-		res, err := c.BatchUpdate(context.Background(), "contacts", in)
-		if err != nil {
-			t.Fatal(err)
-		}
-		o := outcomeOf(t, in, res)
+		o := updateVia(t, f, 1)
 		want := RecordError{ID: "1", Category: "VALIDATION_ERROR", Message: "Property values were not valid", Property: "n"}
 		if fe := o.failed["1"]; fe != want {
 			t.Errorf("record 1: %+v, want %+v", fe, want)
@@ -345,13 +339,7 @@ func TestBatchUpdate400NamingIDs(t *testing.T) {
 	t.Run("some named", func(t *testing.T) {
 		f := newFake(t)
 		f.handler = handler(t)
-		c := f.client(t, newFakeClock())
-		in := inputs(5)
-		res, err := c.BatchUpdate(context.Background(), "contacts", in)
-		if err != nil {
-			t.Fatal(err)
-		}
-		o := outcomeOf(t, in, res)
+		o := updateVia(t, f, 5)
 		if !slices.Equal(o.updated, []string{"1", "3", "5"}) {
 			t.Errorf("updated %v, want [1 3 5]", o.updated)
 		}
@@ -499,13 +487,7 @@ func TestBatchUpdate400Narrowing(t *testing.T) {
 			}
 			return reply{body: okResults(u)}
 		}
-		c := f.client(t, newFakeClock())
-		in := inputs(3)
-		res, err := c.BatchUpdate(context.Background(), "contacts", in)
-		if err != nil {
-			t.Fatal(err)
-		}
-		o := outcomeOf(t, in, res)
+		o := updateVia(t, f, 3)
 		if !slices.Equal(o.updated, []string{"1", "3"}) || o.failed["2"].Category != "VALIDATION_ERROR" {
 			t.Errorf("updated %v, failed %+v; want 1 and 3 written, 2 refused", o.updated, o.failed)
 		}
