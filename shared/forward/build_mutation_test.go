@@ -203,3 +203,21 @@ func TestNewNeedsConfigAndStore(t *testing.T) {
 		t.Errorf("got %+v, %v; want m0 failed (the DLQ refused it)", rep, err)
 	}
 }
+
+// TestDeadLetterQueueURLWithoutAClientIsNoQueue: a PILOTSYNC_DLQ_URL without
+// an SQS client is no dead-letter queue: an invalid message is reported
+// failed for the redrive policy (not sent through a missing client).
+func TestDeadLetterQueueURLWithoutAClientIsNoQueue(t *testing.T) {
+	c, _ := sandboxClient(t)
+	f, err := NewFromDeps(Deps{Config: testConfig(), Store: newMemStore(), HubSpot: c, DLQURL: "http://127.0.0.1:1/000000000000/dlq", Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := f.Process(t.Context(), msgs(`nope`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(rep.Failed, ",") != "m0" || len(rep.DeadLettered) != 0 {
+		t.Errorf("failed %v, dead-lettered %v; want m0 failed (kept in the queue)", rep.Failed, rep.DeadLettered)
+	}
+}

@@ -251,3 +251,21 @@ func TestGraceDoesNotHoldFutureEventsForever(t *testing.T) {
 		t.Errorf("dead-letter reason %q, want %s", e.dlq.reasons["m0"], activity.CodeFutureTime)
 	}
 }
+
+// TestLedgerTTLNoLongerThanItsSlackStillForwards: a ledger TTL of exactly
+// the slack kept below it (so no event would be young enough) falls back to
+// the TTL itself: an hour-old event is forwarded, not dropped as too old.
+func TestLedgerTTLNoLongerThanItsSlackStillForwards(t *testing.T) {
+	cfg := testConfig()
+	long := t0.Add(-365 * 24 * time.Hour)
+	cfg.Activity.EnabledAt = &long
+	e := newEnv(t, cfg, withClock(&clock{t: t0}), func(o *Options) { o.LedgerTTL = ledgerSlack })
+	e.link("u1", "101")
+	rep, err := e.f.Process(context.Background(), msgs(recAt("track", "a", "u1", t0.Add(-time.Hour), "event_name", "x")))
+	if err != nil || len(rep.Failed) != 0 {
+		t.Fatalf("%v %v", err, rep)
+	}
+	if rep.Counts[CountSent] != 1 || rep.Counts[CountTooOld] != 0 {
+		t.Errorf("counts %v, want the event sent, none too old", rep.Counts)
+	}
+}
