@@ -259,9 +259,18 @@ type fakeUserpilot struct {
 	fail func(id string) error
 	// bulkErr, when set, fails bulk jobs.
 	bulkErr error
+	// delay is added to every identify_user call (which ends early when ctx does).
+	delay time.Duration
 }
 
-func (u *fakeUserpilot) IdentifyUser(_ context.Context, x userpilot.User) error {
+func (u *fakeUserpilot) IdentifyUser(ctx context.Context, x userpilot.User) error {
+	if u.delay > 0 {
+		select {
+		case <-time.After(u.delay):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	u.identify++

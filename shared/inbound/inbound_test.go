@@ -455,6 +455,27 @@ func TestBudgetKeepsRoomForASlowPage(t *testing.T) {
 	}
 }
 
+// TestBudgetKeepsRoomForASlowWrite: when writing a page to Userpilot takes
+// longer than the margin, the run stops at the checkpoint after which a
+// page as slow would end past the deadline: partial, nothing cut.
+func TestBudgetKeepsRoomForASlowWrite(t *testing.T) {
+	e := newEnv(t)
+	e.seed(30)
+	e.in.margin = time.Millisecond // a margin far smaller than a page
+	e.up.delay = 170 * time.Millisecond // pages of about 285 ms
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	start := time.Now()
+	rep, err := e.in.Run(ctx, ModeIncremental)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d pages in %s", rep.Totals.Pages, time.Since(start).Round(time.Millisecond))
+	if rep.Status != StatusPartial || rep.Error != "" || rep.Totals.Pages < 1 || rep.Totals.Failed != 0 {
+		t.Errorf("report %s %q %+v, want partial after at least one page, no write cut by the deadline", rep.Status, rep.Error, rep.Totals)
+	}
+}
+
 // TestBudgetSpentBeforeAnObjectIsPartialNotFailed: an object type the budget
 // left no time for is reported incomplete, and the run partial.
 func TestBudgetSpentBeforeAnObjectIsPartialNotFailed(t *testing.T) {
