@@ -651,8 +651,8 @@ func TestSlowReadAheadStopsAtTheBudget(t *testing.T) {
 	if d := time.Since(start); d >= 2*time.Second {
 		t.Errorf("run took %s, want it stopped at the 1.5 s budget", d)
 	}
-	if o := rep.Objects[0]; rep.Status != StatusPartial || o.Error != "" || o.Pages != 1 || o.Complete {
-		t.Fatalf("report %s %+v, want partial after the first page, no error", rep.Status, o)
+	if o := rep.Objects[0]; rep.Status != StatusPartial || o.Error != "" || o.Pages != 1 || o.Complete || o.Message != "stopped at a checkpoint: time budget spent" {
+		t.Fatalf("report %s %+v, want partial after the first page, no error, the stop explained", rep.Status, o)
 	}
 	e.hs.listDelay = nil
 	if rep := e.run(t, ModeIncremental); rep.Status != StatusComplete {
