@@ -269,3 +269,17 @@ func TestLedgerTTLNoLongerThanItsSlackStillForwards(t *testing.T) {
 		t.Errorf("counts %v, want the event sent, none too old", rep.Counts)
 	}
 }
+
+// TestEventBeforeAnyIdentifyLooksNothingUp: with users matched by email, an
+// event of a user pilotsync has no profile for (no identify yet) has nothing
+// to match on: no HubSpot lookup is made for it, by its user id or anything.
+func TestEventBeforeAnyIdentifyLooksNothingUp(t *testing.T) {
+	e := newEnv(t, noGrace(testConfig()))
+	rep, err := e.f.Process(context.Background(), msgs(rec("track", "a", "ghost", "event_name", "x")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.finder.calls != 0 || rep.Counts[CountSent] != 0 {
+		t.Errorf("%d lookups (values %v), counts %v; want no lookup and nothing sent", e.finder.calls, e.finder.values, rep.Counts)
+	}
+}

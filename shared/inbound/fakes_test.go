@@ -43,6 +43,17 @@ type fakeStore struct {
 	putProfiles func(ps []*store.Profile) error
 	// renewErr, when set, fails every lease renewal with it.
 	renewErr error
+	// afterLookupByMatch, when set, runs after each lookup by match value
+	// (a change landing between the lookup and the profiles' read).
+	afterLookupByMatch func()
+}
+
+func (s *fakeStore) LookupByMatch(ctx context.Context, env string, kind store.Kind, values []string) (map[string][]string, error) {
+	out, err := s.Memory.LookupByMatch(ctx, env, kind, values)
+	if s.afterLookupByMatch != nil {
+		s.afterLookupByMatch()
+	}
+	return out, err
 }
 
 func newFakeStore() *fakeStore {

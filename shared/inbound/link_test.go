@@ -1,10 +1,12 @@
 package inbound
 
 import (
+	"context"
 	"fmt"
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -316,5 +318,34 @@ mapping:
 	}
 	if got, want := o.properties(), []string{"email", "hs_additional_emails", "hs_merged_object_ids", "firstname", "plan"}; !slices.Equal(got, want) {
 		t.Errorf("properties %v, want %v", got, want)
+	}
+}
+
+// TestEmailChangedAfterTheLookupIsNotLinkedByTheOldOne: a profile found by
+// its email whose email changed before its profile was read (an identify
+// landing in between) is not linked to the record of the old email: that
+// record is someone else's now.
+func TestEmailChangedAfterTheLookupIsNotLinkedByTheOldOne(t *testing.T) {
+	e := newEnv(t)
+	e.hs.put("contacts", "1001", now0.Add(-time.Hour), map[string]string{"email": "old@example.com", "firstname": "Old"})
+	e.st.add(&store.Profile{Kind: store.KindUser, ID: "u1", MatchValue: "old@example.com"})
+	var once sync.Once
+	e.st.afterLookupByMatch = func() {
+		once.Do(func() {
+			p := e.st.get(store.KindUser, "u1")
+			p.MatchValue = "new@example.com"
+			if err := e.st.PutProfile(context.Background(), p); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	if rep := e.run(t, ModeFull); !rep.Complete {
+		t.Fatalf("report %+v", rep)
+	}
+	if p := e.st.get(store.KindUser, "u1"); p.HubSpotID != "" {
+		t.Errorf("u1 (now new@example.com) linked to %q, want unlinked: 1001 is old@example.com", p.HubSpotID)
+	}
+	if w := e.up.written()["u1"]; len(w) != 0 {
+		t.Errorf("u1 written %v, want nothing", w)
 	}
 }
