@@ -461,7 +461,7 @@ func TestBudgetKeepsRoomForASlowPage(t *testing.T) {
 func TestBudgetKeepsRoomForASlowWrite(t *testing.T) {
 	e := newEnv(t)
 	e.seed(30)
-	e.in.margin = time.Millisecond // a margin far smaller than a page
+	e.in.margin = time.Millisecond      // a margin far smaller than a page
 	e.up.delay = 170 * time.Millisecond // pages of about 285 ms
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
