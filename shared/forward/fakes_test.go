@@ -32,7 +32,9 @@ type memStore struct {
 	// enabledAt, when set, is the time an earlier invocation recorded.
 	enabledAt time.Time
 	failMerge error
-	failAdd   error
+	// failMerges fails that many merges (the first ones) with errBoom.
+	failMerges int
+	failAdd    error
 	failSeen  error
 }
 
@@ -71,6 +73,11 @@ func (m *memStore) MergeIdentify(ctx context.Context, env string, kind store.Kin
 	if m.failMerge != nil {
 		m.mu.Unlock()
 		return nil, m.failMerge
+	}
+	if m.failMerges > 0 {
+		m.failMerges--
+		m.mu.Unlock()
+		return nil, errBoom
 	}
 	m.merges = append(m.merges, pkey(env, kind, id))
 	m.mu.Unlock()

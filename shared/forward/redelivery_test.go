@@ -283,3 +283,46 @@ func TestEventBeforeAnyIdentifyLooksNothingUp(t *testing.T) {
 		t.Errorf("%d lookups (values %v), counts %v; want no lookup and nothing sent", e.finder.calls, e.finder.values, rep.Counts)
 	}
 }
+
+// TestFailedIdentifyDoesNotDropTheUsersNextOne: when merging one identify
+// of a user fails, that message is retried and the user's later identify in
+// the same batch is still merged (not skipped with it).
+func TestFailedIdentifyDoesNotDropTheUsersNextOne(t *testing.T) {
+	e := newEnv(t, noGrace(testConfig()))
+	e.st.failMerges = 1
+	rep, err := e.f.Process(context.Background(), msgs(
+		rec("identify_user", "a", "u1", "metadata", `{"email":"a@example.com"}`),
+		rec("identify_user", "b", "u1", "metadata", `{"plan":"pro"}`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(rep.Failed, ","); got != "m0" {
+		t.Errorf("failed %q, want m0 (its merge failed) retried alone", got)
+	}
+	if p := e.st.profile("production", store.KindUser, "u1"); p == nil || p.Properties["plan"].Value != "pro" {
+		t.Errorf("u1 %+v, want the second identify's plan merged", p)
+	}
+}
+
+// TestProfilesChangedCountsOnlyChanges: an identify that creates a profile
+// or changes a value counts one changed profile; one repeating the stored
+// values counts none.
+func TestProfilesChangedCountsOnlyChanges(t *testing.T) {
+	e := newEnv(t, noGrace(testConfig()))
+	for i, tt := range []struct {
+		body string
+		want int64
+	}{
+		{rec("identify_user", "a", "u1", "metadata", `{"email":"a@example.com"}`), 1}, // created
+		{rec("identify_user", "b", "u1", "metadata", `{"email":"a@example.com"}`), 0}, // the same again
+		{rec("identify_user", "c", "u1", "metadata", `{"plan":"pro"}`), 1},            // a new value
+	} {
+		rep, err := e.f.Process(context.Background(), msgs(tt.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := rep.Counts[CountProfilesChanged]; got != tt.want {
+			t.Errorf("identify %d: %d profiles changed, want %d", i, got, tt.want)
+		}
+	}
+}

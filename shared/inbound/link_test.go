@@ -349,3 +349,28 @@ func TestEmailChangedAfterTheLookupIsNotLinkedByTheOldOne(t *testing.T) {
 		t.Errorf("u1 written %v, want nothing", w)
 	}
 }
+
+// TestEmptyHubSpotValueClearsTheUserpilotProperty: HubSpot answers a cleared
+// property as "": Userpilot gets the property cleared (null), not set to an
+// empty string, and the next run has nothing to write.
+func TestEmptyHubSpotValueClearsTheUserpilotProperty(t *testing.T) {
+	e := newEnv(t)
+	e.hs.put("contacts", "1001", now0.Add(-2*time.Hour), map[string]string{"email": "a@example.com", "firstname": "Ann"})
+	e.st.add(&store.Profile{Kind: store.KindUser, ID: "u1", MatchValue: "a@example.com"})
+	e.run(t, ModeFull)
+	e.hs.put("contacts", "1001", now0.Add(-time.Hour), map[string]string{"email": "a@example.com", "firstname": ""})
+	e.up.reset()
+	e.clock.advance(5 * time.Minute)
+	e.run(t, ModeFull)
+	w := e.up.written()["u1"]
+	if v, has := firstWrite(w)["first_name"]; len(w) != 1 || !has || v != nil {
+		t.Errorf("written %v, want first_name cleared (null)", w)
+	}
+}
+
+func firstWrite(w []map[string]any) map[string]any {
+	if len(w) == 0 {
+		return nil
+	}
+	return w[0]
+}
