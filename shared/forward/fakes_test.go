@@ -35,7 +35,7 @@ type memStore struct {
 	// failMerges fails that many merges (the first ones) with errBoom.
 	failMerges int
 	failAdd    error
-	failSeen  error
+	failSeen   error
 }
 
 var _ Store = (*memStore)(nil)
