@@ -374,3 +374,14 @@ func firstWrite(w []map[string]any) map[string]any {
 	}
 	return w[0]
 }
+
+// TestPropertiesAskedOnce: a HubSpot property named twice (mapped inbound
+// and used to match, or mapped to two Userpilot properties) is asked for
+// once, and an empty name not at all.
+func TestPropertiesAskedOnce(t *testing.T) {
+	o := Object{Kind: store.KindUser, HubSpotObject: "contacts", MatchHubSpot: "email", MatchUserpilot: "email",
+		Inbound: []config.PropertyMapping{{HubSpot: "email", Userpilot: "hs_email"}, {HubSpot: "firstname", Userpilot: "a"}, {HubSpot: "firstname", Userpilot: "b"}, {HubSpot: ""}}}
+	if got, want := o.properties(), []string{"email", "hs_merged_object_ids", "firstname"}; !slices.Equal(got, want) {
+		t.Errorf("properties %v, want %v", got, want)
+	}
+}
