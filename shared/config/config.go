@@ -239,7 +239,7 @@ type Activity struct {
 	// Sink is custom_events (default), timeline, app_events or none.
 	Sink string `yaml:"sink" json:"sink"`
 	// EnabledAt: events that happened before it are never sent. When empty, the
-	// time of the first activity invocation is recorded and used.
+	// time of the first activity invocation with events in it is recorded and used.
 	EnabledAt *time.Time `yaml:"enabled_at" json:"enabled_at"`
 	// EventNamePrefix prefixes custom event names (default "userpilot").
 	EventNamePrefix string `yaml:"event_name_prefix" json:"event_name_prefix"`

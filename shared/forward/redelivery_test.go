@@ -326,3 +326,26 @@ func TestProfilesChangedCountsOnlyChanges(t *testing.T) {
 		}
 	}
 }
+
+// TestEnabledTimeIsTheFirstBatchWithActivity: without activity.enabled_at,
+// the enabled time is recorded by the first batch with activity in it; a
+// batch of only invalid messages before it records nothing, so activity
+// from between the two is still before the enabled time and not sent.
+func TestEnabledTimeIsTheFirstBatchWithActivity(t *testing.T) {
+	cfg := testConfig()
+	cfg.Activity.EnabledAt = nil
+	clk := &clock{t: t0}
+	e := newEnv(t, cfg, withClock(clk))
+	e.link("u1", "101")
+	if _, err := e.f.Process(context.Background(), msgs(`nope`)); err != nil {
+		t.Fatal(err)
+	}
+	clk.t = t0.Add(time.Hour)
+	rep, err := e.f.Process(context.Background(), msgs(recAt("track", "a", "u1", t0.Add(30*time.Minute), "event_name", "x")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Counts[CountBeforeEnabled] != 1 || rep.Counts[CountSent] != 0 {
+		t.Errorf("counts %v, want the event before the enabled time (recorded now), not sent", rep.Counts)
+	}
+}
