@@ -385,3 +385,27 @@ func TestPropertiesAskedOnce(t *testing.T) {
 		t.Errorf("properties %v, want %v", got, want)
 	}
 }
+
+// TestIDMatchLinksEveryRecordOfAPageToItsStoredProfile: users matched by
+// user id: each record of a page is linked to the stored profile its id
+// names (read directly, with its version), and all of them are written.
+func TestIDMatchLinksEveryRecordOfAPageToItsStoredProfile(t *testing.T) {
+	obj := Object{Kind: store.KindUser, HubSpotObject: "contacts", MatchHubSpot: "userpilot_id", MatchUserpilot: "user_id",
+		Inbound: []config.PropertyMapping{{HubSpot: "firstname", Userpilot: "first_name"}}}
+	e := newEnv(t, obj)
+	for i, id := range []string{"u1", "u2", "u3"} {
+		e.hs.put("contacts", fmt.Sprint(1001+i), now0.Add(-time.Hour), map[string]string{"userpilot_id": id, "firstname": "F" + id})
+		e.st.add(&store.Profile{Kind: store.KindUser, ID: id, MatchValue: id,
+			Properties: map[string]store.Property{"plan": {Value: "pro", At: now0.Add(-2 * time.Hour)}}})
+	}
+	rep := e.run(t, ModeFull)
+	if rep.Status != StatusComplete || rep.Totals.Linked != 3 || rep.Totals.Written != 3 {
+		t.Fatalf("report %s %q %+v, want the three linked and written", rep.Status, rep.Error, rep.Totals)
+	}
+	for i, id := range []string{"u1", "u2", "u3"} {
+		p := e.st.get(store.KindUser, id)
+		if p.HubSpotID != fmt.Sprint(1001+i) || p.Properties["plan"].Value != "pro" {
+			t.Errorf("%s: linked %q, plan %v; want %d and its stored plan kept", id, p.HubSpotID, p.Properties["plan"].Value, 1001+i)
+		}
+	}
+}
