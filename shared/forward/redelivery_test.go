@@ -349,3 +349,55 @@ func TestEnabledTimeIsTheFirstBatchWithActivity(t *testing.T) {
 		t.Errorf("counts %v, want the event before the enabled time (recorded now), not sent", rep.Counts)
 	}
 }
+
+// TestSendGoesOnPastADuplicateAndAnEventWithoutTarget: an event the ledger
+// already holds, or one the sink has no target for, is skipped alone: the
+// events after it in the batch are still sent.
+func TestSendGoesOnPastADuplicateAndAnEventWithoutTarget(t *testing.T) {
+	track := func(id string) string { return rec("track", id, "u1", "event_name", "x") }
+	flow := func(id string) string { return rec("interaction", id, "u1", "event_name", "experience:448:COMPLETED") }
+	t.Run("ledger duplicate first", func(t *testing.T) {
+		e := newEnv(t, testConfig())
+		e.link("u1", "101")
+		if _, err := e.f.Process(context.Background(), msgs(track("a"))); err != nil {
+			t.Fatal(err)
+		}
+		rep, err := e.f.Process(context.Background(), msgs(track("a"), flow("c")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Counts[CountDuplicateLedger] != 1 || rep.Counts[CountSent] != 1 || len(e.sink.order) != 2 {
+			t.Errorf("counts %v, sent %v; want a skipped as a duplicate and c sent", rep.Counts, e.sink.order)
+		}
+	})
+	t.Run("no target first", func(t *testing.T) {
+		e := newEnv(t, testConfig())
+		e.link("u1", "101")
+		e.sink.noTarget = "userpilot_tracked_event_occurred"
+		rep, err := e.f.Process(context.Background(), msgs(track("a"), flow("c")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Counts[CountNoTarget] != 1 || rep.Counts[CountSent] != 1 || strings.Join(e.sink.order, ",") != "pe1_userpilot_flow_completed/c" {
+			t.Errorf("counts %v, sent %v; want a without a target and c sent", rep.Counts, e.sink.order)
+		}
+	})
+}
+
+// TestDeferredNearTheDeadlineCountsEachEventOnce: events left unsent near
+// the deadline are counted deferred once each, however many sink batches
+// they would have made, and their messages retried.
+func TestDeferredNearTheDeadlineCountsEachEventOnce(t *testing.T) {
+	e := newEnv(t, testConfig())
+	e.link("u1", "101")
+	e.sink.max = 1
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second) // inside the 5 s margin
+	defer cancel()
+	rep, err := e.f.Process(ctx, msgs(rec("track", "a", "u1", "event_name", "x"), rec("track", "b", "u1", "event_name", "x"), rec("track", "c", "u1", "event_name", "x")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Counts[CountDeferred] != 3 || strings.Join(rep.Failed, ",") != "m0,m1,m2" || e.sink.calls != 0 {
+		t.Errorf("counts %v failed %v calls %d, want 3 deferred once each, all retried, nothing sent", rep.Counts, rep.Failed, e.sink.calls)
+	}
+}
