@@ -66,3 +66,17 @@ func TestBulkCompanies(t *testing.T) {
 		t.Errorf("co510 stored %+v, want linked with the written value's hash", p)
 	}
 }
+
+// TestReportedFailuresAreCapped: a run in which more records fail than the
+// report lists names maxReportedFailures of them and counts them all.
+func TestReportedFailuresAreCapped(t *testing.T) {
+	e := newEnv(t)
+	e.hs.pageSize = 100
+	e.seed(2 * (maxReportedFailures + 10)) // every other contact has a profile
+	e.up.fail = func(string) error { return errBadInput }
+	rep := e.run(t, ModeFull)
+	o := rep.Objects[0]
+	if o.Failed != maxReportedFailures+10 || len(o.Failures) != maxReportedFailures {
+		t.Errorf("failed %d, listed %d; want %d failed and %d listed", o.Failed, len(o.Failures), maxReportedFailures+10, maxReportedFailures)
+	}
+}
