@@ -401,3 +401,43 @@ func TestDeferredNearTheDeadlineCountsEachEventOnce(t *testing.T) {
 		t.Errorf("counts %v failed %v calls %d, want 3 deferred once each, all retried, nothing sent", rep.Counts, rep.Failed, e.sink.calls)
 	}
 }
+
+// TestCrashAfterTheLedgerWriteAbortsTheBatch: a crash right after an event
+// is recorded in the ledger stops the batch (nothing deleted); the
+// redelivery finds the event in the ledger and sends nothing again.
+func TestCrashAfterTheLedgerWriteAbortsTheBatch(t *testing.T) {
+	crash := true
+	e := newEnv(t, testConfig(), func(o *Options) {
+		o.StepHook = func(_ context.Context, step string) error {
+			if step == StepRecorded && crash {
+				crash = false
+				return errors.New("killed")
+			}
+			return nil
+		}
+	})
+	e.link("u1", "101")
+	batch := msgs(rec("track", "a", "u1", "event_name", "x"))
+	if _, err := e.f.Process(context.Background(), batch); !errors.Is(err, ErrAborted) {
+		t.Fatalf("got %v, want ErrAborted", err)
+	}
+	rep, err := e.f.Process(context.Background(), batch)
+	if err != nil || rep.Counts[CountDuplicateLedger] != 1 || e.sink.calls != 1 {
+		t.Errorf("redelivery: %v counts %v calls %d, want the ledger duplicate and no second send", err, rep.Counts, e.sink.calls)
+	}
+}
+
+// TestGraceIsOpenAtBothEnds: an unmatched event is waited for while its age
+// is strictly inside (-grace, grace): at exactly the grace period, either
+// way, it is not.
+func TestGraceIsOpenAtBothEnds(t *testing.T) {
+	const g = 10 * time.Minute
+	for _, tt := range []struct {
+		age  time.Duration
+		want bool
+	}{{0, true}, {g - time.Nanosecond, true}, {g, false}, {-g + time.Nanosecond, true}, {-g, false}} {
+		if got := inGrace(tt.age, g); got != tt.want {
+			t.Errorf("inGrace(%v, %v) = %v, want %v", tt.age, g, got, tt.want)
+		}
+	}
+}
