@@ -441,3 +441,32 @@ func TestGraceIsOpenAtBothEnds(t *testing.T) {
 		}
 	}
 }
+
+// TestRememberedMissOutlivesAnIdentifyThatKeepsTheEmail: a user HubSpot did
+// not know a moment ago is not looked up again for each event; an identify
+// that changes other values (not the email) keeps that memory, one that
+// changes the email makes the next event look up the new one.
+func TestRememberedMissOutlivesAnIdentifyThatKeepsTheEmail(t *testing.T) {
+	e := newEnv(t, noGrace(testConfig()))
+	process := func(bodies ...string) *Report {
+		t.Helper()
+		rep, err := e.f.Process(context.Background(), msgs(bodies...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rep
+	}
+	process(rec("identify_user", "i1", "u1", "metadata", `{"email":"a@example.com"}`))
+	process(rec("track", "a", "u1", "event_name", "x")) // unmatched: a miss remembered
+	calls := e.finder.calls
+	process(rec("identify_user", "i2", "u1", "metadata", `{"plan":"pro"}`))
+	process(rec("track", "b", "u1", "event_name", "x"))
+	if e.finder.calls != calls {
+		t.Errorf("%d lookups after an identify that kept the email, want none (%v)", e.finder.calls-calls, e.finder.values)
+	}
+	e.finder.ids["b@example.com"] = "101"
+	process(rec("identify_user", "i3", "u1", "metadata", `{"email":"b@example.com"}`))
+	if rep := process(rec("track", "c", "u1", "event_name", "x")); rep.Counts[CountSent] != 1 {
+		t.Errorf("after the email changed: counts %v, want the event sent to the new email's contact", rep.Counts)
+	}
+}
