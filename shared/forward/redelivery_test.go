@@ -470,3 +470,18 @@ func TestRememberedMissOutlivesAnIdentifyThatKeepsTheEmail(t *testing.T) {
 		t.Errorf("after the email changed: counts %v, want the event sent to the new email's contact", rep.Counts)
 	}
 }
+
+// TestOneSendCallPerSinkBatch: events are sent in calls of the sink's batch
+// size, no call more (not even an empty one).
+func TestOneSendCallPerSinkBatch(t *testing.T) {
+	e := newEnv(t, testConfig())
+	e.link("u1", "101")
+	e.sink.max = 1
+	rep, err := e.f.Process(context.Background(), msgs(rec("track", "a", "u1", "event_name", "x"), rec("track", "b", "u1", "event_name", "x")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Counts[CountSent] != 2 || e.sink.calls != 2 {
+		t.Errorf("counts %v, %d calls; want 2 sent in 2 calls", rep.Counts, e.sink.calls)
+	}
+}
