@@ -692,3 +692,23 @@ func (e *env) wantEachWrittenOnce(t *testing.T, n int) {
 		t.Errorf("%d users written, want %d", got, n)
 	}
 }
+
+// TestFullSyncEndingPastTheBudgetIsComplete: a full sync whose last page
+// is checkpointed after the budget ended is complete: the budget only
+// matters for pages still to come.
+func TestFullSyncEndingPastTheBudgetIsComplete(t *testing.T) {
+	e := newEnv(t)
+	e.hs.pageSize = 2
+	e.seed(4) // two pages, one profile on each
+	e.in.margin = time.Hour
+	e.up.delay = 800 * time.Millisecond // the second page ends at 1.6 s, past the 1.5 s budget
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	rep, err := e.in.Run(ctx, ModeFull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := rep.Objects[0]; rep.Status != StatusComplete || !o.Complete || o.Pages != 2 || o.Written != 2 {
+		t.Errorf("report %s %+v, want complete after both pages", rep.Status, o)
+	}
+}

@@ -191,6 +191,11 @@ func (r *run) pages(ctx context.Context, obj Object, src pageSource, or *ObjectR
 		select {
 		case f = <-ch:
 		case <-wait:
+			cancelFetch()
+			f, inFlight = <-ch, false
+			if f.err == nil && !f.ok {
+				return nil // there was no page left: done
+			}
 			return errOutOfTime
 		}
 		inFlight = false
