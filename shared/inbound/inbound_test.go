@@ -712,3 +712,27 @@ func TestFullSyncEndingPastTheBudgetIsComplete(t *testing.T) {
 		t.Errorf("report %s %+v, want complete after both pages", rep.Status, o)
 	}
 }
+
+// TestSlowFirstPageIsStillWritten: a run whose first page is read only
+// after the budget ended still writes it (a run that never gets past its
+// first read would never progress), then stops.
+func TestSlowFirstPageIsStillWritten(t *testing.T) {
+	e := newEnv(t)
+	e.seed(30)
+	e.in.margin = time.Hour
+	e.hs.listDelay = func(after string) time.Duration {
+		if after == "" {
+			return 1600 * time.Millisecond // past the 1.5 s budget of a 2 s invocation
+		}
+		return time.Minute
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	rep, err := e.in.Run(ctx, ModeFull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := rep.Objects[0]; rep.Status != StatusPartial || o.Pages != 1 || o.Written != 2 || o.Error != "" {
+		t.Errorf("report %s %+v, want partial with the first page written", rep.Status, o)
+	}
+}
