@@ -267,3 +267,20 @@ func TestEncodeChangedInvalid(t *testing.T) {
 		t.Errorf("changed %v invalid %v, want pb sent, pa invalid, pc unchanged", changed, invalid)
 	}
 }
+
+// TestPeriodOfOneDayAndNone: a period of one day measures that day; a
+// period of none is refused, naming the setting.
+func TestPeriodOfOneDayAndNone(t *testing.T) {
+	r := newRig(t)
+	mm := r.prop("contacts", "up_events", config.MetricEvents)
+	opts := Options{Env: env, Targets: []Target{{Kind: store.KindUser, Object: "contacts", Mappings: []config.MeasuredMapping{mm}}}}
+	opts.PeriodDays = 0
+	if rep, err := New(r.st, r.hc, r.linker, nil, opts).Run(t.Context(), r.at, ModeStart); err == nil || !strings.Contains(err.Error(), "measured.period_days") {
+		t.Errorf("period of 0 days: %+v, %v; want refused naming measured.period_days", rep, err)
+	}
+	opts.PeriodDays = 1
+	rep, err := New(r.st, r.hc, r.linker, nil, opts).Run(t.Context(), r.at, ModeStart)
+	if err != nil || rep.Status != StatusComplete || rep.Period != PeriodOf(r.at, 1) {
+		t.Errorf("period of 1 day: %+v, %v; want complete over %+v", rep, err, PeriodOf(r.at, 1))
+	}
+}
