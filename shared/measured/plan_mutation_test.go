@@ -284,3 +284,38 @@ func TestPeriodOfOneDayAndNone(t *testing.T) {
 		t.Errorf("period of 1 day: %+v, %v; want complete over %+v", rep, err, PeriodOf(r.at, 1))
 	}
 }
+
+// TestPassStopsAMarginBeforeTheInvocationDeadline: an invocation deadline
+// no later than the budget's end bounds the pass, deadlineMargin before
+// it: the pass stops (incomplete, checkpointed) with its clock short of
+// that point (plus the few clock steps of finishing the run).
+func TestPassStopsAMarginBeforeTheInvocationDeadline(t *testing.T) {
+	r := newRig(t)
+	mm := r.prop("contacts", "up_events", config.MetricEvents)
+	var sums []*store.ActivitySummary
+	for _, id := range idsInShard("n", 7, 101) {
+		sums = append(sums, &store.ActivitySummary{Env: env, Kind: store.KindUser, ID: id,
+			Days: map[string]*store.DaySummary{r.day: {Events: 1, Active: 1, FirstMs: r.at.UnixMilli(), LastMs: r.at.UnixMilli()}}})
+	}
+	if err := r.st.PutActivitySummaries(t.Context(), env, sums); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	d, _ := ctx.Deadline()
+	// The engine's clock starts now and moves 5 s at each read: the pass's
+	// 17 pages would take minutes of it.
+	clock := time.Now()
+	e := New(r.st, r.hc, r.linker, nil, Options{Env: env, PeriodDays: 30, Budget: 2 * time.Minute,
+		Targets: []Target{{Kind: store.KindUser, Object: "contacts", Mappings: []config.MeasuredMapping{mm}}},
+		Now:     func() time.Time { clock = clock.Add(5 * time.Second); return clock }})
+	rep, err := e.Run(ctx, r.at, ModeStart)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// After the stop the run reads the clock a few more times (its record).
+	if rep.Status != StatusIncomplete || clock.After(d.Add(-deadlineMargin+20*time.Second)) {
+		t.Errorf("status %s, clock %s after the deadline's margin start; want incomplete before the invocation deadline",
+			rep.Status, clock.Sub(d.Add(-deadlineMargin)).Round(time.Second))
+	}
+}
