@@ -736,3 +736,22 @@ func TestSlowFirstPageIsStillWritten(t *testing.T) {
 		t.Errorf("report %s %+v, want partial with the first page written", rep.Status, o)
 	}
 }
+
+// TestWalkEndingExactlyAtTheSafeTimeMovesPastIt: records modified in the
+// very millisecond the walk treats as safe (start minus overlap) were all
+// visible: the finished walk's cursor moves just past that millisecond, not
+// back into it by id (which would cost the next idle poll a second search).
+func TestWalkEndingExactlyAtTheSafeTimeMovesPastIt(t *testing.T) {
+	e := newEnv(t)
+	e.seed(2)
+	e.run(t, ModeFull)
+	safe := now0.Add(-2 * time.Minute) // the overlap is 2 minutes
+	for _, id := range []string{"1001", "1002"} {
+		e.hs.put("contacts", id, safe, map[string]string{"email": "c" + id + "@example.com", "firstname": "Safe"})
+	}
+	e.run(t, ModeIncremental)
+	c, _ := decodeCursor(e.st.cursors[cursorName(usersObject())])
+	if want := safe.UnixMilli() + 1; c.SinceMS != want || c.AfterID != "" {
+		t.Errorf("cursor %+v, want since %d (just after the safe millisecond), no id", c, want)
+	}
+}
