@@ -319,3 +319,31 @@ func TestPassStopsAMarginBeforeTheInvocationDeadline(t *testing.T) {
 			rep.Status, clock.Sub(d.Add(-deadlineMargin)).Round(time.Second))
 	}
 }
+
+// TestPageGoesOnPastAnUnmatchedProfileAndAnAbsentValue: an unmatched
+// profile of a page, and a metric with no value (a context never seen),
+// are skipped alone: the page's other profiles and metrics are sent.
+func TestPageGoesOnPastAnUnmatchedProfileAndAnAbsentValue(t *testing.T) {
+	r := newRig(t)
+	br := r.prop("contacts", "up_browser", config.MetricBrowser)
+	ev := r.prop("contacts", "up_events", config.MetricEvents)
+	contacts := r.hs.SeedContacts(2, nil)
+	ids := idsInShard("p", 3, 3)
+	slices.Sort(ids) // the page's order: the unmatched profile first
+	r.person(store.KindUser, ids[0], "-", r.day, 1, 2, nil)
+	r.person(store.KindUser, ids[1], contacts[0], r.day, 1, 3, nil)
+	r.person(store.KindUser, ids[2], contacts[1], r.day, 1, 4, nil)
+	e := r.engine([]Target{{Kind: store.KindUser, Object: "contacts", Mappings: []config.MeasuredMapping{br, ev}}}, Options{}, nil)
+	rep, err := e.Run(t.Context(), r.at, ModeStart)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Counts[CountUnmatched] != 1 {
+		t.Errorf("counts %v, want one unmatched", rep.Counts)
+	}
+	for i, want := range []string{"3", "4"} {
+		if got := r.record("contacts", contacts[i]); got["up_events"] != want || got["up_browser"] != "" {
+			t.Errorf("contact %d holds %v, want events %s and no browser", i, got, want)
+		}
+	}
+}
