@@ -347,3 +347,34 @@ func TestPageGoesOnPastAnUnmatchedProfileAndAnAbsentValue(t *testing.T) {
 		}
 	}
 }
+
+// TestPageSendsTheChangedPastAnUnchangedOne: a profile whose values were
+// sent already is skipped alone; the page's changed profiles are sent.
+func TestPageSendsTheChangedPastAnUnchangedOne(t *testing.T) {
+	r := newRig(t)
+	ev := r.prop("contacts", "up_events", config.MetricEvents)
+	contacts := r.hs.SeedContacts(3, nil)
+	ids := idsInShard("s", 2, 3)
+	slices.Sort(ids)
+	for i, id := range ids {
+		r.person(store.KindUser, id, contacts[i], r.day, 1, 1, nil)
+	}
+	targets := []Target{{Kind: store.KindUser, Object: "contacts", Mappings: []config.MeasuredMapping{ev}}}
+	if _, err := r.engine(targets, Options{}, nil).Run(t.Context(), r.at, ModeStart); err != nil {
+		t.Fatal(err)
+	}
+	r.setEvents(store.KindUser, ids[1], r.day, 5)
+	r.setEvents(store.KindUser, ids[2], r.day, 7)
+	rep, err := r.engine(targets, Options{}, nil).Run(t.Context(), r.at.Add(24*time.Hour), ModeStart)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Counts[CountUnchanged] != 1 || rep.Counts[CountChanged] != 2 {
+		t.Errorf("counts %v, want the first unchanged and two changed", rep.Counts)
+	}
+	for i, want := range []string{"1", "5", "7"} {
+		if got := r.record("contacts", contacts[i])["up_events"]; got != want {
+			t.Errorf("contact %d: events %q, want %s", i, got, want)
+		}
+	}
+}
