@@ -378,3 +378,22 @@ func TestPageSendsTheChangedPastAnUnchangedOne(t *testing.T) {
 		}
 	}
 }
+
+// TestHubSpotCallsCountAFullBatchOnce: a page of exactly one batch update's
+// worth of changed records counts one call, as many as HubSpot answered.
+func TestHubSpotCallsCountAFullBatchOnce(t *testing.T) {
+	r := newRig(t)
+	ev := r.prop("contacts", "up_events", config.MetricEvents)
+	contacts := r.hs.SeedContacts(hubspot.MaxBatchInputs, nil)
+	for i, id := range idsInShard("f", 4, hubspot.MaxBatchInputs) {
+		r.person(store.KindUser, id, contacts[i], r.day, 1, 1, nil)
+	}
+	before := len(r.hs.Requests())
+	rep, err := r.engine([]Target{{Kind: store.KindUser, Object: "contacts", Mappings: []config.MeasuredMapping{ev}}}, Options{}, nil).Run(t.Context(), r.at, ModeStart)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := rep.Counts[CountHubSpotCalls], int64(len(r.hs.Requests())-before); got != want || rep.Counts[CountChanged] != hubspot.MaxBatchInputs {
+		t.Errorf("counted %d HubSpot calls, the sandbox answered %d (counts %v)", got, want, rep.Counts)
+	}
+}
