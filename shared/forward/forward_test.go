@@ -229,16 +229,7 @@ func TestProcessRetryableFailureThenExactlyOnce(t *testing.T) {
 }
 
 func TestProcessCrashAfterSendResendsSameIDs(t *testing.T) {
-	crash := true
-	e := newEnv(t, testConfig(), func(o *Options) {
-		o.StepHook = func(_ context.Context, step string) error {
-			if step == StepRecord && crash {
-				crash = false
-				return errors.New("killed")
-			}
-			return nil
-		}
-	})
+	e := newEnv(t, testConfig(), crashOnceAt(StepRecord))
 	e.link("u1", "101")
 	batch := msgs(rec("track", "a", "u1", "event_name", "x"))
 	if _, err := e.f.Process(context.Background(), batch); !errors.Is(err, ErrAborted) {

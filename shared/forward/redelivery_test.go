@@ -406,16 +406,7 @@ func TestDeferredNearTheDeadlineCountsEachEventOnce(t *testing.T) {
 // is recorded in the ledger stops the batch (nothing deleted); the
 // redelivery finds the event in the ledger and sends nothing again.
 func TestCrashAfterTheLedgerWriteAbortsTheBatch(t *testing.T) {
-	crash := true
-	e := newEnv(t, testConfig(), func(o *Options) {
-		o.StepHook = func(_ context.Context, step string) error {
-			if step == StepRecorded && crash {
-				crash = false
-				return errors.New("killed")
-			}
-			return nil
-		}
-	})
+	e := newEnv(t, testConfig(), crashOnceAt(StepRecorded))
 	e.link("u1", "101")
 	batch := msgs(rec("track", "a", "u1", "event_name", "x"))
 	if _, err := e.f.Process(context.Background(), batch); !errors.Is(err, ErrAborted) {
@@ -483,5 +474,20 @@ func TestOneSendCallPerSinkBatch(t *testing.T) {
 	}
 	if rep.Counts[CountSent] != 2 || e.sink.calls != 2 {
 		t.Errorf("counts %v, %d calls; want 2 sent in 2 calls", rep.Counts, e.sink.calls)
+	}
+}
+
+// crashOnceAt makes the forwarder's first pass through step fail, as if the
+// process died there.
+func crashOnceAt(step string) func(*Options) {
+	crash := true
+	return func(o *Options) {
+		o.StepHook = func(_ context.Context, s string) error {
+			if s == step && crash {
+				crash = false
+				return errors.New("killed")
+			}
+			return nil
+		}
 	}
 }

@@ -139,14 +139,7 @@ func TestRunAuditAndAPICalls(t *testing.T) {
 func TestNewDefaults(t *testing.T) {
 	r := newRig(t)
 	mm := r.prop("contacts", "up_events", config.MetricEvents)
-	var sums []*store.ActivitySummary
-	for _, id := range idsInShard("n", 7, 101) {
-		sums = append(sums, &store.ActivitySummary{Env: env, Kind: store.KindUser, ID: id,
-			Days: map[string]*store.DaySummary{r.day: {Events: 1, Active: 1, FirstMs: r.at.UnixMilli(), LastMs: r.at.UnixMilli()}}})
-	}
-	if err := r.st.PutActivitySummaries(t.Context(), env, sums); err != nil {
-		t.Fatal(err)
-	}
+	r.summariesWithoutProfiles(7, 101)
 	// A clock 5 s on at each read: 17 pages of three reads fit in ten minutes.
 	clock := r.at
 	e := New(r.st, r.hc, r.linker, nil, Options{Env: env, PeriodDays: config.DefaultPeriodDays, Targets: []Target{{Kind: store.KindUser, Object: "contacts", Mappings: []config.MeasuredMapping{mm}}},
@@ -292,14 +285,7 @@ func TestPeriodOfOneDayAndNone(t *testing.T) {
 func TestPassStopsAMarginBeforeTheInvocationDeadline(t *testing.T) {
 	r := newRig(t)
 	mm := r.prop("contacts", "up_events", config.MetricEvents)
-	var sums []*store.ActivitySummary
-	for _, id := range idsInShard("n", 7, 101) {
-		sums = append(sums, &store.ActivitySummary{Env: env, Kind: store.KindUser, ID: id,
-			Days: map[string]*store.DaySummary{r.day: {Events: 1, Active: 1, FirstMs: r.at.UnixMilli(), LastMs: r.at.UnixMilli()}}})
-	}
-	if err := r.st.PutActivitySummaries(t.Context(), env, sums); err != nil {
-		t.Fatal(err)
-	}
+	r.summariesWithoutProfiles(7, 101)
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
 	d, _ := ctx.Deadline()
@@ -395,5 +381,19 @@ func TestHubSpotCallsCountAFullBatchOnce(t *testing.T) {
 	}
 	if got, want := rep.Counts[CountHubSpotCalls], int64(len(r.hs.Requests())-before); got != want || rep.Counts[CountChanged] != hubspot.MaxBatchInputs {
 		t.Errorf("counted %d HubSpot calls, the sandbox answered %d (counts %v)", got, want, rep.Counts)
+	}
+}
+
+// summariesWithoutProfiles stores n users' summaries of one active day (the
+// run's) in shard, with no profile: pages the linker is never asked about.
+func (r *rig) summariesWithoutProfiles(shard, n int) {
+	r.t.Helper()
+	var sums []*store.ActivitySummary
+	for _, id := range idsInShard("n", shard, n) {
+		sums = append(sums, &store.ActivitySummary{Env: env, Kind: store.KindUser, ID: id,
+			Days: map[string]*store.DaySummary{r.day: {Events: 1, Active: 1, FirstMs: r.at.UnixMilli(), LastMs: r.at.UnixMilli()}}})
+	}
+	if err := r.st.PutActivitySummaries(r.t.Context(), env, sums); err != nil {
+		r.t.Fatal(err)
 	}
 }
