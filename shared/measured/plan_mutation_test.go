@@ -397,3 +397,17 @@ func (r *rig) summariesWithoutProfiles(shard, n int) {
 		r.t.Fatal(err)
 	}
 }
+
+// TestPlanValuesGoesOnPastAMetricWithoutValue: the preview of a mapping
+// with no value (a context never seen) does not hide the mappings after it.
+func TestPlanValuesGoesOnPastAMetricWithoutValue(t *testing.T) {
+	day := "2026-03-01"
+	tg := Target{Kind: store.KindUser, Object: "contacts", Mappings: []config.MeasuredMapping{
+		{Metric: config.MetricBrowser, HubSpot: "up_browser"}, {Metric: config.MetricEvents, HubSpot: "up_events"}}}
+	props := []hubspot.Property{{Name: "up_browser", Type: "string"}, {Name: "up_events", Type: "number"}}
+	sum := &store.ActivitySummary{Days: map[string]*store.DaySummary{day: {Events: 4, Active: 4}}}
+	got := PlanValues(tg, props, sum, Period{From: day, To: day}, "101")
+	if len(got) != 2 || got[0].State != "no_value" || got[1].State != "send" || got[1].Encoded != "4" {
+		t.Errorf("planned %+v, want browser without a value, events 4 to send", got)
+	}
+}
