@@ -296,3 +296,23 @@ func TestRunRetriesUnwrittenAndFailedCalls(t *testing.T) {
 		t.Fatalf("daily limit: %v, %v; want the error and nothing recorded", rep.Counts, err)
 	}
 }
+
+// TestRunRetriesEveryProfileOfADeletedRecord: two profiles linked to one
+// HubSpot record that was deleted are both counted for a retry (the link
+// audit re-links them first), not only the first.
+func TestRunRetriesEveryProfileOfADeletedRecord(t *testing.T) {
+	r := newRig(t)
+	ev := r.prop("contacts", "up_events", config.MetricEvents)
+	contacts := r.hs.SeedContacts(1, nil)
+	for _, id := range idsInShard("g", 5, 2) {
+		r.person(store.KindUser, id, contacts[0], r.day, 1, 3, nil)
+	}
+	r.hs.Archive("contacts", contacts[0])
+	rep, err := r.engine([]Target{{Kind: store.KindUser, Object: "contacts", Mappings: []config.MeasuredMapping{ev}}}, Options{}, nil).Run(t.Context(), r.at, ModeStart)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Counts[CountRetryLater] != 2 || rep.Counts[CountSent] != 0 {
+		t.Errorf("counts %v, want both profiles counted for a retry", rep.Counts)
+	}
+}
