@@ -346,3 +346,13 @@ func TestWalkIDOrderWithinAMillisecond(t *testing.T) {
 		t.Errorf("walked %v, want %v", ids, want)
 	}
 }
+
+// TestTrimZeros: record ids compare as numbers, so leading zeros go; an id
+// of zeros keeps one, and the empty id stays empty.
+func TestTrimZeros(t *testing.T) {
+	for in, want := range map[string]string{"007": "7", "0": "0", "000": "0", "10": "10", "": "", "100": "100"} {
+		if got := trimZeros(in); got != want {
+			t.Errorf("trimZeros(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
