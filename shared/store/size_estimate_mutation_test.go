@@ -61,3 +61,28 @@ func TestSummaryPackingGivesAnOversizedDeltaItsOwnTransaction(t *testing.T) {
 		t.Errorf("first transaction %v, %d actions; want u1's delta, 2 actions", got[0].users, got[0].actions)
 	}
 }
+
+// TestProfileWriteSizeCountsItsLookups: a profile write's share of the 4 MB
+// transaction limit is its item plus each lookup entry it updates (key,
+// the profile id in the set, and 16 bytes of overhead), so a batch of
+// large profiles is split before DynamoDB would refuse it.
+func TestProfileWriteSizeCountsItsLookups(t *testing.T) {
+	s := &Store{table: "t", now: time.Now}
+	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	p := &Profile{Env: "production", Kind: KindUser, ID: "u1", MatchValue: "a@example.com", HubSpotID: "1001", HubSpotObject: "contacts"}
+	w, err := s.planWrite(p, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	item, err := encodeProfile(p, 1, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := itemSize(item)
+	for _, pk := range []string{matchPK("production", KindUser, "a@example.com"), hubspotPK("production", KindUser, "1001")} {
+		want += len(pk) + len(skLookup) + len("u1") + 16
+	}
+	if len(w.actions) != 3 || w.bytes != want {
+		t.Errorf("%d actions of %d bytes, want the put and two lookup updates, %d bytes", len(w.actions), w.bytes, want)
+	}
+}
