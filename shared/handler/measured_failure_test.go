@@ -2,7 +2,6 @@ package handler
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -162,18 +161,13 @@ func TestMeasuredFailures(t *testing.T) {
 		}
 	}
 	for _, req := range r.hs.RequestsTo(hubspottest.EndpointBatchUpdate)[before:] {
-		var body struct {
-			Inputs []struct {
-				ID         string            `json:"id"`
-				Properties map[string]string `json:"properties"`
-			} `json:"inputs"`
-		}
-		if err := json.Unmarshal(req.Body, &body); err != nil {
+		inputs, err := req.BatchInputs()
+		if err != nil {
 			t.Fatal(err)
 		}
-		for _, in := range body.Inputs {
-			if _, ok := in.Properties["up_sessions"]; ok && refuse[in.ID] {
-				t.Errorf("the refused sessions value of %s was sent again", in.ID)
+		for id, props := range inputs {
+			if _, ok := props["up_sessions"]; ok && refuse[id] {
+				t.Errorf("the refused sessions value of %s was sent again", id)
 			}
 		}
 	}

@@ -2,7 +2,6 @@ package measured
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"testing"
@@ -19,18 +18,9 @@ func batchInputs(t *testing.T, hs *hubspottest.Server, from int) []map[string]ma
 	t.Helper()
 	var out []map[string]map[string]string
 	for _, req := range hs.RequestsTo(hubspottest.EndpointBatchUpdate)[from:] {
-		var body struct {
-			Inputs []struct {
-				ID         string            `json:"id"`
-				Properties map[string]string `json:"properties"`
-			} `json:"inputs"`
-		}
-		if err := json.Unmarshal(req.Body, &body); err != nil {
+		m, err := req.BatchInputs()
+		if err != nil {
 			t.Fatal(err)
-		}
-		m := map[string]map[string]string{}
-		for _, in := range body.Inputs {
-			m[in.ID] = in.Properties
 		}
 		out = append(out, m)
 	}

@@ -231,6 +231,25 @@ type Request struct {
 	Time   time.Time
 }
 
+// BatchInputs decodes the body of a batch update (or batch create) request
+// into its inputs: record id -> properties sent.
+func (r Request) BatchInputs() (map[string]map[string]string, error) {
+	var body struct {
+		Inputs []struct {
+			ID         string            `json:"id"`
+			Properties map[string]string `json:"properties"`
+		} `json:"inputs"`
+	}
+	if err := json.Unmarshal(r.Body, &body); err != nil {
+		return nil, fmt.Errorf("hubspottest: %s %s body: %w", r.Method, r.Path, err)
+	}
+	out := make(map[string]map[string]string, len(body.Inputs))
+	for _, in := range body.Inputs {
+		out[in.ID] = in.Properties
+	}
+	return out, nil
+}
+
 // Server is the in-memory HubSpot. It is an http.Handler and safe for concurrent use.
 type Server struct {
 	// URL is the base URL of a server started by NewTestServer (for Serve, use BaseURL).

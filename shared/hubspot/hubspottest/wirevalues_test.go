@@ -87,3 +87,17 @@ func TestSeedValuesAreValidated(t *testing.T) {
 		"score": "1000", "vip": "false", "renewal": "2026-11-27", "tier": "gold", "undefined_prop": "anything", "hs_additional_emails": "a@b.c;d@e.f",
 	}}})
 }
+
+// TestRequestBatchInputs: a batch update's body decodes to id -> properties;
+// a body that is not JSON is an error naming the request.
+func TestRequestBatchInputs(t *testing.T) {
+	r := hubspottest.Request{Method: "POST", Path: "/crm/v3/objects/contacts/batch/update", Body: []byte(`{"inputs":[{"id":"1","properties":{"a":"x"}},{"id":"2","properties":{"b":""}}]}`)}
+	got, err := r.BatchInputs()
+	if err != nil || len(got) != 2 || got["1"]["a"] != "x" || got["2"]["b"] != "" || len(got["2"]) != 1 {
+		t.Errorf("BatchInputs = %v, %v", got, err)
+	}
+	r.Body = []byte("{")
+	if _, err := r.BatchInputs(); err == nil || !strings.Contains(err.Error(), r.Path) {
+		t.Errorf("bad body: %v, want an error naming %s", err, r.Path)
+	}
+}
