@@ -108,6 +108,16 @@ func (s *fakeStore) PutCursorLeased(ctx context.Context, env, name, value, lease
 	return nil
 }
 
+// stealOnFirstSave makes owner take the lease (steal) while the run saves
+// its first page's profiles: the page is written, its checkpoint not.
+func (s *fakeStore) stealOnFirstSave(owner string) {
+	var once sync.Once
+	s.putProfiles = func([]*store.Profile) error {
+		once.Do(func() { s.steal(owner) })
+		return nil
+	}
+}
+
 // steal makes owner take the lease as if the holder's had expired: the
 // store's clock moves past any lease, and owner acquires it for an hour.
 func (s *fakeStore) steal(owner string) {

@@ -513,14 +513,7 @@ func TestLostLeaseStopsTheRun(t *testing.T) {
 		e.hs.put("contacts", id, now0.Add(time.Minute), map[string]string{"email": fmt.Sprintf("c%d@example.com", i), "firstname": "New" + id})
 	}
 	e.up.reset()
-	stolen := false
-	e.st.putProfiles = func([]*store.Profile) error {
-		if !stolen {
-			stolen = true
-			e.st.steal("newer-run")
-		}
-		return nil
-	}
+	e.st.stealOnFirstSave("newer-run")
 	e.clock.advance(5 * time.Minute)
 	rep := e.run(t, ModeIncremental)
 	o := rep.Objects[0]

@@ -104,14 +104,7 @@ func TestLostLeaseLeavesTheRemainingObjectTypesNotStarted(t *testing.T) {
 	e := newEnv(t, usersObject(), companiesObject())
 	e.seed(2)
 	e.company("501", now0.Add(-time.Hour))
-	stolen := false
-	e.st.putProfiles = func([]*store.Profile) error {
-		if !stolen {
-			stolen = true
-			e.st.steal("newer-run")
-		}
-		return nil
-	}
+	e.st.stealOnFirstSave("newer-run")
 	rep := e.run(t, ModeFull)
 	if len(rep.Objects) != 2 {
 		t.Fatalf("report lists %d object types, want both", len(rep.Objects))
