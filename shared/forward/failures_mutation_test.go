@@ -170,11 +170,7 @@ func TestUsersAfterAnUnresolvableOneStillResolve(t *testing.T) {
 // still added to the daily aggregates (its marks are still kept); a
 // microsecond older it is not.
 func TestAggregateAgeLimitIsInclusive(t *testing.T) {
-	cfg := testConfig()
-	long := t0.Add(-365 * 24 * time.Hour)
-	cfg.Activity.EnabledAt = &long
-	e := newEnv(t, cfg, withClock(&clock{t: t0}))
-	e.link("u1", "101")
+	e := enabledLongAgo(t)
 	rep, err := e.f.Process(t.Context(), msgs(recAt("session_start", "at", "u1", t0.Add(-AggregateMaxAge)),
 		recAt("session_start", "over", "u1", t0.Add(-AggregateMaxAge-time.Microsecond))))
 	if err != nil {

@@ -103,11 +103,7 @@ func TestAggregatesSkipEventsOlderThanTheirMarks(t *testing.T) {
 	// The store keeps per-event aggregate marks for 35 days: an event older
 	// than that could be counted twice, so it is forwarded (the ledger and
 	// HubSpot's uuid still guard it) but not added to the aggregates again.
-	cfg := testConfig()
-	long := t0.Add(-365 * 24 * time.Hour)
-	cfg.Activity.EnabledAt = &long
-	e := newEnv(t, cfg, withClock(&clock{t: t0}))
-	e.link("u1", "101")
+	e := enabledLongAgo(t)
 	old := recAt("track", "a", "u1", t0.Add(-AggregateMaxAge-time.Hour), "event_name", "x")
 	recent := recAt("track", "b", "u1", t0.Add(-time.Hour), "event_name", "x")
 	rep, err := e.f.Process(context.Background(), msgs(old, recent))
@@ -256,11 +252,7 @@ func TestGraceDoesNotHoldFutureEventsForever(t *testing.T) {
 // the slack kept below it (so no event would be young enough) falls back to
 // the TTL itself: an hour-old event is forwarded, not dropped as too old.
 func TestLedgerTTLNoLongerThanItsSlackStillForwards(t *testing.T) {
-	cfg := testConfig()
-	long := t0.Add(-365 * 24 * time.Hour)
-	cfg.Activity.EnabledAt = &long
-	e := newEnv(t, cfg, withClock(&clock{t: t0}), func(o *Options) { o.LedgerTTL = ledgerSlack })
-	e.link("u1", "101")
+	e := enabledLongAgo(t, func(o *Options) { o.LedgerTTL = ledgerSlack })
 	rep, err := e.f.Process(context.Background(), msgs(recAt("track", "a", "u1", t0.Add(-time.Hour), "event_name", "x")))
 	if err != nil || len(rep.Failed) != 0 {
 		t.Fatalf("%v %v", err, rep)
@@ -490,4 +482,16 @@ func crashOnceAt(step string) func(*Options) {
 			return nil
 		}
 	}
+}
+
+// enabledLongAgo is a forwarder enabled a year before t0, on a clock stopped
+// at t0 (mods applied after), with u1 linked to contact 101.
+func enabledLongAgo(t *testing.T, mods ...func(*Options)) *env {
+	t.Helper()
+	cfg := testConfig()
+	long := t0.Add(-365 * 24 * time.Hour)
+	cfg.Activity.EnabledAt = &long
+	e := newEnv(t, cfg, append([]func(*Options){withClock(&clock{t: t0})}, mods...)...)
+	e.link("u1", "101")
+	return e
 }

@@ -30,11 +30,7 @@ func (s *busyStore) PutProfiles(_ context.Context, ps []*store.Profile) error {
 	if s.err != nil {
 		return s.err
 	}
-	be := &store.BatchError{}
-	for _, p := range ps {
-		be.Failed = append(be.Failed, store.ProfileError{Env: p.Env, Kind: p.Kind, ID: p.ID, Err: store.ErrConflict})
-	}
-	return be
+	return allConflicted(ps)
 }
 
 // TestResolveGivesUpOnEndlessConflicts: a profile another writer keeps
@@ -88,11 +84,7 @@ func (s *onceBusyStore) PutProfiles(ctx context.Context, ps []*store.Profile) er
 	if !first {
 		return s.Store.PutProfiles(ctx, ps)
 	}
-	be := &store.BatchError{}
-	for _, p := range ps {
-		be.Failed = append(be.Failed, store.ProfileError{Env: p.Env, Kind: p.Kind, ID: p.ID, Err: store.ErrConflict})
-	}
-	return be
+	return allConflicted(ps)
 }
 
 // TestAuditDoesNotCountAConflictedMergeRepair: when the audit's write of a
@@ -114,4 +106,14 @@ func TestAuditDoesNotCountAConflictedMergeRepair(t *testing.T) {
 	if err != nil || rep.Checked != 1 || rep.RelinkedMerged != 0 {
 		t.Errorf("report %+v, %v; want 1 checked and no relinked_merged counted for the conflicted write", rep, err)
 	}
+}
+
+// allConflicted is the store's answer when every profile of ps was changed
+// by another writer since it was read.
+func allConflicted(ps []*store.Profile) error {
+	be := &store.BatchError{}
+	for _, p := range ps {
+		be.Failed = append(be.Failed, store.ProfileError{Env: p.Env, Kind: p.Kind, ID: p.ID, Err: store.ErrConflict})
+	}
+	return be
 }
