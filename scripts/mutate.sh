@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # mutate.sh runs gremlins (a Go mutation tester) over the engine packages, one
-# package at a time with one worker, and prints each package's score
-# (scripts/mutscore). Not part of make test or CI: it takes from minutes
-# (identity, outbound, inbound, forward: in-memory fakes) to hours (store,
-# hubspot: DynamoDB Local and the HubSpot sandbox).
+# package at a time with one worker, runs the mutants gremlins cannot run
+# (scripts/mutuncov), and prints each package's score (scripts/mutscore).
+# Not part of make test or CI: it takes from minutes (identity, outbound,
+# inbound, forward: in-memory fakes) to hours (store, hubspot: DynamoDB Local
+# and the HubSpot sandbox).
 #
 #   scripts/mutate.sh                 every package below
 #   scripts/mutate.sh shared/inbound  only the named ones (directories)
@@ -65,6 +66,8 @@ MUTATE_REAL_GO=$(command -v go)
 export MUTATE_REAL_GO
 export PATH="$PWD/scripts/mutate-go:$PATH"
 
+go build -o "$OUT/mutuncov" ./scripts/mutuncov
+
 pkgs=("$@")
 [ ${#pkgs[@]} -gt 0 ] || pkgs=("${ALL[@]}")
 reports=()
@@ -107,6 +110,14 @@ for p in "${pkgs[@]}"; do
 		fi
 		echo "   the tests failed while gathering coverage; again ($try)" >&2
 	done
+	# gremlins never runs a mutant in a switch case condition or a constant
+	# (it reads them as NOT COVERED: go-gremlins/gremlins#298); mutuncov runs
+	# each NOT COVERED mutant with the same test flags and records the result.
+	GOFLAGS="$goflags" nice -n 19 "$OUT/mutuncov" -report "$OUT/$name.json" "./$p" >>"$OUT/$name.log" 2>&1 || {
+		echo "mutuncov failed on $p (see $OUT/$name.log)" >&2
+		tail -20 "$OUT/$name.log" >&2
+		exit 1
+	}
 	reports+=("$p=$OUT/$name.json")
 done
 go run ./scripts/mutscore "${reports[@]}"
