@@ -136,7 +136,7 @@ func (s *Store) applyActivity(ctx context.Context, env string, ds []ActivityDelt
 			if attempt > maxRedrives {
 				return fmt.Errorf("still conflicting after %d attempts", maxRedrives)
 			}
-			if err := sleep(ctx, attempt); err != nil {
+			if err := s.backoff(ctx, attempt); err != nil {
 				return err
 			}
 		}

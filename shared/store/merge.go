@@ -71,7 +71,7 @@ func (s *Store) MergeIdentify(ctx context.Context, env string, kind Kind, id str
 	}
 	for attempt := 0; attempt < maxMergeAttempts; attempt++ {
 		if attempt > 0 {
-			if err := sleep(ctx, min(attempt, 4)); err != nil {
+			if err := s.backoff(ctx, min(attempt, 4)); err != nil {
 				return nil, fmt.Errorf("store: merge %s %s: %w", kind, id, err)
 			}
 		}

@@ -165,7 +165,7 @@ func (s *Store) runTransaction(ctx context.Context, tx []*profileWrite, fail fun
 				}
 				return nil
 			}
-			if err := sleep(ctx, attempt); err != nil {
+			if err := s.backoff(ctx, attempt); err != nil {
 				return err
 			}
 		}

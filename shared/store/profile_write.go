@@ -116,7 +116,7 @@ func (s *Store) PutProfile(ctx context.Context, p *Profile) error {
 			if attempt > maxRedrives {
 				return fmt.Errorf("store: put %s profile %s: still conflicting after %d attempts", p.Kind, p.ID, maxRedrives)
 			}
-			if err := sleep(ctx, attempt); err != nil {
+			if err := s.backoff(ctx, attempt); err != nil {
 				return fmt.Errorf("store: put %s profile %s: %w", p.Kind, p.ID, err)
 			}
 		}

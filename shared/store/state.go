@@ -103,7 +103,7 @@ func (s *Store) PutCursorLeased(ctx context.Context, env, name, value, lease, ow
 			if attempt > maxRedrives {
 				return fmt.Errorf("store: put cursor %s: still conflicting after %d attempts", name, maxRedrives)
 			}
-			if err := sleep(ctx, attempt); err != nil {
+			if err := s.backoff(ctx, attempt); err != nil {
 				return fmt.Errorf("store: put cursor %s: %w", name, err)
 			}
 		}

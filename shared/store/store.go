@@ -99,12 +99,15 @@ type Store struct {
 	names *sync.Map
 	// sum configures the activity summaries (summary.go).
 	sum summaryOptions
+	// backoff waits before a retry's attempt (sleep; tests count attempts
+	// without waiting them out).
+	backoff func(ctx context.Context, attempt int) error
 }
 
 // New returns a Store on table. Every DynamoDB call it makes ends within
 // CallTimeout (timeout.go), or earlier with its context.
 func New(db *dynamodb.Client, table string) *Store {
-	return &Store{db: callTimeout{db, CallTimeout}, table: table, now: time.Now, names: new(sync.Map)}
+	return &Store{db: callTimeout{db, CallTimeout}, table: table, now: time.Now, names: new(sync.Map), backoff: sleep}
 }
 
 // Table returns the table name.
@@ -289,7 +292,7 @@ func (s *Store) batchGet(ctx context.Context, keys []map[string]types.AttributeV
 				if attempt > maxRedrives {
 					return fmt.Errorf("store: batch get: %d keys still unprocessed after %d attempts", len(pending), maxRedrives)
 				}
-				if err := sleep(ctx, attempt); err != nil {
+				if err := s.backoff(ctx, attempt); err != nil {
 					return fmt.Errorf("store: batch get: %w", err)
 				}
 			}
@@ -329,7 +332,7 @@ func (s *Store) batchWrite(ctx context.Context, reqs []types.WriteRequest) error
 				if attempt > maxRedrives {
 					return fmt.Errorf("store: batch write: %d items still unprocessed after %d attempts", len(pending), maxRedrives)
 				}
-				if err := sleep(ctx, attempt); err != nil {
+				if err := s.backoff(ctx, attempt); err != nil {
 					return fmt.Errorf("store: batch write: %w", err)
 				}
 			}

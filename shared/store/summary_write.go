@@ -117,7 +117,7 @@ func (s *Store) summarizeTx(ctx context.Context, env string, tx *summaryTx, co *
 			if attempt > maxRedrives {
 				return nil, fmt.Errorf("still conflicting after %d attempts", maxRedrives)
 			}
-			if err := sleep(ctx, attempt); err != nil {
+			if err := s.backoff(ctx, attempt); err != nil {
 				return nil, err
 			}
 		}
