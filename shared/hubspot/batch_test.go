@@ -158,6 +158,33 @@ func TestBatchReadMergedAndNotFound(t *testing.T) {
 	}
 }
 
+// TestBatchReadAccountsForEveryID: each requested id ends in exactly one of
+// ByRequest and NotFound, also the ones HubSpot's answer leaves out without
+// an error (the link audit reads "not in ByRequest" as deleted).
+func TestBatchReadAccountsForEveryID(t *testing.T) {
+	f := newFake(t, reply{status: 207, body: `{"status":"COMPLETE","results":[{"id":"1","properties":{}}],
+		"numErrors":1,"errors":[{"status":"error","category":"OBJECT_NOT_FOUND","message":"gone","context":{"ids":["3"]}}]}`})
+	c := f.client(t, newFakeClock())
+	req := []string{"1", "3", "4", "5"}
+	res, err := c.BatchRead(context.Background(), "contacts", req, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	notFound := map[string]int{}
+	for _, id := range res.NotFound {
+		notFound[id]++
+	}
+	for _, id := range req {
+		_, found := res.ByRequest[id]
+		if n := notFound[id]; found && n != 0 || !found && n != 1 {
+			t.Errorf("id %s: in ByRequest %v, %d times in NotFound; want exactly one of them", id, found, n)
+		}
+	}
+	if len(res.ByRequest) != 1 || res.ByRequest["1"] != "1" {
+		t.Errorf("by request = %v, want 1 -> 1", res.ByRequest)
+	}
+}
+
 func TestBatchReadChunks(t *testing.T) {
 	f := newFake(t, reply{body: `{"results":[]}`})
 	c := f.client(t, newFakeClock())

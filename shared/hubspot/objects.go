@@ -235,6 +235,7 @@ type BatchReadResult struct {
 	// Merged maps a requested record id to the surviving record's id, for ids merged away.
 	Merged map[string]string
 	// ByRequest maps each found requested id (or property value, as given) to its record id.
+	// Every requested id is in exactly one of ByRequest and NotFound.
 	ByRequest map[string]string
 }
 

@@ -107,10 +107,6 @@ func (l *Linker) auditChunk(ctx context.Context, kind store.Kind, obj Object, ps
 		for _, r := range res.Results {
 			byID[r.ID] = r
 		}
-		notFound := map[string]bool{}
-		for _, id := range res.NotFound {
-			notFound[id] = true
-		}
 		for _, p := range check {
 			switch to, ok := res.Merged[p.HubSpotID]; {
 			case ok && to != p.HubSpotID:
@@ -121,7 +117,9 @@ func (l *Linker) auditChunk(ctx context.Context, kind store.Kind, obj Object, ps
 				}
 				l.writeUserpilot(ctx, kind, p, obj.linkedMeta(kind, rec))
 				merged = append(merged, p)
-			case notFound[p.HubSpotID] || res.ByRequest[p.HubSpotID] == "":
+			case res.ByRequest[p.HubSpotID] == "":
+				// HubSpot answered no record for it (BatchRead lists every
+				// requested id in ByRequest or NotFound): deleted or archived.
 				gone = append(gone, p)
 			default:
 				rep.Valid++
