@@ -99,13 +99,8 @@ func ApplyIdentify(p *Profile, in IdentifyInput) (*MergeResult, bool) {
 			write = true
 		}
 	}
-	if !p.Dirty {
-		for _, name := range res.Changed {
-			if slices.Contains(in.Outbound, name) {
-				p.Dirty = true
-				break
-			}
-		}
+	if slices.ContainsFunc(res.Changed, func(name string) bool { return slices.Contains(in.Outbound, name) }) {
+		p.Dirty = true
 	}
 	return res, write
 }
