@@ -220,8 +220,11 @@ EOF
 
 cmd_up() {
 	install_all
+	# -XX:+UseSerialGC: on 2 cores G1's concurrent GC threads compete with the
+	# tests; measured on functions/poll's 5,000-profile push, DynamoDB Local used
+	# 47-52 s of CPU instead of 59-73 s and the test ran in 47-49 s instead of 58-84.
 	start dynamodb ddb_answers "$DDB_PORT" \
-		bash -c 'cd "$1" && exec java -Djava.library.path=./DynamoDBLocal_lib -jar DynamoDBLocal.jar -inMemory -sharedDb -port "$2" -disableTelemetry' _ "$DDB_DIR" "$DDB_PORT"
+		bash -c 'cd "$1" && exec java -XX:+UseSerialGC -Djava.library.path=./DynamoDBLocal_lib -jar DynamoDBLocal.jar -inMemory -sharedDb -port "$2" -disableTelemetry' _ "$DDB_DIR" "$DDB_PORT"
 	start sqs sqs_answers "$SQS_PORT" moto_server -H "$HOST" -p "$SQS_PORT"
 	start ses ses_answers "$SES_PORT" "$SES_DIR/node_modules/.bin/aws-ses-v2-local" --host "$HOST" --port "$SES_PORT"
 	log "stack is up. DynamoDB Local listens on all interfaces (it has no bind flag): only loopback traffic is sent to it."
