@@ -23,19 +23,11 @@ func (b *batch) finish(ctx context.Context) (*Report, error) {
 			if err := b.f.step(ctx, StepDeadLetter); err != nil {
 				return nil, err
 			}
-			reason := summarize(st.problems)
-			if b.f.dlq == nil {
-				b.f.log.ErrorContext(ctx, "activity: invalid message and no dead-letter queue: left for the redrive policy", "message", st.msg.ID, "reason", reason)
+			if b.deadLetter(ctx, st) {
+				rep.DeadLettered = append(rep.DeadLettered, st.msg.ID)
+			} else {
 				rep.Failed = append(rep.Failed, st.msg.ID)
-				continue
 			}
-			if err := b.f.dlq.DeadLetter(ctx, st.msg, reason); err != nil {
-				b.f.log.ErrorContext(ctx, "activity: dead-letter", "message", st.msg.ID, "err", err)
-				rep.Failed = append(rep.Failed, st.msg.ID)
-				continue
-			}
-			b.f.log.WarnContext(ctx, "activity: message dead-lettered", "message", st.msg.ID, "reason", reason)
-			rep.DeadLettered = append(rep.DeadLettered, st.msg.ID)
 		}
 	}
 	b.c.add(CountDeadLettered, len(rep.DeadLettered))
@@ -45,6 +37,24 @@ func (b *batch) finish(ctx context.Context) (*Report, error) {
 	rep.SinkErr = b.sinkErr
 	b.mu.Unlock()
 	return rep, nil
+}
+
+// deadLetter sends an invalid message to the dead-letter queue with the
+// reason its problems give, and reports whether it is there; a message it
+// could not send (no queue, or the queue refused it) is left to the redrive
+// policy.
+func (b *batch) deadLetter(ctx context.Context, st *msgState) bool {
+	reason := summarize(st.problems)
+	if b.f.dlq == nil {
+		b.f.log.ErrorContext(ctx, "activity: invalid message and no dead-letter queue: left for the redrive policy", "message", st.msg.ID, "reason", reason)
+		return false
+	}
+	if err := b.f.dlq.DeadLetter(ctx, st.msg, reason); err != nil {
+		b.f.log.ErrorContext(ctx, "activity: dead-letter", "message", st.msg.ID, "err", err)
+		return false
+	}
+	b.f.log.WarnContext(ctx, "activity: message dead-lettered", "message", st.msg.ID, "reason", reason)
+	return true
 }
 
 // JobName is the run record job of the activity forwarder.

@@ -54,9 +54,7 @@ func partialFromHubSpot(err error) error {
 func (b *batch) partial(ctx context.Context, items []Item, pe *PartialError) (delivered, failed []Item, rejected []rejection) {
 	bad := make(map[int]ItemFailure, len(pe.Failures))
 	for _, f := range pe.Failures {
-		if f.Index >= 0 && f.Index < len(items) {
-			bad[f.Index] = f
-		}
+		bad[f.Index] = f // an index outside items is never looked up
 	}
 	for i, it := range items {
 		f, ok := bad[i]
