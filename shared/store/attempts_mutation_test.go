@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -92,5 +93,63 @@ func TestMergeGivesUpAfterItsLastAttempt(t *testing.T) {
 	}
 	if got := waits(); !slices.Equal(got, want) {
 		t.Errorf("waited before attempts %v, want %v", got, want)
+	}
+}
+
+// TestEveryRetryLoopStopsAtItsBound: each write and read that retries a
+// throttled DynamoDB call sends it maxRedrives+1 times in all, waits before
+// each retry with the attempt's backoff (never before the first try), then
+// fails: no loop gives up early, retries forever, or skips its wait.
+func TestEveryRetryLoopStopsAtItsBound(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, op string
+		call     func(ctx context.Context, s *Store) error
+	}{
+		{"profiles with lookups", "TransactWriteItems", func(ctx context.Context, s *Store) error {
+			return s.PutProfiles(ctx, []*Profile{
+				{Env: "production", Kind: KindUser, ID: "a", MatchValue: "a@x.com"},
+				{Env: "production", Kind: KindUser, ID: "b", MatchValue: "b@x.com"},
+			})
+		}},
+		{"cursor under a lease", "TransactWriteItems", func(ctx context.Context, s *Store) error {
+			return s.PutCursorLeased(ctx, "production", "inbound-users", "c1", "poll", "me")
+		}},
+		{"activity", "TransactWriteItems", func(ctx context.Context, s *Store) error {
+			return s.AddActivity(ctx, "production", []ActivityDelta{{Kind: KindUser, ID: "u1", Day: "2026-12-01", Events: 1, EventIDs: []string{"e1"}}})
+		}},
+		{"ledger write", "BatchWriteItem", func(ctx context.Context, s *Store) error {
+			return s.LedgerRecord(ctx, "production", []string{"e1", "e2"}, time.Hour)
+		}},
+		{"ledger read", "BatchGetItem", func(ctx context.Context, s *Store) error {
+			_, err := s.LedgerSeen(ctx, "production", []string{"e1", "e2"})
+			return err
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := newStore(t)
+			waits := countBackoff(s)
+			f := newFlaky(s)
+			f.fail(tc.op, repeat(errThrottled, 100)...)
+			err := tc.call(t.Context(), s)
+			var be *BatchError
+			if err == nil {
+				t.Fatalf("throttled every time: no error")
+			}
+			if errors.As(err, &be) && len(be.Failed) != 2 {
+				t.Errorf("%d profiles failed, want both: %v", len(be.Failed), err)
+			}
+			if n := f.count(tc.op); n != maxRedrives+1 {
+				t.Errorf("%s sent %d times, want %d", tc.op, n, maxRedrives+1)
+			}
+			want := make([]int, maxRedrives)
+			for i := range want {
+				want[i] = i + 1
+			}
+			if got := waits(); !slices.Equal(got, want) {
+				t.Errorf("waited before attempts %v, want %v", got, want)
+			}
+		})
 	}
 }
