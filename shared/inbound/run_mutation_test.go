@@ -377,3 +377,21 @@ func TestMarginIsCappedAtAQuarterOfTheInvocation(t *testing.T) {
 		t.Errorf("report %s %q %+v, want the sync done within three quarters of the invocation", rep.Status, rep.Message, rep.Totals)
 	}
 }
+
+// TestDeadlineMarginDefault: without WithDeadlineMargin a poll keeps the
+// documented 30 s before the invocation deadline (one page's lookups, bulk
+// write and checkpoint); the option replaces it.
+func TestDeadlineMarginDefault(t *testing.T) {
+	st, hs, up := newFakeStore(), newFakeHubSpot(), &fakeUserpilot{}
+	cfg := InboundConfig{Env: "production", Objects: []Object{usersObject()}}
+	in, err := NewInbound(st, hs, up, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in.margin != 30*time.Second {
+		t.Errorf("default deadline margin %s, want 30s", in.margin)
+	}
+	if in, err = NewInbound(st, hs, up, cfg, WithDeadlineMargin(time.Minute)); err != nil || in.margin != time.Minute {
+		t.Errorf("WithDeadlineMargin(1m): margin %s (%v), want 1m", in.margin, err)
+	}
+}

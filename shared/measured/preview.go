@@ -63,16 +63,17 @@ func PlanValues(t Target, props []hubspot.Property, sum *store.ActivitySummary, 
 			continue
 		}
 		v.Value = val
-		if err, bad := invalid[m.prop]; bad {
+		err, bad := invalid[m.prop]
+		enc, send := changed[m.prop]
+		switch {
+		case bad:
 			v.State, v.Problem = "problem", err.Error()
-			continue
-		}
-		if enc, send := changed[m.prop]; send {
+		case send:
 			v.State, v.Encoded = "send", enc
-			continue
+		default:
+			v.State = "unchanged"
+			v.Encoded, _ = hubspot.EncodeValue(m.propType, val)
 		}
-		v.State = "unchanged"
-		v.Encoded, _ = hubspot.EncodeValue(m.propType, val)
 	}
 	return out
 }
