@@ -98,8 +98,9 @@ func TestPushStopsBeforeTheDeadline(t *testing.T) {
 		wall   time.Time // the real clock's time at every check
 		stops  bool
 	}{
-		{"inside the default margin", 0, deadline.Add(-DefaultDeadlineMargin), true},
-		{"before the default margin", 0, deadline.Add(-DefaultDeadlineMargin - time.Second), false},
+		// The documented default: 30 s.
+		{"inside the default margin", 0, deadline.Add(-30 * time.Second), true},
+		{"before the default margin", 0, deadline.Add(-31 * time.Second), false},
 		{"inside a custom margin", 2 * time.Minute, deadline.Add(-time.Minute), true},
 		{"before a custom margin", 2 * time.Minute, deadline.Add(-3 * time.Minute), false},
 		{"a margin over a quarter of the time left", 10 * time.Minute, deadline.Add(-6 * time.Minute), false},
