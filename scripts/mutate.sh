@@ -120,4 +120,7 @@ for p in "${pkgs[@]}"; do
 	}
 	reports+=("$p=$OUT/$name.json")
 done
-go run ./scripts/mutscore "${reports[@]}"
+# The equivalent mutants (no behaviour differs: no test can catch them) are
+# listed with the reason in scripts/mutants-equivalent.tsv; mutscore prints
+# the score with and without them, and any entry no survivor matches.
+go run ./scripts/mutscore -equivalent scripts/mutants-equivalent.tsv "${reports[@]}"

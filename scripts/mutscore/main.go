@@ -10,8 +10,9 @@
 //
 // Equivalent mutants (no behaviour differs, so no test can catch them) are
 // listed with the reason in the file named by -equivalent (one per line:
-// file, mutator, column in the trimmed source line, that line, and the
-// reason, separated by tabs; # starts a comment). A surviving mutant that
+// file, enclosing function ("Type.Method", "-" outside any), mutator,
+// column in the trimmed source line, that line, and the reason, separated
+// by tabs; # starts a comment). A surviving mutant that
 // matches an entry counts in "equiv" and is left out of the score's
 // denominator; an entry that matches no survivor of the reports given is
 // printed as stale (the code moved, or a test catches it now).
@@ -43,33 +44,76 @@ import (
 	"strings"
 )
 
-// caseConditions returns, per "line:column", the positions inside switch
-// case conditions of the Go file at path (nil when it cannot be parsed).
-func caseConditions(path string) func(line, col int) bool {
+// parsed holds what mutscore reads from a Go file: the spans of its switch
+// case conditions and of its functions.
+type parsed struct {
+	cases []span
+	funcs []namedSpan
+}
+
+type span struct{ from, to token.Position }
+
+type namedSpan struct {
+	span
+	name string
+}
+
+func before(l1, c1, l2, c2 int) bool { return l1 < l2 || l1 == l2 && c1 <= c2 }
+
+func (s span) holds(line, col int) bool {
+	return before(s.from.Line, s.from.Column, line, col) && before(line, col, s.to.Line, s.to.Column)
+}
+
+// parseFile reads the Go file at path (nothing when it cannot be parsed).
+func parseFile(path string) parsed {
 	fset := token.NewFileSet()
 	f, err := parser.ParseFile(fset, path, nil, 0)
 	if err != nil {
-		return func(int, int) bool { return false }
+		return parsed{}
 	}
-	type span struct{ from, to token.Position }
-	var spans []span
+	var p parsed
 	ast.Inspect(f, func(n ast.Node) bool {
-		if cc, ok := n.(*ast.CaseClause); ok {
-			for _, e := range cc.List {
-				spans = append(spans, span{fset.Position(e.Pos()), fset.Position(e.End())})
+		switch n := n.(type) {
+		case *ast.CaseClause:
+			for _, e := range n.List {
+				p.cases = append(p.cases, span{fset.Position(e.Pos()), fset.Position(e.End())})
 			}
+		case *ast.FuncDecl:
+			name := n.Name.Name
+			if n.Recv != nil && len(n.Recv.List) > 0 {
+				t := n.Recv.List[0].Type
+				if st, ok := t.(*ast.StarExpr); ok {
+					t = st.X
+				}
+				if id, ok := t.(*ast.Ident); ok {
+					name = id.Name + "." + name
+				}
+			}
+			p.funcs = append(p.funcs, namedSpan{span{fset.Position(n.Pos()), fset.Position(n.End())}, name})
 		}
 		return true
 	})
-	before := func(l1, c1, l2, c2 int) bool { return l1 < l2 || l1 == l2 && c1 <= c2 }
-	return func(line, col int) bool {
-		for _, s := range spans {
-			if before(s.from.Line, s.from.Column, line, col) && before(line, col, s.to.Line, s.to.Column) {
-				return true
-			}
+	return p
+}
+
+// inCase reports whether line:col is inside a switch case condition.
+func (p parsed) inCase(line, col int) bool {
+	for _, s := range p.cases {
+		if s.holds(line, col) {
+			return true
 		}
-		return false
 	}
+	return false
+}
+
+// funcAt names the function declared around line:col ("-" outside any).
+func (p parsed) funcAt(line, col int) string {
+	for _, f := range p.funcs {
+		if f.holds(line, col) {
+			return f.name
+		}
+	}
+	return "-"
 }
 
 type report struct {
@@ -113,13 +157,13 @@ func percent(n, d int) float64 {
 // site names a mutant by its source text rather than its line number, so an
 // equivalents entry survives edits elsewhere in the file.
 type site struct {
-	file, mutator string
-	col           int    // 1-based byte column in the trimmed line
-	line          string // the source line, trimmed of surrounding space
+	file, fn, mutator string
+	col               int    // 1-based byte column in the trimmed line
+	line              string // the source line, trimmed of surrounding space
 }
 
 func (s site) String() string {
-	return fmt.Sprintf("%s\t%s\t%d\t%s", s.file, s.mutator, s.col, s.line)
+	return fmt.Sprintf("%s\t%s\t%s\t%d\t%s", s.file, s.fn, s.mutator, s.col, s.line)
 }
 
 // sourceLines returns a function giving the trimmed text of a line of path
@@ -158,17 +202,17 @@ func readEquivalents(path string) (map[site]string, error) {
 			continue
 		}
 		parts := strings.Split(l, "\t")
-		if len(parts) != 5 {
-			return nil, fmt.Errorf("%s:%d: want 5 tab-separated fields (file, mutator, column, line, reason), got %d", path, n, len(parts))
+		if len(parts) != 6 {
+			return nil, fmt.Errorf("%s:%d: want 6 tab-separated fields (file, function, mutator, column, line, reason), got %d", path, n, len(parts))
 		}
-		col, err := strconv.Atoi(parts[2])
+		col, err := strconv.Atoi(parts[3])
 		if err != nil {
-			return nil, fmt.Errorf("%s:%d: column %q: %w", path, n, parts[2], err)
+			return nil, fmt.Errorf("%s:%d: column %q: %w", path, n, parts[3], err)
 		}
-		if strings.TrimSpace(parts[4]) == "" || parts[4] == "?" {
+		if strings.TrimSpace(parts[5]) == "" || parts[5] == "?" {
 			return nil, fmt.Errorf("%s:%d: an equivalent mutant needs its reason", path, n)
 		}
-		eq[site{file: parts[0], mutator: parts[1], col: col, line: parts[3]}] = parts[4]
+		eq[site{file: parts[0], fn: parts[1], mutator: parts[2], col: col, line: parts[4]}] = parts[5]
 	}
 	return eq, sc.Err()
 }
@@ -208,7 +252,7 @@ func main() {
 		var c counts
 		for _, f := range r.Files {
 			file := filepath.ToSlash(filepath.Join(pkg, f.FileName))
-			inCase := caseConditions(file)
+			src := parseFile(file)
 			text := sourceLines(file)
 			for _, m := range f.Mutations {
 				if m.RanBy != "" {
@@ -224,7 +268,7 @@ func main() {
 					c.lived++
 				case "NOT COVERED":
 					c.notCovered++
-					if inCase(m.Line, m.Column) {
+					if src.inCase(m.Line, m.Column) {
 						c.inCase++
 						status = "NOT COVERED (case)"
 					}
@@ -237,7 +281,7 @@ func main() {
 					continue
 				}
 				line, indent := text(m.Line)
-				s := site{file: file, mutator: m.Type, col: m.Column - indent, line: line}
+				s := site{file: file, fn: src.funcAt(m.Line, m.Column), mutator: m.Type, col: m.Column - indent, line: line}
 				if reason, ok := eq[s]; ok {
 					c.equiv++
 					used[s] = true

@@ -14,7 +14,7 @@ func TestReadEquivalentsKeysBySourceText(t *testing.T) {
 		t.Fatal(err)
 	}
 	list := filepath.Join(dir, "eq.txt")
-	entry := src + "\tCONDITIONALS_BOUNDARY\t10\treturn n > 0\tn is never 0 here\n"
+	entry := src + "\tf\tCONDITIONALS_BOUNDARY\t10\treturn n > 0\tn is never 0 here\n"
 	if err := os.WriteFile(list, []byte("# comment\n\n"+entry), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -24,7 +24,7 @@ func TestReadEquivalentsKeysBySourceText(t *testing.T) {
 	}
 	// gremlins reports the > at line 4, column 11 (after one tab).
 	line, indent := sourceLines(src)(4)
-	s := site{file: src, mutator: "CONDITIONALS_BOUNDARY", col: 11 - indent, line: line}
+	s := site{file: src, fn: parseFile(src).funcAt(4, 11), mutator: "CONDITIONALS_BOUNDARY", col: 11 - indent, line: line}
 	if eq[s] != "n is never 0 here" {
 		t.Errorf("site %v not matched in %v", s, eq)
 	}
