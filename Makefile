@@ -19,9 +19,11 @@
 #   make lint       vet, format check, cfn-lint
 #   make mutate     mutation testing (not in make test or CI): installs gremlins at
 #                   GREMLINS_VERSION and runs it over the engine packages one at a
-#                   time, one worker, printing each package's score (scripts/mutate.sh,
-#                   scripts/mutscore); MUTATE_PKGS=shared/inbound for some. The store
-#                   and hubspot packages need the stack and take hours
+#                   time, one worker; scripts/mutuncov runs the mutants gremlins cannot
+#                   (switch cases, constants); prints each package's score with and
+#                   without the equivalent mutants of scripts/mutants-equivalent.tsv
+#                   (scripts/mutate.sh, scripts/mutscore); MUTATE_PKGS=shared/inbound
+#                   for some. The store and hubspot packages need the stack and take hours
 #   make schema     regenerate integration.schema.json from the config types
 #
 # sam build runs `make build-<LogicalId> ARTIFACTS_DIR=...` for each function
