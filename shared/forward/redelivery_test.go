@@ -262,6 +262,27 @@ func TestLedgerTTLNoLongerThanItsSlackStillForwards(t *testing.T) {
 	}
 }
 
+// TestEventAgeLimitIsTheLedgerTTLLessADay: with the default ledger TTL (366
+// days) an event is sent while it is younger than 365 days (the TTL less a
+// day of slack for clock skew), and refused as too old from 365 days on.
+func TestEventAgeLimitIsTheLedgerTTLLessADay(t *testing.T) {
+	cfg := testConfig()
+	long := t0.Add(-400 * 24 * time.Hour) // enabled before every event here
+	cfg.Activity.EnabledAt = &long
+	e := newEnv(t, cfg, withClock(&clock{t: t0}))
+	e.link("u1", "101")
+	limit := t0.Add(-365 * 24 * time.Hour)
+	rep, err := e.f.Process(context.Background(), msgs(
+		recAt("track", "at-limit", "u1", limit, "event_name", "x"),
+		recAt("track", "inside", "u1", limit.Add(time.Millisecond), "event_name", "x")))
+	if err != nil || len(rep.Failed) != 0 {
+		t.Fatalf("%v %v", err, rep)
+	}
+	if rep.Counts[CountSent] != 1 || rep.Counts[CountTooOld] != 1 {
+		t.Errorf("counts %v, want the event a millisecond inside 365 days sent and the one at 365 days too old", rep.Counts)
+	}
+}
+
 // TestEventBeforeAnyIdentifyLooksNothingUp: with users matched by email, an
 // event of a user pilotsync has no profile for (no identify yet) has nothing
 // to match on: no HubSpot lookup is made for it, by its user id or anything.

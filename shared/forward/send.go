@@ -102,7 +102,7 @@ func (b *batch) forward(ctx context.Context, others []*pending) error {
 		case resolveErr != nil:
 			b.c.add(CountResolveFailed, 1)
 			b.retry(p)
-		case f.grace > 0 && inGrace(now.Sub(p.ev.InsertedAt), f.grace):
+		case inGrace(now.Sub(p.ev.InsertedAt), f.grace): // never with no grace
 			b.c.add(CountUnmatchedWaiting, 1)
 			b.retry(p)
 		default:
