@@ -324,6 +324,7 @@ func TestConflictsDoNotUseUpRetries(t *testing.T) {
 	ctx := t.Context()
 	f := newFlaky(s)
 	const n, drops = 16, maxRedrives + 2
+	waits := countBackoff(s) // a conflict is resent at once: no backoff
 	// Each cancellation fails the first profile left (one action each).
 	for k := range drops {
 		codes := make([]string, n-k)
@@ -351,6 +352,9 @@ func TestConflictsDoNotUseUpRetries(t *testing.T) {
 		if p.Version != 1 {
 			t.Errorf("%s at version %d, want stored", p.ID, p.Version)
 		}
+	}
+	if w := waits(); len(w) != 0 {
+		t.Errorf("profiles: waited before attempts %v, want no backoff after conflicts", w)
 	}
 
 	// Activity: each cancellation says the first delta's event was applied.
@@ -380,5 +384,8 @@ func TestConflictsDoNotUseUpRetries(t *testing.T) {
 		if err != nil || (want == 0) != (len(got) == 0) || (want == 1 && got[0].Events != 1) {
 			t.Errorf("%s activity %+v (%v), want %d events", d.ID, got, err, want)
 		}
+	}
+	if w := waits(); len(w) != 0 {
+		t.Errorf("waited before attempts %v, want no backoff after conflicts", w)
 	}
 }
