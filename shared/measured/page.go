@@ -246,11 +246,8 @@ func (e *Engine) send(ctx context.Context, t Target, work []*pending, rep *Repor
 			if _, named := w.changed[f.Property]; !named {
 				bad = slices.Sorted(maps.Keys(w.changed))
 			}
-			for _, prop := range bad {
-				enc, ok := w.changed[prop]
-				if !ok {
-					continue
-				}
+			for _, prop := range bad { // only properties of w.changed
+				enc := w.changed[prop]
 				w.sent[prop] = quarantineMark + enc
 				rep.Counts[CountQuarantined]++
 				rep.Failures = append(rep.Failures, store.Failure{Record: w.sum.ID, Field: prop, Reason: reason})
