@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 )
@@ -80,5 +82,52 @@ func TestConflictedTransactionIsNotResentEmpty(t *testing.T) {
 	}
 	if w := waits(); len(w) != 0 {
 		t.Errorf("waited %v, want no backoff", w)
+	}
+}
+
+// TestPutProfilesPacksByBytes: a transaction also stays within DynamoDB's
+// 4 MB: profiles that add up to exactly the packer's budget share one, the
+// next profile starts another, and DynamoDB Local takes both (items of
+// exactly 4 MB it refused: it counts the whole payload).
+func TestPutProfilesPacksByBytes(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	at := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	s.now = func() time.Time { return at }
+	spy := &txSizes{dynamoAPI: s.db}
+	s.db = spy
+	profile := func(i, n int) *Profile {
+		return &Profile{Env: "production", Kind: KindUser, ID: fmt.Sprintf("p%02d", i), MatchValue: fmt.Sprintf("p%02d@x.com", i),
+			Properties: map[string]Property{"blob": {Value: strings.Repeat("x", n), At: at}}}
+	}
+	size := func(p *Profile) int {
+		w, err := s.planWrite(p, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return w.bytes
+	}
+	var ps []*Profile
+	total := 0
+	for i := range 10 {
+		p := profile(i, 380_000)
+		ps = append(ps, p)
+		total += size(p)
+	}
+	// The eleventh fills the transaction to the byte (one more byte of
+	// value is one more byte of item).
+	last := profile(10, 0)
+	last = profile(10, transactBudget-total-size(last))
+	if got := total + size(last); got != transactBudget {
+		t.Fatalf("filled to %d bytes, want %d", got, transactBudget)
+	}
+	ps = append(ps, last, profile(11, 10))
+	if err := s.PutProfiles(t.Context(), ps); err != nil {
+		t.Fatal(err)
+	}
+	got := slices.Clone(spy.sizes)
+	slices.Sort(got)
+	if want := []int{2, 22}; !slices.Equal(got, want) {
+		t.Errorf("transaction sizes %v, want %v (11 profiles filling the budget with their lookups, then 1)", got, want)
 	}
 }

@@ -114,7 +114,7 @@ func (s *Store) PutProfiles(ctx context.Context, ps []*Profile) error {
 }
 
 // packTransactions groups writes into transactions of at most
-// maxTransactItems actions and maxTransactBytes, never touching one item
+// maxTransactItems actions and transactBudget bytes, never touching one item
 // twice in a transaction (DynamoDB rejects that): a write whose items collide
 // with the open transaction waits for a later one.
 func packTransactions(writes []*profileWrite) [][]*profileWrite {
@@ -137,7 +137,7 @@ func packTransactions(writes []*profileWrite) [][]*profileWrite {
 				deferred = append(deferred, w)
 				continue
 			}
-			if n+len(w.actions) > maxTransactItems || bytes+w.bytes > maxTransactBytes {
+			if n+len(w.actions) > maxTransactItems || bytes+w.bytes > transactBudget {
 				flush()
 			}
 			cur = append(cur, w)

@@ -26,6 +26,12 @@ const (
 	// maxTransactBytes is the aggregate size of the items in one transaction
 	// (API_TransactWriteItems: "cannot exceed 4 MB").
 	maxTransactBytes = 4 << 20
+	// transactBudget is what the packer fills a transaction to: DynamoDB
+	// counts the request's whole payload against the 4 MB (DynamoDB Local
+	// refused 22 actions whose items came to exactly 4 MB: "Transaction
+	// payload size cannot exceed 4MB. Payload Size: 4194487"), so a
+	// transaction leaves room for its keys, table names and expressions.
+	transactBudget = maxTransactBytes - 64<<10
 	// maxBatchWrite is the number of put/delete requests in one BatchWriteItem
 	// (API_BatchWriteItem: "up to 25 item put or delete operations").
 	maxBatchWrite = 25
