@@ -43,7 +43,7 @@ declare -A SKIP=(
 # are left out: they test pacing.go, not these files, take 6 s of real time
 # and measure it, so on a loaded machine they would kill mutants by chance.
 declare -A RUN=(
-	[shared/hubspot]='^(TestEncode|TestDecode|TestDates|TestNumber|TestJSONValue|TestSandboxBatchUpdate|TestBatchUpdate|TestSandboxWalk|TestWalk)'
+	[shared/hubspot]='^(TestEncode|TestDecode|TestDates|TestNumber|TestJSONValue|TestSandboxBatchUpdate|TestBatchUpdate|TestSandboxWalk|TestWalk|TestTrimZeros|TestIDCompare)'
 )
 # Tests run in parallel (go test -parallel) for packages whose tests mostly
 # wait: -cpu=1 also sets -parallel to 1, and shared/store's tests then take

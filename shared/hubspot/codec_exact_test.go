@@ -21,6 +21,10 @@ func TestEncodeNumberExact(t *testing.T) {
 		{uint32(math.MaxUint32), "4294967295"}, {uint64(math.MaxUint64), "18446744073709551615"},
 		{uintptr(16), "16"},
 		{"0.2", "0.2"}, {"1e-7", "0.0000001"}, {"-0.05", "-0.05"},
+		// Whole floats Go writes with an exponent whose digits end exactly
+		// at the decimal point: no trailing "." and no lost zeros.
+		{float64(1234567), "1234567"}, {float32(1234567), "1234567"}, {-1234567.0, "-1234567"},
+		{1.5e6, "1500000"}, {1234567.5, "1234567.5"},
 	}
 	for _, tc := range tests {
 		got, err := EncodeValue(TypeNumber, tc.in)

@@ -356,3 +356,20 @@ func TestTrimZeros(t *testing.T) {
 		}
 	}
 }
+
+// TestIDCompareEqualIDs: an id compares equal to itself, numerically and as
+// text, so the walk's cursor never treats the record it stopped at as after
+// itself.
+func TestIDCompareEqualIDs(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		want int
+	}{
+		{"12", "12", 0}, {"012", "12", 0}, {"abc", "abc", 0},
+		{"abd", "abc", 1}, {"abc", "abd", -1}, {"9", "10", -1}, {"10", "9", 1},
+	} {
+		if got := idCompare(tc.a, tc.b); got != tc.want {
+			t.Errorf("idCompare(%q, %q) = %d, want %d", tc.a, tc.b, got, tc.want)
+		}
+	}
+}
