@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -157,5 +158,42 @@ func TestEveryRetryLoopStopsAtItsBound(t *testing.T) {
 				t.Errorf("waited before attempts %v, want %v", got, want)
 			}
 		})
+	}
+}
+
+// TestLedgerSeenSkipsOnlyExpiredEntries: an expired ledger entry (DynamoDB
+// deletes expired items only eventually) is not seen, and the entries read
+// after it in the same batch still are.
+func TestLedgerSeenSkipsOnlyExpiredEntries(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	ctx := t.Context()
+	at := time.Now().UTC()
+	s.now = func() time.Time { return at }
+	var ids, short, long []string
+	for i := range 20 {
+		id := fmt.Sprintf("e%02d", i)
+		ids = append(ids, id)
+		if i%2 == 0 {
+			short = append(short, id)
+		} else {
+			long = append(long, id)
+		}
+	}
+	if err := s.LedgerRecord(ctx, "production", short, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.LedgerRecord(ctx, "production", long, 3*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	at = at.Add(2 * time.Hour) // the short entries have expired
+	seen, err := s.LedgerSeen(ctx, "production", ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, id := range ids {
+		if want := i%2 == 1; seen[id] != want {
+			t.Errorf("%s seen %v, want %v", id, seen[id], want)
+		}
 	}
 }
