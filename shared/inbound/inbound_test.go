@@ -107,6 +107,11 @@ func TestRunFullThenIncremental(t *testing.T) {
 	if got := e.up.written(); len(got) != 1 || describe(got["u2"][0]) != "first_name=Changed " {
 		t.Errorf("incremental wrote %v, want only u2's first_name", got)
 	}
+	// The stored profile follows what Userpilot now holds (the next diff
+	// and the outbound echo check read it).
+	if v := e.st.get(store.KindUser, "u2").Properties["first_name"]; v.Value != "Changed" {
+		t.Errorf("u2's stored first_name %+v, want the value just written", v)
+	}
 
 	// Nothing changed: one search, nothing written.
 	e.up.reset()
