@@ -43,3 +43,46 @@ func TestSummaryContextLatestWinsTiesToLarger(t *testing.T) {
 		t.Errorf("day %+v, want first %d, last %d, 4 active, 4 events", day, at.UnixMilli(), at.Add(2*time.Hour).UnixMilli())
 	}
 }
+
+// TestSummarySessionsAcrossBatches: sessions split at gaps longer than the
+// timeout (a gap of exactly the timeout joins), in whatever order events
+// arrive; each batch adds only the difference it makes to the day's
+// session count and time (a session lasts from its first event to its last
+// plus SessionLastEventAllowance), so a late event that joins two sessions
+// takes one away.
+func TestSummarySessionsAcrossBatches(t *testing.T) {
+	const timeout = 30 * time.Minute
+	t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	allow := SessionLastEventAllowance.Milliseconds()
+	s := &ActivitySummary{Kind: KindUser, ID: "u1"}
+	batch := func(offsets ...time.Duration) {
+		before := sessionStats(s.Sessions)
+		for _, d := range offsets {
+			s.addEvent(summaryEvent{at: t0.Add(d), events: 1})
+			s.Sessions = addToSessions(s.Sessions, t0.Add(d).UnixMilli(), timeout)
+		}
+		s.applySessionStats(statsDiff(before, sessionStats(s.Sessions)))
+	}
+	day := func() *DaySummary { return s.Days[t0.Format(dayLayout)] }
+	min := time.Minute.Milliseconds()
+
+	// 10:00 and 10:30 (exactly the timeout apart) are one session; 11:10
+	// (40 minutes after) starts another; 12:00 arrives first.
+	batch(2*time.Hour, 0, 30*time.Minute, 70*time.Minute)
+	if d := day(); d.Sessions != 3 || d.TimeMs != 30*min+3*allow {
+		t.Fatalf("after the first batch: %d sessions, %d ms; want 3 and %d", d.Sessions, d.TimeMs, 30*min+3*allow)
+	}
+	// 10:50 joins 10:30 and 11:10 (20 minutes each way): two sessions left,
+	// 10:00-11:10 and 12:00.
+	batch(50 * time.Minute)
+	if d := day(); d.Sessions != 2 || d.TimeMs != 70*min+2*allow {
+		t.Fatalf("after 10:50: %d sessions, %d ms; want 2 and %d", d.Sessions, d.TimeMs, 70*min+2*allow)
+	}
+	batch(90 * time.Minute) // 11:30: exactly the timeout before 12:00
+	if d := day(); d.Sessions != 1 || d.TimeMs != 120*min+allow {
+		t.Fatalf("after 11:30: %d sessions, %d ms; want 1 and %d", d.Sessions, d.TimeMs, 120*min+allow)
+	}
+	if len(s.Sessions) != 1 || s.Sessions[0].Start != t0.UnixMilli() || s.Sessions[0].End != t0.Add(2*time.Hour).UnixMilli() {
+		t.Errorf("sessions %+v, want one from 10:00 to 12:00", s.Sessions)
+	}
+}
