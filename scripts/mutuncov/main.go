@@ -84,9 +84,16 @@ func run(ctx context.Context, reportPath, pattern string, coefficient int) error
 			limit = max(time.Duration(coefficient)*time.Since(t0), 30*time.Second)
 			limits[pkg] = limit
 		}
-		status, detail := runOne(ctx, pkg, filepath.Join(root, m.file), tmp, m, limit)
+		overlay, err := overlayFor(filepath.Join(root, m.file), tmp, m)
+		if err != nil {
+			// Left as gremlins reported it, and not marked as run.
+			fmt.Fprintf(os.Stderr, "  %3d/%d %-11s %s:%d:%d %s (not run: %v)\n", i+1, len(todo), "NOT COVERED", m.file, m.line, m.col, m.typ, err)
+			continue
+		}
+		t0 := time.Now()
+		status := classify(goTest(ctx, pkg, overlay, limit))
 		m.set(status)
-		fmt.Fprintf(os.Stderr, "  %3d/%d %-11s %s:%d:%d %s%s\n", i+1, len(todo), status, m.file, m.line, m.col, m.typ, detail)
+		fmt.Fprintf(os.Stderr, "  %3d/%d %-11s %s:%d:%d %s (%s)\n", i+1, len(todo), status, m.file, m.line, m.col, m.typ, time.Since(t0).Round(100*time.Millisecond))
 	}
 	out, err := json.MarshalIndent(rep, "", "  ")
 	if err != nil {
@@ -128,38 +135,32 @@ func uncovered(rep map[string]any) []mutant {
 	return ms
 }
 
-// runOne applies m to file in an overlay and runs pkg's tests.
-func runOne(ctx context.Context, pkg, file, tmp string, m mutant, limit time.Duration) (status, detail string) {
+// overlayFor writes m applied to file into tmp and returns the go build
+// overlay that substitutes it. It fails when the source does not have the
+// reported token there (a report older than the tree).
+func overlayFor(file, tmp string, m mutant) (string, error) {
 	path, err := filepath.Abs(file)
 	if err != nil {
-		return "NOT COVERED", " (" + err.Error() + ")"
+		return "", err
 	}
 	src, err := os.ReadFile(path)
 	if err != nil {
-		return "NOT COVERED", " (" + err.Error() + ")"
+		return "", err
 	}
 	mutated, err := mutate(src, m.line, m.col, m.typ)
 	if err != nil {
-		// The source no longer has that token there: the report is older
-		// than the tree. Leave the mutant as gremlins reported it.
-		return "NOT COVERED", " (" + err.Error() + ")"
+		return "", err
 	}
 	mfile := filepath.Join(tmp, "mutant.go")
 	if err := os.WriteFile(mfile, mutated, 0o644); err != nil {
-		return "NOT COVERED", " (" + err.Error() + ")"
+		return "", err
 	}
 	ov, err := json.Marshal(map[string]map[string]string{"Replace": {path: mfile}})
 	if err != nil {
-		return "NOT COVERED", " (" + err.Error() + ")"
+		return "", err
 	}
 	overlay := filepath.Join(tmp, "overlay.json")
-	if err := os.WriteFile(overlay, ov, 0o644); err != nil {
-		return "NOT COVERED", " (" + err.Error() + ")"
-	}
-	t0 := time.Now()
-	res := goTest(ctx, pkg, overlay, limit)
-	took := fmt.Sprintf(" (%s)", time.Since(t0).Round(100*time.Millisecond))
-	return classify(res), took
+	return overlay, os.WriteFile(overlay, ov, 0o644)
 }
 
 type testResult struct {
