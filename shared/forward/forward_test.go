@@ -229,12 +229,7 @@ func TestProcessRetryableFailureThenExactlyOnce(t *testing.T) {
 }
 
 func TestProcessCrashAfterSendResendsSameIDs(t *testing.T) {
-	e := newEnv(t, testConfig(), crashOnceAt(StepRecord))
-	e.link("u1", "101")
-	batch := msgs(rec("track", "a", "u1", "event_name", "x"))
-	if _, err := e.f.Process(context.Background(), batch); !errors.Is(err, ErrAborted) {
-		t.Fatalf("got %v, want ErrAborted", err)
-	}
+	e, batch := crashedOnceAt(t, StepRecord)
 	rep, err := e.f.Process(context.Background(), batch)
 	if err != nil || len(rep.Failed) != 0 {
 		t.Fatal(err, rep.Failed)

@@ -419,12 +419,7 @@ func TestDeferredNearTheDeadlineCountsEachEventOnce(t *testing.T) {
 // is recorded in the ledger stops the batch (nothing deleted); the
 // redelivery finds the event in the ledger and sends nothing again.
 func TestCrashAfterTheLedgerWriteAbortsTheBatch(t *testing.T) {
-	e := newEnv(t, testConfig(), crashOnceAt(StepRecorded))
-	e.link("u1", "101")
-	batch := msgs(rec("track", "a", "u1", "event_name", "x"))
-	if _, err := e.f.Process(context.Background(), batch); !errors.Is(err, ErrAborted) {
-		t.Fatalf("got %v, want ErrAborted", err)
-	}
+	e, batch := crashedOnceAt(t, StepRecorded)
 	rep, err := e.f.Process(context.Background(), batch)
 	if err != nil || rep.Counts[CountDuplicateLedger] != 1 || e.sink.calls != 1 {
 		t.Errorf("redelivery: %v counts %v calls %d, want the ledger duplicate and no second send", err, rep.Counts, e.sink.calls)
@@ -492,6 +487,20 @@ func TestOneSendCallPerSinkBatch(t *testing.T) {
 
 // crashOnceAt makes the forwarder's first pass through step fail, as if the
 // process died there.
+// crashedOnceAt delivers one event of a linked user with a forwarder that
+// dies at step the first time it gets there, checks the batch was aborted,
+// and returns the forwarder and the batch for its redelivery.
+func crashedOnceAt(t *testing.T, step string) (*env, []Message) {
+	t.Helper()
+	e := newEnv(t, testConfig(), crashOnceAt(step))
+	e.link("u1", "101")
+	batch := msgs(rec("track", "a", "u1", "event_name", "x"))
+	if _, err := e.f.Process(context.Background(), batch); !errors.Is(err, ErrAborted) {
+		t.Fatalf("crash at %s: got %v, want ErrAborted", step, err)
+	}
+	return e, batch
+}
+
 func crashOnceAt(step string) func(*Options) {
 	crash := true
 	return func(o *Options) {
