@@ -3,14 +3,15 @@ package forward
 import (
 	"context"
 	"errors"
-	"github.com/pilotsync/pilotsync/shared/config"
-	"github.com/pilotsync/pilotsync/shared/hubspot"
-	"github.com/pilotsync/pilotsync/shared/identity/linker"
 	"log/slog"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/pilotsync/pilotsync/shared/config"
+	"github.com/pilotsync/pilotsync/shared/hubspot"
+	"github.com/pilotsync/pilotsync/shared/identity/linker"
 
 	"github.com/pilotsync/pilotsync/shared/activity"
 	"github.com/pilotsync/pilotsync/shared/store"
