@@ -3,9 +3,8 @@
 // (Header: id, status, times, API calls, message, error), how a run's status
 // follows from its object types' outcomes, and the API calls a run made.
 // Each flow keeps its own Report type (their counts differ); this package
-// decides the parts that
-// must read the same in both, so `pilotsync status`, the run records and the
-// failure emails treat them alike.
+// decides the parts that must read the same in both, so `pilotsync status`,
+// the run records and the failure emails treat them alike.
 package runreport
 
 import "strings"
