@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pilotsync/pilotsync/shared/hubspot"
+	ctxsleep "github.com/pilotsync/pilotsync/shared/internal/sleep"
 	"github.com/pilotsync/pilotsync/shared/store"
 	"github.com/pilotsync/pilotsync/shared/store/storetest"
 	"github.com/pilotsync/pilotsync/shared/userpilot"
@@ -244,10 +245,8 @@ func (h *fakeHubSpot) List(ctx context.Context, object string, properties []stri
 	if h.listDelay != nil {
 		delay = h.listDelay(after)
 	}
-	select {
-	case <-time.After(delay):
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	if err := ctxsleep.For(ctx, delay); err != nil {
+		return nil, err
 	}
 	h.mu.Lock()
 	h.lists++
@@ -286,10 +285,8 @@ type fakeUserpilot struct {
 
 func (u *fakeUserpilot) IdentifyUser(ctx context.Context, x userpilot.User) error {
 	if u.delay > 0 {
-		select {
-		case <-time.After(u.delay):
-		case <-ctx.Done():
-			return ctx.Err()
+		if err := ctxsleep.For(ctx, u.delay); err != nil {
+			return err
 		}
 	}
 	u.mu.Lock()
