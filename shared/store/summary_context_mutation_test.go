@@ -1,6 +1,7 @@
 package store
 
 import (
+	"slices"
 	"testing"
 	"time"
 )
@@ -84,5 +85,70 @@ func TestSummarySessionsAcrossBatches(t *testing.T) {
 	}
 	if len(s.Sessions) != 1 || s.Sessions[0].Start != t0.UnixMilli() || s.Sessions[0].End != t0.Add(2*time.Hour).UnixMilli() {
 		t.Errorf("sessions %+v, want one from 10:00 to 12:00", s.Sessions)
+	}
+}
+
+// TestSessionStatsOfANewDayBesideQuietDays: a batch that starts a session
+// on a new day, for a user with sessions on many earlier days, counts that
+// session (one, of 30 seconds: a one-event session lasts
+// SessionLastEventAllowance) whatever order the days' differences are
+// applied in, and leaves the earlier days as they were. (Stopping at the
+// first day with no difference, instead of skipping it, lost the new day's
+// session in most orders.)
+func TestSessionStatsOfANewDayBesideQuietDays(t *testing.T) {
+	const timeout = 30 * time.Minute
+	start := time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
+	// Go orders a map's iteration anew on every range, so each round applies
+	// the 21 days' differences in another order.
+	for round := range 20 {
+		s := &ActivitySummary{Kind: KindUser, ID: "u1"}
+		add := func(at time.Time) {
+			before := sessionStats(s.Sessions)
+			s.addEvent(summaryEvent{at: at, events: 1})
+			s.Sessions = addToSessions(s.Sessions, at.UnixMilli(), timeout)
+			s.applySessionStats(statsDiff(before, sessionStats(s.Sessions)))
+		}
+		for d := range 20 {
+			add(start.AddDate(0, 0, d))
+		}
+		add(start.AddDate(0, 0, 20))
+		for d := range 21 {
+			day := s.Days[start.AddDate(0, 0, d).Format(dayLayout)]
+			if day == nil || day.Sessions != 1 || day.TimeMs != 30_000 {
+				t.Fatalf("round %d, day %d: %+v, want 1 session of 30000 ms", round, d, day)
+			}
+		}
+	}
+}
+
+// TestPruneKeepsTheCutoffDay: prune drops the days and sessions that
+// started before the cutoff day and keeps those of the cutoff day and
+// after.
+func TestPruneKeepsTheCutoffDay(t *testing.T) {
+	s := &ActivitySummary{Kind: KindUser, ID: "u1", Days: map[string]*DaySummary{}}
+	var want []Session
+	for i, d := range []string{"2026-11-28", "2026-11-29", "2026-11-30", "2026-12-01"} {
+		at, err := time.Parse(dayLayout, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ms := at.Add(23 * time.Hour).UnixMilli() // late in the day: the day, not the hour, decides
+		s.Days[d] = &DaySummary{Events: 1, Sessions: 1, FirstMs: ms, LastMs: ms}
+		s.Sessions = append(s.Sessions, Session{Start: ms, End: ms})
+		if i >= 2 {
+			want = append(want, Session{Start: ms, End: ms})
+		}
+	}
+	s.prune("2026-11-30")
+	var days []string
+	for d := range s.Days {
+		days = append(days, d)
+	}
+	slices.Sort(days)
+	if !slices.Equal(days, []string{"2026-11-30", "2026-12-01"}) {
+		t.Errorf("days after pruning at 2026-11-30: %v, want 2026-11-30 and 2026-12-01", days)
+	}
+	if !slices.Equal(s.Sessions, want) {
+		t.Errorf("sessions after pruning: %+v, want %+v", s.Sessions, want)
 	}
 }

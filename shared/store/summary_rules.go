@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"slices"
 	"time"
 )
@@ -148,15 +149,7 @@ func (s *ActivitySummary) addEvent(e summaryEvent) {
 // result does not depend on the order events arrive in.
 func addToSessions(ss []Session, ms int64, timeout time.Duration) []Session {
 	gap := timeout.Milliseconds()
-	i, _ := slices.BinarySearchFunc(ss, ms, func(s Session, t int64) int {
-		switch {
-		case s.Start < t:
-			return -1
-		case s.Start > t:
-			return 1
-		}
-		return 0
-	})
+	i, _ := slices.BinarySearchFunc(ss, ms, func(s Session, t int64) int { return cmp.Compare(s.Start, t) })
 	// Candidates: the session before i (may contain or precede ms) and the
 	// sessions from i on (start at or after ms).
 	lo, hi := i, i
