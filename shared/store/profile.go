@@ -300,11 +300,10 @@ func decodeProfile(item map[string]types.AttributeValue) (*Profile, error) {
 			if !ok {
 				continue
 			}
+			// A NULL or missing value unmarshals to nothing: prop.Value stays nil.
 			var prop Property
-			if _, isNull := pm.Value[propValue].(*types.AttributeValueMemberNULL); !isNull && pm.Value[propValue] != nil {
-				if err := attributevalue.Unmarshal(pm.Value[propValue], &prop.Value); err != nil {
-					return nil, fmt.Errorf("store: decode profile property %q: %w", name, err)
-				}
+			if err := attributevalue.Unmarshal(pm.Value[propValue], &prop.Value); err != nil {
+				return nil, fmt.Errorf("store: decode profile property %q: %w", name, err)
 			}
 			prop.At = time.Unix(0, getN(pm.Value, propAt)).UTC()
 			p.Properties[name] = prop
