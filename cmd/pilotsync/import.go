@@ -8,7 +8,6 @@ import (
 	"time"
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/pilotsync/pilotsync/shared/config"
 	"github.com/pilotsync/pilotsync/shared/handler"
@@ -86,7 +85,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintf(stderr, "pilotsync import: aws config: %v\n", err)
 		return exitFailure
 	}
-	st := store.New(dynamodb.NewFromConfig(awsCfg), *table)
+	st := store.New(wire.DynamoDBClient(awsCfg), *table)
 	start := time.Now()
 	opts.Progress = func(r profileimport.Result) {
 		fmt.Fprintf(stderr, "pilotsync import: %d rows (%d created, %d updated, %d unchanged, %d bad) in %s\n",

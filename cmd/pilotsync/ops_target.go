@@ -13,7 +13,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/pilotsync/pilotsync/shared/config"
@@ -114,7 +113,7 @@ func (t *targetFlags) resolve(ctx context.Context) (*target, error) {
 	if tg.Table == "" {
 		return nil, errors.New("no table: pass --table, set " + wire.EnvTable + ", name the deployed stack with --stack, or use --local")
 	}
-	tg.Store = store.New(dynamodb.NewFromConfig(awsCfg), tg.Table)
+	tg.Store = store.New(wire.DynamoDBClient(awsCfg), tg.Table)
 	tg.Env, err = t.environment()
 	if err != nil {
 		return nil, err

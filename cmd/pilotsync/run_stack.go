@@ -14,7 +14,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
@@ -92,7 +91,7 @@ func (r *runner) ensureTable(ctx context.Context, awsCfg aws.Config) error {
 	if table == "" {
 		table = localTable
 	}
-	if err := store.CreateTable(ctx, dynamodb.NewFromConfig(awsCfg), table); err != nil {
+	if err := store.CreateTable(ctx, wire.DynamoDBClient(awsCfg), table); err != nil {
 		return fmt.Errorf("table %s: %w (is the local stack up? make stack-up)", table, err)
 	}
 	r.env[wire.EnvTable] = table

@@ -168,7 +168,7 @@ func Build(ctx context.Context, opts ...Option) (*Deps, error) {
 
 	// Activity summaries split sessions by the configured timeout and keep the
 	// period plus a week (shared/measured reads them daily).
-	st := store.New(dynamodb.NewFromConfig(awsCfg), table).
+	st := store.New(DynamoDBClient(awsCfg), table).
 		WithActivitySummary(cfg.Measured.SessionTimeout.D(), cfg.Measured.PeriodDays+7)
 	n := notify.New(ses.NewFromConfig(awsCfg), st, cfg.Notifications.Sender, cfg.Notifications.Recipients,
 		notify.WithRepeatAfter(cfg.Notifications.RepeatAfter.D()), notify.WithLogger(o.log))
@@ -367,4 +367,19 @@ func (p propertyCatalog) Properties(ctx context.Context, objectType string) ([]c
 			Calculated: hp.Calculated, ReadOnlyValue: hp.ReadOnlyValue}
 	}
 	return out, nil
+}
+
+// DynamoDBClient returns the DynamoDB client pilotsync uses. Against an
+// endpoint override (AWS_ENDPOINT_URL_DYNAMODB or AWS_ENDPOINT_URL: DynamoDB
+// Local) it does not validate response checksums: DynamoDB Local answers
+// errors without an X-Amz-Crc32 header, and the SDK then logs a spurious
+// "failed to close HTTP response body" warning for each, such as every
+// version conflict (github.com/aws/aws-sdk-go-v2/issues/3545). Real
+// DynamoDB's responses stay checked.
+func DynamoDBClient(awsCfg aws.Config) *dynamodb.Client {
+	return dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) {
+		if o.BaseEndpoint != nil {
+			o.DisableValidateResponseChecksum = true
+		}
+	})
 }
