@@ -149,7 +149,10 @@ func (r *runner) drainQueue(ctx context.Context) error {
 	}
 	var received, failed, deleted, batches int
 	for ctx.Err() == nil {
-		ev, err := r.receiveBatch(ctx)
+		// Only the first receive waits for a message to arrive: after a
+		// batch, the queue holds what it holds, and waiting for more would
+		// add a second to every drain.
+		ev, err := r.receiveBatch(ctx, batches == 0)
 		if err != nil {
 			return err
 		}
@@ -204,18 +207,18 @@ func (r *runner) drainQueue(ctx context.Context) error {
 }
 
 // receiveBatch receives up to activityBatch messages (10 per call, the SQS
-// limit), waiting briefly for the first.
-func (r *runner) receiveBatch(ctx context.Context) (events.SQSEvent, error) {
+// limit), waiting up to a second for the first when wait is set.
+func (r *runner) receiveBatch(ctx context.Context, wait bool) (events.SQSEvent, error) {
 	var ev events.SQSEvent
 	for len(ev.Records) < activityBatch {
-		wait := int32(0)
-		if len(ev.Records) == 0 {
-			wait = 1
+		waitSeconds := int32(0)
+		if wait && len(ev.Records) == 0 {
+			waitSeconds = 1
 		}
 		out, err := r.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
 			QueueUrl:                    aws.String(r.queueURL),
 			MaxNumberOfMessages:         sqsMaxReceive,
-			WaitTimeSeconds:             wait,
+			WaitTimeSeconds:             waitSeconds,
 			MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameAll},
 			MessageAttributeNames:       []string{"All"},
 		})
