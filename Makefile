@@ -52,6 +52,11 @@ EMULATOR_ENV := \
 	AWS_SECRET_ACCESS_KEY=$${AWS_SECRET_ACCESS_KEY:-test}
 
 TEST_TIMEOUT ?= 12m
+# TEST_P is how many test binaries run at once (go test -p; its default is
+# the number of CPUs). Many packages also wait (on invocation deadlines,
+# leases, stalled proxies), so on 2 cores 4 at once keeps both busier: on an
+# idle machine the test phase took 292 s instead of 310 s with 2.
+TEST_P ?= 4
 RUN_ARGS ?=
 
 .PHONY: build build-PollFunction build-DailyMeasuredFunction build-ActivityFunction \
@@ -110,7 +115,7 @@ test: vet fmt-check
 
 # test-on-stack runs the tests against a stack that is already up.
 test-on-stack:
-	$(EMULATOR_ENV) PILOTSYNC_REQUIRE_EMULATORS=1 $(GO) test $(TEST_BUILD_FLAGS) -vet=off -timeout $(TEST_TIMEOUT) ./...
+	$(EMULATOR_ENV) PILOTSYNC_REQUIRE_EMULATORS=1 $(GO) test $(TEST_BUILD_FLAGS) -p $(TEST_P) -vet=off -timeout $(TEST_TIMEOUT) ./...
 	cfn-lint -t template.yaml
 
 run: stack-up
