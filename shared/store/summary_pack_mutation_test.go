@@ -40,3 +40,31 @@ func TestPackSummariesFillsEachTransactionToTheLimit(t *testing.T) {
 		}
 	}
 }
+
+// TestRedeliveredActivityWritesNoSummary: a redelivered delta, all of whose
+// events are already counted, sends one summary transaction (refused by its
+// marks) and no second one for users left with nothing to add, and leaves
+// the summaries as they were.
+func TestRedeliveredActivityWritesNoSummary(t *testing.T) {
+	t.Parallel()
+	s := newStore(t).WithActivitySummary(30*time.Minute, 40)
+	ctx := t.Context()
+	at := time.Now().UTC().Add(-time.Hour).Truncate(time.Millisecond)
+	d := ActivityDelta{Kind: KindUser, ID: "u1", CompanyID: "c1", Day: at.Format(dayLayout), Events: 1,
+		FirstSeen: at, LastSeen: at, EventIDs: []string{"user:e1"}}
+	if err := s.AddActivity(ctx, "production", []ActivityDelta{d}); err != nil {
+		t.Fatal(err)
+	}
+	spy := &txSizes{dynamoAPI: s.db}
+	s.db = spy
+	if err := s.summarize(ctx, "production", []ActivityDelta{d}); err != nil {
+		t.Fatalf("summarize a redelivered delta: %v", err)
+	}
+	if len(spy.sizes) != 1 {
+		t.Errorf("summarize of a redelivered delta sent %d transactions (%v), want 1", len(spy.sizes), spy.sizes)
+	}
+	sum, err := s.GetActivitySummary(ctx, "production", KindUser, "u1")
+	if err != nil || sum.Days[d.Day] == nil || sum.Days[d.Day].Events != 1 {
+		t.Errorf("summary after the redelivery: %+v (%v), want 1 event", sum, err)
+	}
+}

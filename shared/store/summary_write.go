@@ -46,7 +46,7 @@ func packSummaries(deltas []ActivityDelta) (companies []string, txs map[string][
 		for len(ds) > 0 {
 			list := txs[company]
 			var cur *summaryTx
-			if n := len(list); n > 0 && list[n-1].actions+1+marksOf(ds[:1]) <= maxTransactItems {
+			if n := len(list); n > 0 && list[n-1].actions+1+len(ds[0].EventIDs) <= maxTransactItems {
 				cur = list[n-1]
 			}
 			if cur == nil {
@@ -62,12 +62,12 @@ func packSummaries(deltas []ActivityDelta) (companies []string, txs map[string][
 			}
 			// Take as many of the user's deltas as fit.
 			n := 0
-			for n < len(ds) && cur.actions+marksOf(ds[n:n+1]) <= maxTransactItems {
-				cur.actions += marksOf(ds[n : n+1])
+			for n < len(ds) && cur.actions+len(ds[n].EventIDs) <= maxTransactItems {
+				cur.actions += len(ds[n].EventIDs)
 				n++
 			}
 			if n == 0 { // a fresh transaction always takes one delta
-				cur.actions += marksOf(ds[:1])
+				cur.actions += len(ds[0].EventIDs)
 				n = 1
 			}
 			cur.deltas[user] = append(cur.deltas[user], ds[:n]...)
@@ -75,14 +75,6 @@ func packSummaries(deltas []ActivityDelta) (companies []string, txs map[string][
 		}
 	}
 	return companies, txs
-}
-
-func marksOf(ds []ActivityDelta) int {
-	n := 0
-	for _, d := range ds {
-		n += len(d.EventIDs)
-	}
-	return n
 }
 
 // summarize adds user deltas to the user's and its company's activity
