@@ -1,9 +1,16 @@
 package store
 
 import (
+	"context"
 	"fmt"
+	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/pilotsync/pilotsync/shared/awstest"
 )
 
 // TestPackSummariesFillsEachTransactionToTheLimit: packSummaries leaves out
@@ -66,5 +73,90 @@ func TestRedeliveredActivityWritesNoSummary(t *testing.T) {
 	sum, err := s.GetActivitySummary(ctx, "production", KindUser, "u1")
 	if err != nil || sum.Days[d.Day] == nil || sum.Days[d.Day].Events != 1 {
 		t.Errorf("summary after the redelivery: %+v (%v), want 1 event", sum, err)
+	}
+}
+
+// TestSummaryOfAUserNamedLikeItsCompany: a user whose id is its company's
+// (numeric ids collide: user 42 of company 42) has its own summary and
+// adds to its company's, batch after batch.
+func TestSummaryOfAUserNamedLikeItsCompany(t *testing.T) {
+	t.Parallel()
+	s := newStore(t).WithActivitySummary(30*time.Minute, 40)
+	ctx := t.Context()
+	at := time.Now().UTC().Add(-time.Hour).Truncate(time.Millisecond)
+	for i := range 2 {
+		d := ActivityDelta{Kind: KindUser, ID: "42", CompanyID: "42", Day: at.Format(dayLayout), Events: 1,
+			FirstSeen: at, LastSeen: at, EventIDs: []string{fmt.Sprintf("user:e%d", i)}}
+		if err := s.AddActivity(ctx, "production", []ActivityDelta{d}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, kind := range []Kind{KindUser, KindCompany} {
+		sum, err := s.GetActivitySummary(ctx, "production", kind, "42")
+		if err != nil || sum.Days[at.Format(dayLayout)] == nil || sum.Days[at.Format(dayLayout)].Events != 2 {
+			t.Errorf("%s 42 summary: %+v (%v), want 2 events", kind, sum, err)
+		}
+	}
+}
+
+// concurrentCompanyWrite adds one event of another user to company c1's
+// summary through a second store on the same table, just before the second
+// summary transaction that updates c1: a concurrent invocation's write.
+type concurrentCompanyWrite struct {
+	dynamoAPI
+	other *Store
+	mu    sync.Mutex
+	seen  int
+}
+
+func (d *concurrentCompanyWrite) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, o ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	updatesC1 := false
+	for _, it := range in.TransactItems {
+		if it.Update != nil && getS(it.Update.Key, attrSK) == "c1" && strings.Contains(getS(it.Update.Key, attrPK), "#msum#company#") {
+			updatesC1 = true
+		}
+	}
+	d.mu.Lock()
+	if updatesC1 {
+		d.seen++
+	}
+	now := d.seen == 2 && updatesC1
+	d.mu.Unlock()
+	if now {
+		at := time.Now().UTC().Add(-time.Hour).Truncate(time.Millisecond)
+		err := d.other.AddActivity(ctx, "production", []ActivityDelta{{Kind: KindUser, ID: "other", CompanyID: "c1",
+			Day: at.Format(dayLayout), Events: 1, FirstSeen: at, LastSeen: at, EventIDs: []string{"user:other-1"}}})
+		if err != nil {
+			return nil, fmt.Errorf("the concurrent write: %w", err)
+		}
+	}
+	return d.dynamoAPI.TransactWriteItems(ctx, in, o...)
+}
+
+// TestCompanySummaryReReadAfterAConcurrentWrite: a company's summary is
+// carried from one transaction of a batch to the next; when another
+// invocation writes it in between, the next transaction's conflict re-reads
+// it, and both writers' events are counted (not retried on the stale copy
+// until it gives up).
+func TestCompanySummaryReReadAfterAConcurrentWrite(t *testing.T) {
+	t.Parallel()
+	s := newStore(t).WithActivitySummary(30*time.Minute, 40)
+	s.backoff = func(context.Context, int) error { return nil }
+	other := New(awstest.DynamoDB(t), s.table).WithActivitySummary(30*time.Minute, 40)
+	s.db = &concurrentCompanyWrite{dynamoAPI: s.db, other: other}
+	ctx := t.Context()
+	at := time.Now().UTC().Add(-time.Hour).Truncate(time.Millisecond)
+	var deltas []ActivityDelta
+	const n = 150 // more events than one transaction holds: c1's summary is carried to a second
+	for i := range n {
+		deltas = append(deltas, ActivityDelta{Kind: KindUser, ID: "u1", CompanyID: "c1", Day: at.Format(dayLayout), Events: 1,
+			FirstSeen: at, LastSeen: at, EventIDs: []string{fmt.Sprintf("user:e%03d", i)}})
+	}
+	if err := s.AddActivity(ctx, "production", deltas); err != nil {
+		t.Fatalf("AddActivity with a concurrent write to the company summary: %v", err)
+	}
+	sum, err := s.GetActivitySummary(ctx, "production", KindCompany, "c1")
+	if err != nil || sum.Days[at.Format(dayLayout)] == nil || sum.Days[at.Format(dayLayout)].Events != n+1 {
+		t.Errorf("c1 summary: %+v (%v), want %d events", sum, err, n+1)
 	}
 }
