@@ -160,3 +160,32 @@ func TestCompanySummaryReReadAfterAConcurrentWrite(t *testing.T) {
 		t.Errorf("c1 summary: %+v (%v), want %d events", sum, err, n+1)
 	}
 }
+
+// TestCompanySummaryCarriedWithoutAConflict: the company summary carried
+// from one transaction of a batch to the next has the version the first
+// wrote, so a user with more events than one transaction holds is counted in
+// exactly two summary transactions, with no conflict and no re-read between.
+func TestCompanySummaryCarriedWithoutAConflict(t *testing.T) {
+	t.Parallel()
+	s := newStore(t).WithActivitySummary(30*time.Minute, 40)
+	ctx := t.Context()
+	at := time.Now().UTC().Add(-time.Hour).Truncate(time.Millisecond)
+	var deltas []ActivityDelta
+	const n = 150
+	for i := range n {
+		deltas = append(deltas, ActivityDelta{Kind: KindUser, ID: "u1", CompanyID: "c1", Day: at.Format(dayLayout), Events: 1,
+			FirstSeen: at, LastSeen: at, EventIDs: []string{fmt.Sprintf("user:e%03d", i)}})
+	}
+	spy := &txSizes{dynamoAPI: s.db}
+	s.db = spy
+	if err := s.summarize(ctx, "production", deltas); err != nil {
+		t.Fatal(err)
+	}
+	if len(spy.sizes) != 2 {
+		t.Errorf("summarize of %d events of one user sent %d transactions (%v), want 2", n, len(spy.sizes), spy.sizes)
+	}
+	sum, err := s.GetActivitySummary(ctx, "production", KindCompany, "c1")
+	if err != nil || sum.Days[at.Format(dayLayout)] == nil || sum.Days[at.Format(dayLayout)].Events != n {
+		t.Errorf("c1 summary: %+v (%v), want %d events", sum, err, n)
+	}
+}
