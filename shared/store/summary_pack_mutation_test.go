@@ -189,3 +189,35 @@ func TestCompanySummaryCarriedWithoutAConflict(t *testing.T) {
 		t.Errorf("c1 summary: %+v (%v), want %d events", sum, err, n)
 	}
 }
+
+// TestPartlyRedeliveredActivityResendsAtOnce: when some events of a
+// summary transaction were already counted, the rest is resent at once (no
+// backoff: that is not contention) and counted.
+func TestPartlyRedeliveredActivityResendsAtOnce(t *testing.T) {
+	t.Parallel()
+	s := newStore(t).WithActivitySummary(30*time.Minute, 40)
+	ctx := t.Context()
+	at := time.Now().UTC().Add(-time.Hour).Truncate(time.Millisecond)
+	delta := func(id string) ActivityDelta {
+		return ActivityDelta{Kind: KindUser, ID: "u1", CompanyID: "c1", Day: at.Format(dayLayout), Events: 1,
+			FirstSeen: at, LastSeen: at, EventIDs: []string{"user:" + id}}
+	}
+	if err := s.AddActivity(ctx, "production", []ActivityDelta{delta("e1")}); err != nil {
+		t.Fatal(err)
+	}
+	var backoffs int
+	s.backoff = func(context.Context, int) error { backoffs++; return nil }
+	if err := s.summarize(ctx, "production", []ActivityDelta{delta("e1"), delta("e2")}); err != nil {
+		t.Fatal(err)
+	}
+	if backoffs != 0 {
+		t.Errorf("%d backoffs before resending the events not yet counted, want none", backoffs)
+	}
+	for _, kind := range []Kind{KindUser, KindCompany} {
+		id := map[Kind]string{KindUser: "u1", KindCompany: "c1"}[kind]
+		sum, err := s.GetActivitySummary(ctx, "production", kind, id)
+		if err != nil || sum.Days[at.Format(dayLayout)] == nil || sum.Days[at.Format(dayLayout)].Events != 2 {
+			t.Errorf("%s %s summary: %+v (%v), want 2 events", kind, id, sum, err)
+		}
+	}
+}
