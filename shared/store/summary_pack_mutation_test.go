@@ -221,3 +221,26 @@ func TestPartlyRedeliveredActivityResendsAtOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestActivitySummaryDefaults: a store given no session timeout and no
+// retention (WithActivitySummary(0, 0)) uses the defaults: events 10
+// minutes apart are one session (30 minutes), and a day two days old is
+// kept (the longest period plus a week).
+func TestActivitySummaryDefaults(t *testing.T) {
+	t.Parallel()
+	s := newStore(t).WithActivitySummary(0, 0)
+	ctx := t.Context()
+	at := time.Now().UTC().AddDate(0, 0, -2).Truncate(time.Hour)
+	for i, d := range []time.Duration{0, 10 * time.Minute} {
+		e := at.Add(d)
+		if err := s.AddActivity(ctx, "production", []ActivityDelta{{Kind: KindUser, ID: "u1", Day: e.Format(dayLayout), Events: 1,
+			FirstSeen: e, LastSeen: e, EventIDs: []string{fmt.Sprintf("user:e%d", i)}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sum, err := s.GetActivitySummary(ctx, "production", KindUser, "u1")
+	day := sum.Days[at.Format(dayLayout)]
+	if err != nil || day == nil || day.Events != 2 || day.Sessions != 1 || len(sum.Sessions) != 1 {
+		t.Errorf("summary: %+v, day %+v (%v); want the day kept, 2 events in 1 session", sum, day, err)
+	}
+}
