@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 )
 
@@ -83,5 +84,30 @@ func TestListRunsSkipsAnExpiredRecordBeforeLiveOnes(t *testing.T) {
 	runs, err := s.ListRuns(ctx, "production", "poll", 0)
 	if err != nil || len(runs) != 1 || runs[0].ID != "live" {
 		t.Errorf("ListRuns: %+v (%v), want only the live run", runs, err)
+	}
+}
+
+// TestRunRecordKeptNinetyDays: a run record's TTL is 90 days after it is
+// stored, as PutRun documents.
+func TestRunRecordKeptNinetyDays(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	ctx := t.Context()
+	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	s.now = func() time.Time { return now }
+	r := RunRecord{Env: "production", Job: "poll", ID: "r1", Started: now}
+	if err := s.PutRun(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	sk, _, err := EncodeRun(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: key(runPK("production", "poll"), sk)})
+	if err != nil || out.Item == nil {
+		t.Fatalf("run item: %v (%v)", out, err)
+	}
+	if got, want := getN(out.Item, attrExpires), now.AddDate(0, 0, 90).Unix(); got != want {
+		t.Errorf("expires_at %d, want %d (90 days on)", got, want)
 	}
 }
