@@ -227,13 +227,19 @@ func expired(item map[string]types.AttributeValue, now time.Time) bool {
 	return sec <= now.Unix()
 }
 
-// sleep waits a jittered exponential backoff for attempt, or until ctx ends.
+// sleep waits backoffDelay(attempt), or until ctx ends.
 func sleep(ctx context.Context, attempt int) error {
+	return ctxsleep.For(ctx, backoffDelay(attempt))
+}
+
+// backoffDelay is the jittered exponential backoff before attempt: between
+// half and all of backoffBase doubled per attempt, at most backoffCap.
+func backoffDelay(attempt int) time.Duration {
 	d := backoffBase << min(attempt, 10)
 	if d > backoffCap {
 		d = backoffCap
 	}
-	return ctxsleep.For(ctx, d/2+rand.N(d/2+1))
+	return d/2 + rand.N(d/2+1)
 }
 
 // parallel runs fn(0..n-1) with at most batchConcurrency at once and returns
