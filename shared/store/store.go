@@ -285,6 +285,9 @@ func parallel(ctx context.Context, n int, fn func(ctx context.Context, i int) er
 	return firstErr
 }
 
+// chunkCount is how many chunks of at most size hold n items.
+func chunkCount(n, size int) int { return (n + size - 1) / size }
+
 // batchGet reads keys with BatchGetItem, maxBatchGet at a time, re-driving
 // UnprocessedKeys with backoff. Missing items are simply absent from the result.
 // Reads are strongly consistent: callers read-modify-write.
@@ -293,7 +296,7 @@ func (s *Store) batchGet(ctx context.Context, keys []map[string]types.AttributeV
 		mu  sync.Mutex
 		out []map[string]types.AttributeValue
 	)
-	chunks := (len(keys) + maxBatchGet - 1) / maxBatchGet
+	chunks := chunkCount(len(keys), maxBatchGet)
 	if chunks == 0 {
 		return nil, nil
 	}
@@ -333,7 +336,7 @@ func (s *Store) batchGet(ctx context.Context, keys []map[string]types.AttributeV
 // re-driving UnprocessedItems with backoff. Requests must not repeat a key.
 // Writes are upserts, so a re-sent request that already landed is harmless.
 func (s *Store) batchWrite(ctx context.Context, reqs []types.WriteRequest) error {
-	chunks := (len(reqs) + maxBatchWrite - 1) / maxBatchWrite
+	chunks := chunkCount(len(reqs), maxBatchWrite)
 	if chunks == 0 {
 		return nil
 	}

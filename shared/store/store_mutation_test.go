@@ -100,3 +100,17 @@ func TestBackoffDelayBounds(t *testing.T) {
 		}
 	}
 }
+
+// TestActivitySummariesRefusesABadShard: a shard outside 0..SummaryShards-1
+// or an unknown kind is ErrInvalid, each on its own.
+func TestActivitySummariesRefusesABadShard(t *testing.T) {
+	s := New(nil, "unused")
+	for _, tc := range []struct {
+		kind  Kind
+		shard int
+	}{{KindUser, -1}, {KindUser, SummaryShards}, {KindCompany, SummaryShards + 1}, {"account", 0}} {
+		if _, _, err := s.ActivitySummaries(t.Context(), "production", tc.kind, tc.shard, "", 10); !errors.Is(err, ErrInvalid) {
+			t.Errorf("ActivitySummaries(%s, shard %d): %v, want ErrInvalid", tc.kind, tc.shard, err)
+		}
+	}
+}
