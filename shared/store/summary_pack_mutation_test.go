@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -242,5 +243,54 @@ func TestActivitySummaryDefaults(t *testing.T) {
 	day := sum.Days[at.Format(dayLayout)]
 	if err != nil || day == nil || day.Events != 2 || day.Sessions != 1 || len(sum.Sessions) != 1 {
 		t.Errorf("summary: %+v, day %+v (%v); want the day kept, 2 events in 1 session", sum, day, err)
+	}
+}
+
+// TestActivitySummariesPages: reading a shard page by page (limit 2) with
+// the id each page returns gives every summary of the shard once, in id
+// order, and the last page says the shard is done.
+func TestActivitySummariesPages(t *testing.T) {
+	t.Parallel()
+	s := newStore(t).WithActivitySummary(30*time.Minute, 40)
+	ctx := t.Context()
+	at := time.Now().UTC().Add(-time.Hour).Truncate(time.Millisecond)
+	var deltas []ActivityDelta
+	for i := range 80 {
+		deltas = append(deltas, ActivityDelta{Kind: KindUser, ID: fmt.Sprintf("u%02d", i), Day: at.Format(dayLayout), Events: 1,
+			FirstSeen: at, LastSeen: at, EventIDs: []string{fmt.Sprintf("user:e%02d", i)}})
+	}
+	if err := s.AddActivity(ctx, "production", deltas); err != nil {
+		t.Fatal(err)
+	}
+	shard := summaryShard("u00")
+	var want []string
+	for _, d := range deltas {
+		if summaryShard(d.ID) == shard {
+			want = append(want, d.ID)
+		}
+	}
+	if len(want) < 3 {
+		t.Fatalf("only %d users in shard %d: the test needs more than one page", len(want), shard)
+	}
+	var got []string
+	after := ""
+	for page := 0; ; page++ {
+		if page > len(want) {
+			t.Fatalf("more pages than summaries: %v", got)
+		}
+		list, next, err := s.ActivitySummaries(ctx, "production", KindUser, shard, after, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, sum := range list {
+			got = append(got, sum.ID)
+		}
+		if next == "" {
+			break
+		}
+		after = next
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("shard %d read in pages of 2: %v, want %v", shard, got, want)
 	}
 }
