@@ -308,9 +308,13 @@ func TestMeasuredDailyRun(t *testing.T) {
 		}
 	}
 
-	// A second run the same day sends nothing.
+	// A second run the same UTC day sends nothing: an hour later, or halfway
+	// to midnight when that is nearer (an hour after 23:00 is the next day,
+	// whose period starts a day later: the test failed when run then).
 	updates := r.hs.Count(hubspottest.EndpointBatchUpdate)
-	res2, err := r.handler(at.Add(time.Hour), time.Hour, nil).Handle(r.ctx, MeasuredInput{Action: "measure"})
+	midnight := at.Truncate(24 * time.Hour).Add(24 * time.Hour)
+	later := at.Add(min(time.Hour, midnight.Sub(at)/2))
+	res2, err := r.handler(later, time.Hour, nil).Handle(r.ctx, MeasuredInput{Action: "measure"})
 	if err != nil {
 		t.Fatalf("second Handle: %v", err)
 	}
