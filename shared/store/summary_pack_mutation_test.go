@@ -106,6 +106,7 @@ func TestSummaryOfAUserNamedLikeItsCompany(t *testing.T) {
 type concurrentCompanyWrite struct {
 	dynamoAPI
 	other *Store
+	at    time.Time // the event's time
 	mu    sync.Mutex
 	seen  int
 }
@@ -124,7 +125,7 @@ func (d *concurrentCompanyWrite) TransactWriteItems(ctx context.Context, in *dyn
 	now := d.seen == 2 && updatesC1
 	d.mu.Unlock()
 	if now {
-		at := time.Now().UTC().Add(-time.Hour).Truncate(time.Millisecond)
+		at := d.at
 		err := d.other.AddActivity(ctx, "production", []ActivityDelta{{Kind: KindUser, ID: "other", CompanyID: "c1",
 			Day: at.Format(dayLayout), Events: 1, FirstSeen: at, LastSeen: at, EventIDs: []string{"user:other-1"}}})
 		if err != nil {
@@ -144,9 +145,9 @@ func TestCompanySummaryReReadAfterAConcurrentWrite(t *testing.T) {
 	s := newStore(t).WithActivitySummary(30*time.Minute, 40)
 	s.backoff = func(context.Context, int) error { return nil }
 	other := New(awstest.DynamoDB(t), s.table).WithActivitySummary(30*time.Minute, 40)
-	s.db = &concurrentCompanyWrite{dynamoAPI: s.db, other: other}
 	ctx := t.Context()
 	at := time.Now().UTC().Add(-time.Hour).Truncate(time.Millisecond)
+	s.db = &concurrentCompanyWrite{dynamoAPI: s.db, other: other, at: at}
 	var deltas []ActivityDelta
 	const n = 150 // more events than one transaction holds: c1's summary is carried to a second
 	for i := range n {
