@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 )
 
@@ -103,11 +102,7 @@ func TestRunRecordKeptNinetyDays(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: key(runPK("production", "poll"), sk)})
-	if err != nil || out.Item == nil {
-		t.Fatalf("run item: %v (%v)", out, err)
-	}
-	if got, want := getN(out.Item, attrExpires), now.AddDate(0, 0, 90).Unix(); got != want {
+	if got, want := storedExpiry(t, s, key(runPK("production", "poll"), sk)), now.AddDate(0, 0, 90).Unix(); got != want {
 		t.Errorf("expires_at %d, want %d (90 days on)", got, want)
 	}
 }

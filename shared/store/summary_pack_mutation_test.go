@@ -58,8 +58,7 @@ func TestRedeliveredActivityWritesNoSummary(t *testing.T) {
 	s := newStore(t).WithActivitySummary(30*time.Minute, 40)
 	ctx := t.Context()
 	at := time.Now().UTC().Add(-time.Hour).Truncate(time.Millisecond)
-	d := ActivityDelta{Kind: KindUser, ID: "u1", CompanyID: "c1", Day: at.Format(dayLayout), Events: 1,
-		FirstSeen: at, LastSeen: at, EventIDs: []string{"user:e1"}}
+	d := oneEvent("u1", "c1", at, "e1")
 	if err := s.AddActivity(ctx, "production", []ActivityDelta{d}); err != nil {
 		t.Fatal(err)
 	}
@@ -71,9 +70,8 @@ func TestRedeliveredActivityWritesNoSummary(t *testing.T) {
 	if len(spy.sizes) != 1 {
 		t.Errorf("summarize of a redelivered delta sent %d transactions (%v), want 1", len(spy.sizes), spy.sizes)
 	}
-	sum, err := s.GetActivitySummary(ctx, "production", KindUser, "u1")
-	if err != nil || sum.Days[d.Day] == nil || sum.Days[d.Day].Events != 1 {
-		t.Errorf("summary after the redelivery: %+v (%v), want 1 event", sum, err)
+	if got := dayEvents(t, s, KindUser, "u1", at); got != 1 {
+		t.Errorf("summary after the redelivery: %d events, want 1", got)
 	}
 }
 
@@ -86,16 +84,13 @@ func TestSummaryOfAUserNamedLikeItsCompany(t *testing.T) {
 	ctx := t.Context()
 	at := time.Now().UTC().Add(-time.Hour).Truncate(time.Millisecond)
 	for i := range 2 {
-		d := ActivityDelta{Kind: KindUser, ID: "42", CompanyID: "42", Day: at.Format(dayLayout), Events: 1,
-			FirstSeen: at, LastSeen: at, EventIDs: []string{fmt.Sprintf("user:e%d", i)}}
-		if err := s.AddActivity(ctx, "production", []ActivityDelta{d}); err != nil {
+		if err := s.AddActivity(ctx, "production", []ActivityDelta{oneEvent("42", "42", at, fmt.Sprintf("e%d", i))}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	for _, kind := range []Kind{KindUser, KindCompany} {
-		sum, err := s.GetActivitySummary(ctx, "production", kind, "42")
-		if err != nil || sum.Days[at.Format(dayLayout)] == nil || sum.Days[at.Format(dayLayout)].Events != 2 {
-			t.Errorf("%s 42 summary: %+v (%v), want 2 events", kind, sum, err)
+		if got := dayEvents(t, s, kind, "42", at); got != 2 {
+			t.Errorf("%s 42 summary: %d events, want 2", kind, got)
 		}
 	}
 }
@@ -125,10 +120,7 @@ func (d *concurrentCompanyWrite) TransactWriteItems(ctx context.Context, in *dyn
 	now := d.seen == 2 && updatesC1
 	d.mu.Unlock()
 	if now {
-		at := d.at
-		err := d.other.AddActivity(ctx, "production", []ActivityDelta{{Kind: KindUser, ID: "other", CompanyID: "c1",
-			Day: at.Format(dayLayout), Events: 1, FirstSeen: at, LastSeen: at, EventIDs: []string{"user:other-1"}}})
-		if err != nil {
+		if err := d.other.AddActivity(ctx, "production", []ActivityDelta{oneEvent("other", "c1", d.at, "other-1")}); err != nil {
 			return nil, fmt.Errorf("the concurrent write: %w", err)
 		}
 	}
@@ -151,15 +143,13 @@ func TestCompanySummaryReReadAfterAConcurrentWrite(t *testing.T) {
 	var deltas []ActivityDelta
 	const n = 150 // more events than one transaction holds: c1's summary is carried to a second
 	for i := range n {
-		deltas = append(deltas, ActivityDelta{Kind: KindUser, ID: "u1", CompanyID: "c1", Day: at.Format(dayLayout), Events: 1,
-			FirstSeen: at, LastSeen: at, EventIDs: []string{fmt.Sprintf("user:e%03d", i)}})
+		deltas = append(deltas, oneEvent("u1", "c1", at, fmt.Sprintf("e%03d", i)))
 	}
 	if err := s.AddActivity(ctx, "production", deltas); err != nil {
 		t.Fatalf("AddActivity with a concurrent write to the company summary: %v", err)
 	}
-	sum, err := s.GetActivitySummary(ctx, "production", KindCompany, "c1")
-	if err != nil || sum.Days[at.Format(dayLayout)] == nil || sum.Days[at.Format(dayLayout)].Events != n+1 {
-		t.Errorf("c1 summary: %+v (%v), want %d events", sum, err, n+1)
+	if got := dayEvents(t, s, KindCompany, "c1", at); got != n+1 {
+		t.Errorf("c1 summary: %d events, want %d", got, n+1)
 	}
 }
 
@@ -175,8 +165,7 @@ func TestCompanySummaryCarriedWithoutAConflict(t *testing.T) {
 	var deltas []ActivityDelta
 	const n = 150
 	for i := range n {
-		deltas = append(deltas, ActivityDelta{Kind: KindUser, ID: "u1", CompanyID: "c1", Day: at.Format(dayLayout), Events: 1,
-			FirstSeen: at, LastSeen: at, EventIDs: []string{fmt.Sprintf("user:e%03d", i)}})
+		deltas = append(deltas, oneEvent("u1", "c1", at, fmt.Sprintf("e%03d", i)))
 	}
 	spy := &txSizes{dynamoAPI: s.db}
 	s.db = spy
@@ -186,9 +175,8 @@ func TestCompanySummaryCarriedWithoutAConflict(t *testing.T) {
 	if len(spy.sizes) != 2 {
 		t.Errorf("summarize of %d events of one user sent %d transactions (%v), want 2", n, len(spy.sizes), spy.sizes)
 	}
-	sum, err := s.GetActivitySummary(ctx, "production", KindCompany, "c1")
-	if err != nil || sum.Days[at.Format(dayLayout)] == nil || sum.Days[at.Format(dayLayout)].Events != n {
-		t.Errorf("c1 summary: %+v (%v), want %d events", sum, err, n)
+	if got := dayEvents(t, s, KindCompany, "c1", at); got != n {
+		t.Errorf("c1 summary: %d events, want %d", got, n)
 	}
 }
 
@@ -200,16 +188,12 @@ func TestPartlyRedeliveredActivityResendsAtOnce(t *testing.T) {
 	s := newStore(t).WithActivitySummary(30*time.Minute, 40)
 	ctx := t.Context()
 	at := time.Now().UTC().Add(-time.Hour).Truncate(time.Millisecond)
-	delta := func(id string) ActivityDelta {
-		return ActivityDelta{Kind: KindUser, ID: "u1", CompanyID: "c1", Day: at.Format(dayLayout), Events: 1,
-			FirstSeen: at, LastSeen: at, EventIDs: []string{"user:" + id}}
-	}
-	if err := s.AddActivity(ctx, "production", []ActivityDelta{delta("e1")}); err != nil {
+	if err := s.AddActivity(ctx, "production", []ActivityDelta{oneEvent("u1", "c1", at, "e1")}); err != nil {
 		t.Fatal(err)
 	}
 	var backoffs int
 	s.backoff = func(context.Context, int) error { backoffs++; return nil }
-	if err := s.summarize(ctx, "production", []ActivityDelta{delta("e1"), delta("e2")}); err != nil {
+	if err := s.summarize(ctx, "production", []ActivityDelta{oneEvent("u1", "c1", at, "e1"), oneEvent("u1", "c1", at, "e2")}); err != nil {
 		t.Fatal(err)
 	}
 	if backoffs != 0 {
@@ -217,9 +201,8 @@ func TestPartlyRedeliveredActivityResendsAtOnce(t *testing.T) {
 	}
 	for _, kind := range []Kind{KindUser, KindCompany} {
 		id := map[Kind]string{KindUser: "u1", KindCompany: "c1"}[kind]
-		sum, err := s.GetActivitySummary(ctx, "production", kind, id)
-		if err != nil || sum.Days[at.Format(dayLayout)] == nil || sum.Days[at.Format(dayLayout)].Events != 2 {
-			t.Errorf("%s %s summary: %+v (%v), want 2 events", kind, id, sum, err)
+		if got := dayEvents(t, s, kind, id, at); got != 2 {
+			t.Errorf("%s %s summary: %d events, want 2", kind, id, got)
 		}
 	}
 }
@@ -234,9 +217,7 @@ func TestActivitySummaryDefaults(t *testing.T) {
 	ctx := t.Context()
 	at := time.Now().UTC().AddDate(0, 0, -2).Truncate(time.Hour)
 	for i, d := range []time.Duration{0, 10 * time.Minute} {
-		e := at.Add(d)
-		if err := s.AddActivity(ctx, "production", []ActivityDelta{{Kind: KindUser, ID: "u1", Day: e.Format(dayLayout), Events: 1,
-			FirstSeen: e, LastSeen: e, EventIDs: []string{fmt.Sprintf("user:e%d", i)}}}); err != nil {
+		if err := s.AddActivity(ctx, "production", []ActivityDelta{oneEvent("u1", "", at.Add(d), fmt.Sprintf("e%d", i))}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -257,8 +238,7 @@ func TestActivitySummariesPages(t *testing.T) {
 	at := time.Now().UTC().Add(-time.Hour).Truncate(time.Millisecond)
 	var deltas []ActivityDelta
 	for i := range 80 {
-		deltas = append(deltas, ActivityDelta{Kind: KindUser, ID: fmt.Sprintf("u%02d", i), Day: at.Format(dayLayout), Events: 1,
-			FirstSeen: at, LastSeen: at, EventIDs: []string{fmt.Sprintf("user:e%02d", i)}})
+		deltas = append(deltas, oneEvent(fmt.Sprintf("u%02d", i), "", at, fmt.Sprintf("e%02d", i)))
 	}
 	if err := s.AddActivity(ctx, "production", deltas); err != nil {
 		t.Fatal(err)
@@ -294,4 +274,25 @@ func TestActivitySummariesPages(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("shard %d read in pages of 2: %v, want %v", shard, got, want)
 	}
+}
+
+// oneEvent is user's delta of one event at at (event id "user:"+event), naming
+// company ("": none), as the forwarder records an activity event.
+func oneEvent(user, company string, at time.Time, event string) ActivityDelta {
+	return ActivityDelta{Kind: KindUser, ID: user, CompanyID: company, Day: at.Format(dayLayout), Events: 1,
+		FirstSeen: at, LastSeen: at, EventIDs: []string{"user:" + event}}
+}
+
+// dayEvents is the event count of at's day in the summary of kind id (0
+// when the day is not there).
+func dayEvents(t *testing.T, s *Store, kind Kind, id string, at time.Time) int64 {
+	t.Helper()
+	sum, err := s.GetActivitySummary(t.Context(), "production", kind, id)
+	if err != nil {
+		t.Fatalf("summary of %s %s: %v", kind, id, err)
+	}
+	if d := sum.Days[at.Format(dayLayout)]; d != nil {
+		return d.Events
+	}
+	return 0
 }
