@@ -6,7 +6,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 )
 
@@ -136,5 +135,5 @@ func DynamoDBVia(t testing.TB) (*dynamodb.Client, *StallProxy) {
 	ep := Endpoint(t, "DYNAMODB")
 	host := ep[len("http://"):]
 	p := NewStallProxy(t, host)
-	return dynamodb.NewFromConfig(Config(), func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(p.URL()) }), p
+	return dynamodb.NewFromConfig(Config(), DynamoDBOptions(p.URL())), p
 }

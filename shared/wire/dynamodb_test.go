@@ -1,16 +1,11 @@
 package wire
 
 import (
-	"bytes"
-	"errors"
-	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/smithy-go/logging"
 
 	"github.com/pilotsync/pilotsync/shared/awstest"
 	"github.com/pilotsync/pilotsync/shared/store"
@@ -32,16 +27,6 @@ func TestDynamoDBClientAgainstDynamoDBLocalLogsNoChecksumWarning(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	failCondition := func(db *dynamodb.Client) error {
-		_, err := db.PutItem(t.Context(), &dynamodb.PutItemInput{
-			TableName: aws.String(table),
-			Item: map[string]types.AttributeValue{
-				"PK": &types.AttributeValueMemberS{Value: "checksum"}, "SK": &types.AttributeValueMemberS{Value: "x"},
-			},
-			ConditionExpression: aws.String("attribute_exists(PK)"),
-		})
-		return err
-	}
 	for _, tc := range []struct {
 		name     string
 		client   func(aws.Config) *dynamodb.Client
@@ -50,16 +35,8 @@ func TestDynamoDBClientAgainstDynamoDBLocalLogsNoChecksumWarning(t *testing.T) {
 		{"the SDK's default client", func(c aws.Config) *dynamodb.Client { return dynamodb.NewFromConfig(c) }, true},
 		{"DynamoDBClient", DynamoDBClient, false},
 	} {
-		var logs bytes.Buffer
-		c := cfg.Copy()
-		c.Logger = logging.NewStandardLogger(&logs)
-		err := failCondition(tc.client(c))
-		var ccf *types.ConditionalCheckFailedException
-		if !errors.As(err, &ccf) {
-			t.Fatalf("%s: put with a failing condition: %v, want ConditionalCheckFailedException", tc.name, err)
-		}
-		if got := strings.Contains(logs.String(), "failed to close HTTP response body"); got != tc.wantWarn {
-			t.Errorf("%s: logged the checksum warning: %v, want %v; log:\n%s", tc.name, got, tc.wantWarn, logs.String())
+		if got := awstest.LogsChecksumWarning(t, cfg, table, tc.client); got != tc.wantWarn {
+			t.Errorf("%s: logged the checksum warning: %v, want %v", tc.name, got, tc.wantWarn)
 		}
 	}
 }

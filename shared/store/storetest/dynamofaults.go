@@ -8,7 +8,6 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/pilotsync/pilotsync/shared/awstest"
@@ -24,8 +23,7 @@ func DynamoFaulty(t testing.TB) Faulty {
 	_, name := awstest.Table(t, store.CreateTable)
 	ft := &faultTransport{next: http.DefaultTransport}
 	ep := awstest.Endpoint(t, "DYNAMODB")
-	db := dynamodb.NewFromConfig(awstest.Config(), func(o *dynamodb.Options) {
-		o.BaseEndpoint = aws.String(ep)
+	db := dynamodb.NewFromConfig(awstest.Config(), awstest.DynamoDBOptions(ep), func(o *dynamodb.Options) {
 		o.HTTPClient = &http.Client{Transport: ft}
 	})
 	return Faulty{Store: store.New(db, name), Inject: func(f Fault) {

@@ -13,13 +13,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/pilotsync/pilotsync/shared/identity"
 	"iter"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/pilotsync/pilotsync/shared/identity"
 	"github.com/pilotsync/pilotsync/shared/store"
 )
 
