@@ -1,0 +1,62 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+)
+
+// shortScanPages records the Limit of each Scan and sends DynamoDB a Limit
+// of 1 instead: a page that stops early with a LastEvaluatedKey, as
+// DynamoDB's does when it reaches 1 MB before the Limit.
+type shortScanPages struct {
+	dynamoAPI
+	mu     sync.Mutex
+	limits []int32 // -1: no Limit sent
+}
+
+func (d *shortScanPages) Scan(ctx context.Context, in *dynamodb.ScanInput, o ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error) {
+	d.mu.Lock()
+	l := int32(-1)
+	if in.Limit != nil {
+		l = *in.Limit
+	}
+	d.limits = append(d.limits, l)
+	d.mu.Unlock()
+	short := *in
+	short.Limit = aws.Int32(1)
+	return d.dynamoAPI.Scan(ctx, &short, o...)
+}
+
+// TestQuarantineSummaryCountsEveryPageUpToItsLimit: the items scanned are
+// summed over the pages, and each page asks only for what is left of
+// maxItems, so a summary over short pages stops at maxItems exactly.
+func TestQuarantineSummaryCountsEveryPageUpToItsLimit(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	ctx := t.Context()
+	for i := range 5 {
+		p := &Profile{Env: "production", Kind: KindUser, ID: fmt.Sprintf("q%d", i), Quarantined: map[string]string{"plan": "read-only property"}}
+		if err := s.PutProfile(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	spy := &shortScanPages{dynamoAPI: s.db}
+	s2 := *s
+	s2.db = spy
+	sum, err := s2.QuarantineSummary(ctx, "production", 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Scanned != 3 || sum.Profiles != 3 || sum.ByReason[KindUser]["read-only property"] != 3 || sum.Complete {
+		t.Errorf("QuarantineSummary(max 3) over pages of one = %+v, want 3 scanned, 3 profiles, not complete", sum)
+	}
+	if want := []int32{3, 2, 1}; !slices.Equal(spy.limits, want) {
+		t.Errorf("Scan limits %v, want %v (what is left of maxItems)", spy.limits, want)
+	}
+}
