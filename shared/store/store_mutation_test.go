@@ -86,10 +86,10 @@ func TestSummaryTooLargeForAnItem(t *testing.T) {
 }
 
 // TestBackoffDelayBounds: the backoff before attempt a lies between half
-// and all of backoffBase·2^a, capped at backoffCap.
+// and all of 20 ms·2^a, capped at 2 s (backoffBase, backoffCap).
 func TestBackoffDelayBounds(t *testing.T) {
 	for a := range 12 {
-		d := min(backoffBase<<min(a, 10), backoffCap)
+		d := min(20*time.Millisecond<<min(a, 10), 2*time.Second)
 		lo, hi := d, time.Duration(0)
 		for range 2000 {
 			got := backoffDelay(a)

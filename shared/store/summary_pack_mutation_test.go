@@ -209,13 +209,13 @@ func TestPartlyRedeliveredActivityResendsAtOnce(t *testing.T) {
 
 // TestActivitySummaryDefaults: a store given no session timeout and no
 // retention (WithActivitySummary(0, 0)) uses the defaults: events 10
-// minutes apart are one session (30 minutes), and a day two days old is
-// kept (the longest period plus a week).
+// minutes apart are one session (30 minutes), and a day is kept for the
+// longest period (365 days) plus a week: 371 days old, it is still there.
 func TestActivitySummaryDefaults(t *testing.T) {
 	t.Parallel()
 	s := newStore(t).WithActivitySummary(0, 0)
 	ctx := t.Context()
-	at := time.Now().UTC().AddDate(0, 0, -2).Truncate(time.Hour)
+	at := time.Now().UTC().AddDate(0, 0, -371).Truncate(24 * time.Hour).Add(12 * time.Hour)
 	for i, d := range []time.Duration{0, 10 * time.Minute} {
 		if err := s.AddActivity(ctx, "production", []ActivityDelta{oneEvent("u1", "", at.Add(d), fmt.Sprintf("e%d", i))}); err != nil {
 			t.Fatal(err)
