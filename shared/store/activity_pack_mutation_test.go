@@ -1,10 +1,13 @@
 package store
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
 // eventIDs returns n event ids starting with prefix.
@@ -72,5 +75,24 @@ func TestActivityKeptForItsRetention(t *testing.T) {
 	}
 	if got, want := storedExpiry(t, s, key(activityMarkPK("production", "e1"), skActivityMark)), now.AddDate(0, 0, 35).Unix(); got != want {
 		t.Errorf("mark expires_at %d, want %d (35 days on)", got, want)
+	}
+}
+
+// TestAddActivityWithMoreReasonsThanActions: a cancellation listing more
+// reasons than the transaction had actions (not an answer to this request)
+// is returned as an error; a failed condition past the last action names
+// no delta to drop.
+func TestAddActivityWithMoreReasonsThanActions(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	f := newFlaky(s)
+	// The update and the mark, then a reason for an action never sent.
+	f.fail("TransactWriteItems", cancelled("None", "None", "ConditionalCheckFailed"))
+	err := s.AddActivity(t.Context(), "production", []ActivityDelta{
+		{Kind: KindCompany, ID: "c1", Day: "2026-11-01", Events: 1, EventIDs: []string{"e1"}},
+	})
+	var ce *types.TransactionCanceledException
+	if !errors.As(err, &ce) {
+		t.Fatalf("AddActivity: %v, want the cancellation returned", err)
 	}
 }
