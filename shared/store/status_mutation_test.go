@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
 )
 
 // TestProblemsListsEachOpenProblemOnce: status asks for problem keys, some
@@ -247,5 +248,28 @@ func TestQuarantineSummarySkipsEmptyQuarantine(t *testing.T) {
 	sum, err := s.QuarantineSummary(ctx, "production", 0)
 	if err != nil || sum.Profiles != 20 || sum.ByReason[KindUser]["read-only property"] != 20 || !sum.Complete {
 		t.Errorf("QuarantineSummary = %+v, %v; want the 20 quarantined profiles", sum, err)
+	}
+}
+
+// TestNoteNameFailureIsReturnedAndNotRemembered: when the names index
+// cannot be written, the write that noted the name fails with that error,
+// and the name is not remembered as noted: the next write notes it.
+func TestNoteNameFailureIsReturnedAndNotRemembered(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	ctx := t.Context()
+	f := newFlaky(s)
+	denied := &smithy.GenericAPIError{Code: "AccessDeniedException", Message: "not authorized to perform dynamodb:UpdateItem"}
+	f.fail("UpdateItem", denied)
+	r := RunRecord{Env: "production", Job: "poll", ID: "r1", Started: time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)}
+	if err := s.PutRun(ctx, r); !errors.Is(err, denied) {
+		t.Fatalf("PutRun with the names index refused: %v, want the refusal", err)
+	}
+	r.ID = "r2"
+	if err := s.PutRun(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	if names, err := s.Names(ctx, "production", NamesJob); err != nil || !slices.Equal(names, []string{"poll"}) {
+		t.Errorf("job names %v (%v), want [poll] noted by the second write", names, err)
 	}
 }
