@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -198,14 +199,6 @@ func (s *Store) Problems(ctx context.Context, env string, keys []string) ([]Prob
 			Opened: parseMs(item, attrOpened), Notified: parseMs(item, attrNotified), Seen: parseMs(item, attrSeen),
 		})
 	}
-	slices.SortFunc(out, func(a, b ProblemInfo) int {
-		switch {
-		case a.Key < b.Key:
-			return -1
-		case a.Key > b.Key:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(out, func(a, b ProblemInfo) int { return cmp.Compare(a.Key, b.Key) })
 	return out, nil
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -295,4 +296,26 @@ func dayEvents(t *testing.T, s *Store, kind Kind, id string, at time.Time) int64
 		return d.Events
 	}
 	return 0
+}
+
+// TestActivitySummaryKeepsTheDaysConfigured: a store kept for 3 days drops
+// a day 5 days old from the summary once a new event is added.
+func TestActivitySummaryKeepsTheDaysConfigured(t *testing.T) {
+	t.Parallel()
+	s := newStore(t).WithActivitySummary(30*time.Minute, 3)
+	ctx := t.Context()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	old := now.AddDate(0, 0, -5)
+	for i, at := range []time.Time{old, now} {
+		if err := s.AddActivity(ctx, "production", []ActivityDelta{oneEvent("u1", "", at, fmt.Sprintf("e%d", i))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sum, err := s.GetActivitySummary(ctx, "production", KindUser, "u1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := sum.Days[old.Format(dayLayout)]; ok || sum.Days[now.Format(dayLayout)] == nil {
+		t.Errorf("summary days %v, want only %s (3 days kept)", slices.Collect(maps.Keys(sum.Days)), now.Format(dayLayout))
+	}
 }
