@@ -50,6 +50,27 @@ func TestPackSummariesFillsEachTransactionToTheLimit(t *testing.T) {
 	}
 }
 
+// TestPackSummariesAddsAUserToAFullTransaction: a company's next user
+// joins its last transaction when its update and its events fill it to
+// exactly maxTransactItems actions.
+func TestPackSummariesAddsAUserToAFullTransaction(t *testing.T) {
+	at := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	var deltas []ActivityDelta
+	first := maxTransactItems - 4 // with the company's update, u1's, u2's and u2's event
+	for i := range first {
+		deltas = append(deltas, ActivityDelta{Kind: KindUser, ID: "u1", CompanyID: "c1", Day: "2026-12-01",
+			LastSeen: at.Add(time.Duration(i) * time.Second), Events: 1, EventIDs: []string{fmt.Sprintf("e%03d", i)}})
+	}
+	deltas = append(deltas, ActivityDelta{Kind: KindUser, ID: "u2", CompanyID: "c1", Day: "2026-12-01", LastSeen: at, Events: 1, EventIDs: []string{"u2:e"}})
+	_, txs := packSummaries(deltas)
+	if list := txs["c1"]; len(list) != 1 || list[0].actions != maxTransactItems || !slices.Equal(list[0].users, []string{"u1", "u2"}) {
+		for i, tx := range list {
+			t.Logf("transaction %d: %d actions, users %v", i, tx.actions, tx.users)
+		}
+		t.Errorf("%d transactions, want one of %d actions for u1 and u2", len(list), maxTransactItems)
+	}
+}
+
 // TestRedeliveredActivityWritesNoSummary: a redelivered delta, all of whose
 // events are already counted, sends one summary transaction (refused by its
 // marks) and no second one for users left with nothing to add, and leaves
