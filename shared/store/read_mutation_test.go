@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -160,7 +161,8 @@ func TestThrottledWritesBackOff(t *testing.T) {
 
 // TestMergeConflictsBackOff: a merge that keeps losing its write to other
 // writers re-reads and retries with growing pauses (up to 320 ms), not in a
-// tight loop.
+// tight loop. Every retry waits first, for attempts 1, 2, 3, 4, 4, ...;
+// only the most writes is bounded by time (a loaded machine makes fewer).
 func TestMergeConflictsBackOff(t *testing.T) {
 	t.Parallel()
 	s := newStore(t)
@@ -170,13 +172,35 @@ func TestMergeConflictsBackOff(t *testing.T) {
 		errs[i] = &types.ConditionalCheckFailedException{Message: aws.String("The conditional request failed")}
 	}
 	f.fail("PutItem", errs...)
+	var mu sync.Mutex
+	var waits []int
+	wait := s.backoff
+	s.backoff = func(ctx context.Context, attempt int) error {
+		mu.Lock()
+		waits = append(waits, attempt)
+		mu.Unlock()
+		return wait(ctx, attempt)
+	}
 	ctx, cancel := context.WithTimeout(t.Context(), 400*time.Millisecond)
 	defer cancel()
 	_, err := s.MergeIdentify(ctx, "production", KindUser, "u1", IdentifyInput{Properties: map[string]any{"plan": "pro"}})
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("merge losing every write: %v, want it to retry until the deadline", err)
 	}
-	if n := f.count("PutItem"); n < 2 || n > 6 {
-		t.Errorf("merge losing every write: %d writes in 400ms, want 2 to 6 (backoff)", n)
+	n := f.count("PutItem")
+	if n < 1 || n > 6 {
+		t.Errorf("merge losing every write: %d writes in 400ms, want 1 to 6 (backoff)", n)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	// The wait after the last write may be cut short by the deadline.
+	if len(waits) != n-1 && len(waits) != n {
+		t.Errorf("%d writes after %d waits, want a wait before each retry", n, len(waits))
+	}
+	for i, a := range waits {
+		if want := min(i+1, 4); a != want {
+			t.Errorf("waits for attempts %v, want 1, 2, 3, 4, 4, ...", waits)
+			break
+		}
 	}
 }
