@@ -340,3 +340,26 @@ func TestActivitySummaryKeepsTheDaysConfigured(t *testing.T) {
 		t.Errorf("summary days %v, want only %s (3 days kept)", slices.Collect(maps.Keys(sum.Days)), now.Format(dayLayout))
 	}
 }
+
+// TestSummaryWithMoreReasonsThanActions: a cancellation of the summary
+// transaction listing more reasons than it had actions names no event to
+// drop: the transaction is retried whole, and the event is counted once.
+func TestSummaryWithMoreReasonsThanActions(t *testing.T) {
+	t.Parallel()
+	s := newStore(t).WithActivitySummary(30*time.Minute, 40)
+	waits := countBackoff(s)
+	f := newFlaky(s)
+	// The day aggregate's transaction goes through; the summary's (the
+	// user's update and the event's mark) is cancelled with a third reason.
+	f.fail("TransactWriteItems", nil, cancelled("None", "None", "ConditionalCheckFailed"))
+	at := time.Now().UTC().Add(-time.Hour).Truncate(time.Millisecond)
+	if err := s.AddActivity(t.Context(), "production", []ActivityDelta{oneEvent("u1", "", at, "e1")}); err != nil {
+		t.Fatal(err)
+	}
+	if got := dayEvents(t, s, KindUser, "u1", at); got != 1 {
+		t.Errorf("summary day: %d events, want 1", got)
+	}
+	if n, w := f.count("TransactWriteItems"), waits(); n != 3 || len(w) != 1 {
+		t.Errorf("%d transactions after waits %v, want 3 (the summary's retried once, after a backoff)", n, w)
+	}
+}
