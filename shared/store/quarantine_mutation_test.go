@@ -1,37 +1,10 @@
 package store
 
 import (
-	"context"
 	"fmt"
 	"slices"
-	"sync"
 	"testing"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 )
-
-// shortScanPages records the Limit of each Scan and sends DynamoDB a Limit
-// of 1 instead: a page that stops early with a LastEvaluatedKey, as
-// DynamoDB's does when it reaches 1 MB before the Limit.
-type shortScanPages struct {
-	dynamoAPI
-	mu     sync.Mutex
-	limits []int32 // -1: no Limit sent
-}
-
-func (d *shortScanPages) Scan(ctx context.Context, in *dynamodb.ScanInput, o ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error) {
-	d.mu.Lock()
-	l := int32(-1)
-	if in.Limit != nil {
-		l = *in.Limit
-	}
-	d.limits = append(d.limits, l)
-	d.mu.Unlock()
-	short := *in
-	short.Limit = aws.Int32(1)
-	return d.dynamoAPI.Scan(ctx, &short, o...)
-}
 
 // TestQuarantineSummaryCountsEveryPageUpToItsLimit: the items scanned are
 // summed over the pages, and each page asks only for what is left of
@@ -46,7 +19,7 @@ func TestQuarantineSummaryCountsEveryPageUpToItsLimit(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	spy := &shortScanPages{dynamoAPI: s.db}
+	spy := &limitSpy{dynamoAPI: s.db, scanPage: 1}
 	s2 := *s
 	s2.db = spy
 	sum, err := s2.QuarantineSummary(ctx, "production", 3)

@@ -8,25 +8,44 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 )
 
-// queryLimits records the Limit of each Query.
-type queryLimits struct {
+// limitSpy records the Limit of each Query and Scan (-1: none sent). With
+// scanPage set, each Scan asks DynamoDB for at most that many items
+// instead: a page that stops early with a LastEvaluatedKey, as DynamoDB's
+// does when it reaches 1 MB before the Limit.
+type limitSpy struct {
 	dynamoAPI
-	mu     sync.Mutex
-	limits []int32 // -1: no Limit sent
+	scanPage int32
+	mu       sync.Mutex
+	limits   []int32
 }
 
-func (d *queryLimits) Query(ctx context.Context, in *dynamodb.QueryInput, o ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
-	d.mu.Lock()
-	l := int32(-1)
-	if in.Limit != nil {
-		l = *in.Limit
+func (d *limitSpy) record(l *int32) {
+	v := int32(-1)
+	if l != nil {
+		v = *l
 	}
-	d.limits = append(d.limits, l)
+	d.mu.Lock()
+	d.limits = append(d.limits, v)
 	d.mu.Unlock()
+}
+
+func (d *limitSpy) Query(ctx context.Context, in *dynamodb.QueryInput, o ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
+	d.record(in.Limit)
 	return d.dynamoAPI.Query(ctx, in, o...)
+}
+
+func (d *limitSpy) Scan(ctx context.Context, in *dynamodb.ScanInput, o ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error) {
+	d.record(in.Limit)
+	if d.scanPage > 0 {
+		short := *in
+		short.Limit = aws.Int32(d.scanPage)
+		in = &short
+	}
+	return d.dynamoAPI.Scan(ctx, in, o...)
 }
 
 // TestListRunsSendsValidLimits: DynamoDB's Query takes a Limit from 1 up
@@ -48,7 +67,7 @@ func TestListRunsSendsValidLimits(t *testing.T) {
 		wantLimit int32
 		wantRuns  int
 	}{{0, -1, 3}, {-1, -1, 3}, {2, 2, 2}, {5000, 1000, 3}} {
-		spy := &queryLimits{dynamoAPI: s.db}
+		spy := &limitSpy{dynamoAPI: s.db}
 		s2 := *s
 		s2.db = spy
 		runs, err := s2.ListRuns(ctx, "production", "poll", tc.limit)
